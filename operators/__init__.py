@@ -1,0 +1,1 @@
+"""Airflow operators: thin adapters over the :mod:`airflow_mlops` core."""

@@ -1,0 +1,26 @@
+"""Exceptions raised by the operators: ``AirflowException`` subclasses carrying a payload."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.exceptions import AirflowException
+
+from airflow_mlops.errors import MlopsError
+
+
+class MlopsTaskError(AirflowException):
+    """A task of airflow-mlops failed; ``details`` holds the failed checks or the log tail.
+
+    :param message: what went wrong and what to do.
+    :param details: a small JSON-able payload describing the failure.
+    """
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.details = details or {}
+
+    @classmethod
+    def from_core(cls, error: MlopsError) -> MlopsTaskError:
+        """Wrap a core error, keeping its message, hint and details."""
+        return cls(str(error), details=error.details)

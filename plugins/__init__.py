@@ -1,0 +1,1 @@
+"""The Airflow plugin: UI page, extra links and macros."""

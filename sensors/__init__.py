@@ -1,0 +1,1 @@
+"""Airflow sensors and triggers that start pipelines when data arrives."""

@@ -1,0 +1,104 @@
+"""Shared fixtures: real services on free loopback ports, each cleaned up after the session.
+
+Airflow reads its configuration when first imported, so the isolated ``AIRFLOW_HOME`` is set
+here, at import time, before any test module imports Airflow.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="airflow-mlops-tests-"))
+os.environ["AIRFLOW_HOME"] = str(_SESSION_DIR / "airflow")
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO_ROOT / "dags")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
+os.environ["AIRFLOW_MLOPS_HOME"] = str(_SESSION_DIR / "mlops-home")
+os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(_SESSION_DIR, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def session_dir() -> Path:
+    """A temporary directory shared by the whole test session."""
+    return _SESSION_DIR
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """An isolated ``AIRFLOW_HOME`` with a migrated SQLite metadata database."""
+    from airflow.utils import db
+
+    db.initdb()
+    return Path(os.environ["AIRFLOW_HOME"])
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real MLflow tracking server (SQLite backend, local artifacts); yields its URL."""
+    from airflow_mlops.services import (
+        free_port,
+        mlflow_server_spec,
+        start_service,
+        stop_service,
+    )
+
+    root = tmp_path_factory.mktemp("mlflow")
+    spec = mlflow_server_spec(root / "store", free_port())
+    service = start_service(spec, run_dir=root / "run", log_dir=root / "logs")
+    yield f"http://127.0.0.1:{spec.port}"
+    stop_service(service.name, root / "run")
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """A real S3 endpoint (moto's server mode) with fake credentials; yields its URL."""
+    from moto.server import ThreadedMotoServer
+
+    from airflow_mlops.services import free_port
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+    os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def demo_registry_template(tmp_path_factory: pytest.TempPathFactory):
+    """The demo DVC registry (git repo + local remote), built once per session. Do not modify."""
+    from airflow_mlops.data.registry import bootstrap_registry
+
+    root = tmp_path_factory.mktemp("registry-template")
+    return bootstrap_registry(root / "repo", root / "remote")
+
+
+@pytest.fixture
+def demo_registry(demo_registry_template, tmp_path: Path):
+    """A private copy of the demo registry that a test may modify freely."""
+    from airflow_mlops.data.registry import DemoRegistry, dvc_argv, run_tool
+
+    repo, remote = tmp_path / "registry", tmp_path / "remote"
+    shutil.copytree(demo_registry_template.remote, remote)
+    shutil.copytree(demo_registry_template.repo, repo, symlinks=True)
+    run_tool(dvc_argv("remote", "modify", "--local", "local", "url", str(remote)), repo)
+    return DemoRegistry(repo=repo, remote=remote)
