@@ -1,0 +1,1 @@
+"""Airflow hooks: connections to MLflow, the DVC remote and the Docker engine."""
