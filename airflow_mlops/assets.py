@@ -1,0 +1,37 @@
+"""Names of the Airflow assets that connect the pipelines, and the extras their events carry.
+
+Plain strings here (the core imports no Airflow); the DAGs and operators wrap them in
+``airflow.sdk.Asset``. Event extras always carry ``reason``, one of :data:`TRIGGER_REASONS`,
+so the CT run they start can record why it ran.
+"""
+
+from __future__ import annotations
+
+ASSET_SCHEME = "mlops"
+
+#: why a CT run started: the five triggers of the level-1 trigger policy
+TRIGGER_REASONS = ("manual", "schedule", "new_data", "drift", "performance")
+
+
+def data_asset_uri(dataset: str) -> str:
+    """The asset updated when a new version of ``dataset`` arrives.
+
+    Event extra: ``{"reason": "new_data", "dataset", "rev", "commit", "md5"}``.
+    """
+    return f"{ASSET_SCHEME}://data/{dataset}"
+
+
+def drift_asset_uri(model: str) -> str:
+    """The asset updated when monitoring finds drift or a performance drop for ``model``.
+
+    Event extra: ``{"reason": "drift"|"performance", "model", "window", "drift_share"}``.
+    """
+    return f"{ASSET_SCHEME}://drift/{model}"
+
+
+def model_asset_uri(model: str) -> str:
+    """The asset updated when a CT run finishes for ``model`` (promoted or not).
+
+    Event extra: ``{"model", "version", "promoted", "champion_version"}``.
+    """
+    return f"{ASSET_SCHEME}://model/{model}"
