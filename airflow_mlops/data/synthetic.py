@@ -72,7 +72,7 @@ class SyntheticGenerator:
 
         rng = np.random.default_rng(seed)
         offsets = np.zeros(len(self.features))
-        stds = np.sqrt(np.einsum("cij,cij->cj", self.cholesky, self.cholesky)).mean(axis=0)
+        stds = np.sqrt(np.einsum("cij,cij->ci", self.cholesky, self.cholesky)).mean(axis=0)
         for name, sigmas in (shift or {}).items():
             offsets[self.features.index(name)] = sigmas * stds[self.features.index(name)]
         remaining = rows
@@ -106,8 +106,12 @@ class SyntheticGenerator:
                 table = pa.Table.from_pandas(frame, preserve_index=False)
                 writer = writer or pq.ParquetWriter(tmp, table.schema)
                 writer.write_table(table)
-        finally:
             if writer is not None:
                 writer.close()
-        tmp.replace(target)
+            tmp.replace(target)
+        except BaseException:
+            if writer is not None:
+                writer.close()
+            tmp.unlink(missing_ok=True)
+            raise
         return target

@@ -1,0 +1,52 @@
+"""Atomic writes leave the old artifact or the new one, never a half-written file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from airflow_mlops.artifacts import atomic_directory, atomic_write_json, atomic_write_text
+
+
+def test_atomic_write_replaces_content_and_leaves_no_temp_file(tmp_path: Path) -> None:
+    target = tmp_path / "deep" / "metrics.json"
+    atomic_write_json(target, {"b": 1, "a": 2})
+    atomic_write_json(target, {"a": 3})
+    assert json.loads(target.read_text()) == {"a": 3}
+    assert [p.name for p in target.parent.iterdir()] == ["metrics.json"]
+
+
+def test_failed_write_keeps_the_previous_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "model.txt"
+    atomic_write_text(target, "old")
+
+    def disk_full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.fsync", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        atomic_write_text(target, "new")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.txt"]
+
+
+def test_atomic_directory_publishes_only_on_success(tmp_path: Path) -> None:
+    target = tmp_path / "checkpoint"
+    with atomic_directory(target) as staging:
+        (staging / "model.pt").write_text("v1")
+    assert (target / "model.pt").read_text() == "v1"
+
+    with pytest.raises(RuntimeError), atomic_directory(target) as staging:
+        (staging / "model.pt").write_text("half")
+        raise RuntimeError("killed mid-write")
+    assert (target / "model.pt").read_text() == "v1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint"]
+
+    with atomic_directory(target) as staging:
+        (staging / "model.pt").write_text("v2")
+    assert (target / "model.pt").read_text() == "v2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint"]
