@@ -1,0 +1,109 @@
+"""Run the benchmarks and rewrite docs/benchmarks.md from their JSON result lines.
+
+Usage: ``python benchmarks/run_all.py [--quick] [bench_name ...]``. Results are kept per
+(bench, metric) in docs/benchmarks.json, so running a subset updates only its rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DOCS = HERE.parent / "docs"
+RESULTS = DOCS / "benchmarks.json"
+REPORT = DOCS / "benchmarks.md"
+
+
+def machine() -> str:
+    """Cores, memory and CPU model of this machine, in one line."""
+    model = platform.processor() or "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    python = platform.python_version()
+    return f"{os.cpu_count()} cores, {memory_gib:.0f} GiB RAM, {model}, Python {python}"
+
+
+def run_one(script: Path, quick: bool) -> list[dict]:
+    """Run one benchmark script, echo its output, return its JSON result lines."""
+    argv = [sys.executable, str(script), *(["--quick"] if quick else [])]
+    print(f"\n### {script.name}", flush=True)
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=HERE.parent)
+    results = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        print(line, end="", flush=True)
+        stripped = line.strip()
+        if stripped.startswith("{") and '"bench"' in stripped:
+            results.append(json.loads(stripped))
+    if process.wait() != 0:
+        print(f"!!! {script.name} exited with {process.returncode}", flush=True)
+    return results
+
+
+def passed(row: dict) -> str:
+    if row.get("target") is None:
+        return ""
+    ok = (
+        row["value"] >= row["target"]
+        if row["better"] == "higher"
+        else row["value"] <= row["target"]
+    )
+    return "yes" if ok else "**no**"
+
+
+def render(rows: list[dict]) -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`benchmarks/run_all.py`); each figure is a ratio or a measure "
+        "against a baseline taken in the same run. `size` says whether it comes from the "
+        "`--quick` size or the full one.",
+        "",
+        "| bench | metric | value | target | better | met | baseline | n | size | machine | date |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in sorted(rows, key=lambda r: (r["bench"], r["metric"])):
+        lines.append(
+            f"| {row['bench']} | {row['metric']} | {row['value']:.4g} | {row.get('target', '')} "
+            f"| {row.get('better', '')} | {passed(row)} | {row.get('baseline', '')} "
+            f"| {row.get('n', '')} | {row.get('size', '')} | {row['machine']} | {row['date']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, under a minute each")
+    parser.add_argument("names", nargs="*", help="benchmarks to run, e.g. bench_parse")
+    args = parser.parse_args()
+    scripts = sorted(HERE.glob("bench_*.py"))
+    if args.names:
+        scripts = [s for s in scripts if s.stem in args.names or s.stem[6:] in args.names]
+    stored = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
+    rows = {(r["bench"], r["metric"]): r for r in stored}
+    stamp = {"machine": machine(), "date": dt.date.today().isoformat()}
+    for script in scripts:
+        for result in run_one(script, args.quick):
+            result.setdefault("size", "quick" if args.quick else "full")
+            rows[(result["bench"], result["metric"])] = {**result, **stamp}
+    DOCS.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(list(rows.values()), indent=2, sort_keys=True) + "\n")
+    REPORT.write_text(render(list(rows.values())))
+    print(f"\nWrote {REPORT} ({len(rows)} results)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
