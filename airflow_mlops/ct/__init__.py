@@ -1,0 +1,1 @@
+"""Continuous-training pipelines as plain data: trigger policy, run params, task plan."""

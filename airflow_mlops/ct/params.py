@@ -1,0 +1,138 @@
+"""Run parameters of a CT run (the Airflow trigger form), with their ranges in one table.
+
+The same :data:`FIELDS` table produces the Airflow ``Param`` JSON schemas (the UI form rejects
+bad input before a run exists) and :func:`parse_run_params` (which rejects bad input arriving by
+the REST API or CLI before any work, naming the field).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from airflow_mlops.errors import ConfigError
+
+#: a git revision: tag, branch or commit; no option-like or traversal forms
+REV_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One run parameter: its JSON-schema type, default, bounds and a description."""
+
+    name: str
+    type: str
+    default: Any
+    description: str
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def schema(self) -> dict[str, Any]:
+        """JSON-schema keywords for ``airflow.sdk.Param(default, **schema)``."""
+        schema: dict[str, Any] = {"type": self.type, "description": self.description}
+        bounds = {"minimum": self.minimum, "maximum": self.maximum}
+        if self.type == "array":
+            schema.update(
+                items={"type": "integer", **{k: v for k, v in bounds.items() if v is not None}},
+                minItems=1,
+                maxItems=6,
+            )
+        else:
+            schema.update({k: v for k, v in bounds.items() if v is not None})
+        if self.name == "data_rev":
+            schema["pattern"] = REV_PATTERN
+        return schema
+
+
+FIELDS: tuple[Field, ...] = (
+    Field(
+        "data_rev",
+        "string",
+        "main",
+        "Dataset version to train on: a git tag, branch or commit of the data registry.",
+    ),
+    Field(
+        "epochs", "integer", 60, "Maximum training epochs (early stopping may end sooner).", 1, 1000
+    ),
+    Field("learning_rate", "number", 0.003, "Adam learning rate.", 1e-6, 1.0),
+    Field("hidden_sizes", "array", [64, 32], "Units of each hidden layer of the MLP.", 1, 4096),
+    Field("batch_size", "integer", 64, "Mini-batch size.", 1, 65536),
+    Field(
+        "seed",
+        "integer",
+        42,
+        "Random seed: same data, code and seed give the same model.",
+        0,
+        2**31 - 1,
+    ),
+    Field(
+        "promote", "boolean", True, "Move the champion alias when the challenger passes the gate."
+    ),
+)
+
+
+@dataclass(frozen=True)
+class RunParams:
+    """Validated parameters of one CT run."""
+
+    data_rev: str
+    epochs: int
+    learning_rate: float
+    hidden_sizes: tuple[int, ...]
+    batch_size: int
+    seed: int
+    promote: bool
+
+    def training_params(self) -> dict[str, Any]:
+        """The hyper-parameters that go to training (and into the CT fingerprint)."""
+        params = asdict(self)
+        for key in ("data_rev", "promote"):
+            params.pop(key)
+        params["hidden_sizes"] = list(self.hidden_sizes)
+        return params
+
+
+def _check(field: Field, value: Any) -> Any:
+    def fail(problem: str) -> ConfigError:
+        return ConfigError(
+            f"Parameter {field.name!r}: {problem} (got {value!r}).",
+            hint=f"{field.description} Default: {field.default!r}.",
+        )
+
+    if field.type == "boolean":
+        if not isinstance(value, bool):
+            raise fail("must be true or false")
+        return value
+    if field.type == "string":
+        if not isinstance(value, str) or not re.fullmatch(REV_PATTERN, value) or ".." in value:
+            raise fail("must be a git tag, branch or commit: letters, digits, '._/-', no '..'")
+        return value
+    items = value if field.type == "array" else [value]
+    if field.type == "array" and (not isinstance(value, list | tuple) or not 1 <= len(value) <= 6):
+        raise fail("must be a list of 1 to 6 layer sizes")
+    wanted = (int,) if field.type in ("integer", "array") else (int, float)
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, wanted):
+            raise fail(f"must be {'an integer' if wanted == (int,) else 'a number'}")
+        if item != item or not field.minimum <= item <= field.maximum:  # NaN fails too
+            raise fail(f"must be between {field.minimum:g} and {field.maximum:g}")
+    return tuple(value) if field.type == "array" else value
+
+
+def parse_run_params(conf: Mapping[str, Any] | None) -> RunParams:
+    """Validate run params (defaults for missing ones); unknown names are refused.
+
+    :raises ConfigError: naming the first bad field, its value and its rule.
+    """
+    conf = dict(conf or {})
+    known = {f.name for f in FIELDS} | {"trigger"}
+    unknown = sorted(set(conf) - known)
+    if unknown:
+        raise ConfigError(
+            f"Unknown parameter(s) {', '.join(map(repr, unknown))}.",
+            hint=f"Valid parameters: {', '.join(sorted(known))}.",
+        )
+    values = {f.name: _check(f, conf.get(f.name, f.default)) for f in FIELDS}
+    return RunParams(**values)

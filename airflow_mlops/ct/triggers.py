@@ -1,0 +1,106 @@
+"""The level-1 trigger policy and the rule that says which trigger started a CT run.
+
+Five triggers start continuous training: a person (``manual``), the nightly ``schedule``, a new
+data version (``new_data``), and monitoring's ``drift`` and ``performance`` events. The two
+asset-driven kinds arrive as events whose extra carries ``reason`` (see
+:mod:`airflow_mlops.assets`); the run records the strongest reason among its events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_mlops.assets import TRIGGER_REASONS
+from airflow_mlops.errors import ConfigError
+
+#: when several events started one run, the reason reported first
+_PRIORITY = ("performance", "drift", "new_data")
+
+
+@dataclass(frozen=True)
+class TriggerPolicy:
+    """Which of the five triggers start CT for one model.
+
+    :param cron: the nightly schedule (cron, in UTC), or None for no schedule.
+    :param on_new_data: start a run when a new dataset version arrives.
+    :param on_drift: start a run when monitoring reports data drift.
+    :param on_performance_drop: start a run when monitoring reports a performance drop.
+    """
+
+    cron: str | None = "0 2 * * *"
+    on_new_data: bool = True
+    on_drift: bool = True
+    on_performance_drop: bool = True
+
+    def __post_init__(self) -> None:
+        if self.cron is not None and len(self.cron.split()) != 5:
+            raise ConfigError(
+                f"TriggerPolicy.cron={self.cron!r} is not a five-field cron expression.",
+                hint='Use e.g. "0 2 * * *" (02:00 UTC every night), or None for no schedule.',
+            )
+
+    @property
+    def watches_drift_asset(self) -> bool:
+        """Whether runs start from the monitoring asset (drift or performance)."""
+        return self.on_drift or self.on_performance_drop
+
+    @property
+    def accepted_reasons(self) -> frozenset[str]:
+        reasons = {"manual"}
+        if self.cron:
+            reasons.add("schedule")
+        if self.on_new_data:
+            reasons.add("new_data")
+        if self.on_drift:
+            reasons.add("drift")
+        if self.on_performance_drop:
+            reasons.add("performance")
+        return frozenset(reasons)
+
+
+@dataclass(frozen=True)
+class TriggerInfo:
+    """Why one CT run started, and the data revision its events asked for (if any)."""
+
+    reason: str
+    events: list[dict[str, Any]] = field(default_factory=list)
+    data_rev: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"reason": self.reason, "events": self.events, "data_rev": self.data_rev}
+
+
+def classify_trigger(
+    run_type: str,
+    conf: Mapping[str, Any] | None,
+    event_extras: Iterable[Mapping[str, Any]],
+    policy: TriggerPolicy | None = None,
+) -> TriggerInfo:
+    """Decide which of the five triggers started a run.
+
+    :param run_type: Airflow's ``dag_run.run_type`` (manual, scheduled, asset_triggered, ...).
+    :param conf: the run's conf; ``{"trigger": reason}`` lets a caller name the reason.
+    :param event_extras: extras of the asset events that triggered the run.
+    :param policy: when given, events whose reason the policy does not accept are ignored.
+    """
+    extras = [dict(extra) for extra in event_extras]
+    named = (conf or {}).get("trigger")
+    if named is not None and named not in TRIGGER_REASONS:
+        raise ConfigError(
+            f"conf.trigger={named!r} is not a known trigger.",
+            hint=f"Use one of {', '.join(TRIGGER_REASONS)}, or leave it out.",
+        )
+    if policy is not None:
+        extras = [e for e in extras if e.get("reason") in policy.accepted_reasons]
+    reasons = [e.get("reason") for e in extras]
+    data_rev = next((e["rev"] for e in reversed(extras) if e.get("rev")), None)
+    if named:
+        return TriggerInfo(named, extras, data_rev)
+    for reason in _PRIORITY:
+        if reason in reasons:
+            return TriggerInfo(reason, extras, data_rev)
+    if run_type == "scheduled":
+        return TriggerInfo("schedule", extras, data_rev)
+    return TriggerInfo("manual", extras, data_rev)
