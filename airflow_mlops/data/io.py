@@ -1,4 +1,4 @@
-"""Read a tabular dataset (CSV or Parquet, local or ``s3://``) with errors that say what is wrong."""
+"""Read a tabular dataset (CSV or Parquet, local or ``s3://``) with clear errors."""
 
 from __future__ import annotations
 
