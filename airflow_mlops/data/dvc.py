@@ -1,0 +1,477 @@
+"""Pull versioned datasets from a DVC data registry into a workspace, and list their versions.
+
+A pull clones the registry (a local path or a git URL) at a revision into a fresh directory,
+fetches the tracked targets into a DVC cache shared by every workspace, links them out of it,
+and only then swaps the directory in as the workspace (:func:`~airflow_mlops.artifacts.
+atomic_directory`): a failed pull leaves the previous workspace as it was, and two pulls into
+their own workspaces never touch each other's files. DVC writes cache objects through a
+temporary name and a rename, so concurrent pulls may share one cache.
+
+Files are linked out of the cache (``reflink``, else ``hardlink``, else ``copy``): a repeated
+pull of a cached version copies nothing. Hard-linked files are read-only; a task that needs
+to modify the data writes a copy.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import fnmatch
+import hashlib
+import os
+import subprocess
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from airflow_mlops.artifacts import atomic_directory
+from airflow_mlops.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    from dvc.repo import Repo
+
+DEFAULT_LINK_TYPE = "reflink,hardlink,copy"
+#: words in a storage error that mean "the credentials were refused", not "cannot connect"
+_AUTH_WORDS = (
+    "accessdenied",
+    "access denied",
+    "invalidaccesskeyid",
+    "signaturedoesnotmatch",
+    "invalidtoken",
+    "expiredtoken",
+    "forbidden",
+    "403",
+    "unrecognizedclient",
+    "permission",
+)
+
+
+@dataclass(frozen=True)
+class RemoteSpec:
+    """Which DVC remote to pull from, and how to reach it.
+
+    :param name: a remote named in the registry's DVC config; None for its default remote.
+    :param url: replaces the remote's URL (e.g. a local mirror of it, or another bucket).
+    :param config: more DVC remote options (``endpointurl``, ``region``, ``access_key_id``,
+        ``secret_access_key``, ``session_token``). Handed to DVC in memory only: never written
+        to disk and never shown (it is left out of ``repr``).
+    """
+
+    name: str | None = None
+    url: str | None = None
+    config: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    def remote_config(self) -> dict[str, Any]:
+        """The options merged over the registry's remote config."""
+        options = dict(self.config)
+        if self.url:
+            options["url"] = self.url
+        if self.url and "://" in self.url and not self.url.startswith("file://"):
+            options.setdefault("verify", True)
+        return options
+
+
+@dataclass(frozen=True)
+class PulledTarget:
+    """One pulled target: where it is, its DVC md5 (``.dir`` suffix for a directory), its size."""
+
+    path: str
+    local_path: str
+    md5: str
+    size: int | None
+    nfiles: int | None
+
+
+@dataclass(frozen=True)
+class PullResult:
+    """What a pull produced: references only, small enough for XCom."""
+
+    registry: str
+    rev: str
+    commit: str
+    workspace: str
+    targets: list[PulledTarget]
+    fetched: int
+    seconds: float
+
+    @property
+    def md5(self) -> str:
+        """The data's md5: the target's own for one target, else a digest of all of them."""
+        if len(self.targets) == 1:
+            return self.targets[0].md5
+        lines = "".join(f"{t.path}:{t.md5}\n" for t in sorted(self.targets, key=lambda t: t.path))
+        return hashlib.md5(lines.encode(), usedforsecurity=False).hexdigest()
+
+    @property
+    def size(self) -> int:
+        return sum(target.size or 0 for target in self.targets)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-able dict: rev, commit, md5, size, workspace, targets (path, md5, size)."""
+        return {
+            "registry": self.registry,
+            "rev": self.rev,
+            "commit": self.commit,
+            "md5": self.md5,
+            "size": self.size,
+            "workspace": self.workspace,
+            "targets": [asdict(target) for target in self.targets],
+            "fetched": self.fetched,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True)
+class DataVersion:
+    """A version of a tracked target as a git ref of the registry names it."""
+
+    ref: str
+    rev: str
+    commit: str
+    md5: str
+    size: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def check_targets(targets: Sequence[str]) -> list[str]:
+    """Normalised target paths; :class:`ConfigError` for an empty list or an escaping path."""
+    if isinstance(targets, str) or not targets:
+        raise ConfigError(
+            f"targets={targets!r} must be a non-empty list of paths inside the registry.",
+            hint='Pass e.g. ["data/cancer.csv"].',
+        )
+    clean = []
+    for target in targets:
+        path = PurePosixPath(str(target))
+        if path.is_absolute() or ".." in path.parts or str(path) in ("", "."):
+            raise ConfigError(
+                f"Target {target!r} is not a relative path inside the registry.",
+                hint="Name the file or directory as `dvc add` tracked it, e.g. data/cancer.csv.",
+            )
+        clean.append(str(path))
+    return clean
+
+
+def pull(
+    registry: str,
+    targets: Sequence[str],
+    *,
+    rev: str,
+    workspace: str | os.PathLike[str],
+    cache_dir: str | os.PathLike[str],
+    remote: RemoteSpec | None = None,
+    link_type: str = DEFAULT_LINK_TYPE,
+    jobs: int | None = None,
+) -> PullResult:
+    """Pull ``targets`` of ``registry`` at ``rev`` into ``workspace`` through ``cache_dir``.
+
+    :param registry: the data registry: a local git repository path or a git URL.
+    :param targets: paths tracked by DVC in the registry (files or directories).
+    :param rev: a tag, branch or commit of the registry.
+    :param workspace: the directory that receives the registry checkout and the data; it is
+        replaced as a whole, and only when the pull succeeded.
+    :param cache_dir: the DVC cache shared by all workspaces.
+    :param remote: which remote, URL and credentials; None for the registry's default.
+    :param link_type: DVC ``cache.type``: how files come out of the cache.
+    :param jobs: parallel transfers (DVC's default when None).
+    :raises DataError: unknown revision, untracked target, unreachable remote, bad
+        credentials, objects missing on the remote or corrupt there.
+    """
+    started = time.perf_counter()
+    paths = check_targets(targets)
+    remote = remote or RemoteSpec()
+    cache = Path(cache_dir).resolve()
+    cache.mkdir(parents=True, exist_ok=True)
+    final = Path(workspace).resolve()
+    with atomic_directory(final) as tmp:
+        _git(["clone", "-q", "--no-checkout", registry, str(tmp)], Path.cwd(), registry)
+        commit = _resolve_rev(tmp, rev, registry)
+        _git(["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", commit], tmp)
+        with _open_repo(tmp, cache, remote, link_type) as repo:
+            outs = [_tracked_output(repo, tmp, path, rev) for path in paths]
+            fetched = _pull_outputs(repo, tmp, paths, outs, remote, rev, jobs)
+            pulled = [
+                PulledTarget(
+                    path=path,
+                    local_path=str(final / path),
+                    md5=str(out.hash_info.value),
+                    size=out.meta.size,
+                    nfiles=out.meta.nfiles,
+                )
+                for path, out in zip(paths, outs, strict=True)
+            ]
+    return PullResult(
+        registry=registry,
+        rev=rev,
+        commit=commit,
+        workspace=str(final),
+        targets=pulled,
+        fetched=fetched,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _git(argv: list[str], cwd: Path, registry: str | None = None) -> str:
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+    result = subprocess.run(
+        ["git", *argv], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        where = f"registry {registry!r}" if registry else str(cwd)
+        raise DataError(
+            f"`git {' '.join(argv[:2])}` failed for {where}: {result.stderr.strip()[-1000:]}",
+            hint="Check that the registry path or URL is a git repository you can read.",
+        )
+    return result.stdout
+
+
+def _rev_candidates(rev: str) -> list[str]:
+    return [f"{rev}^{{commit}}", f"origin/{rev}^{{commit}}"]
+
+
+def _resolve_rev(clone: Path, rev: str, registry: str) -> str:
+    if not rev or rev.startswith("-"):
+        raise ConfigError(
+            f"rev={rev!r} is not a git revision.", hint="Pass a tag, branch or commit sha."
+        )
+    for candidate in _rev_candidates(rev):
+        result = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", candidate],
+            cwd=clone,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode == 0:
+            return result.stdout.strip()
+    refs = _git(
+        ["for-each-ref", "--format=%(refname:short)", "refs/tags", "refs/remotes/origin"], clone
+    ).split()
+    known = sorted({ref.removeprefix("origin/") for ref in refs} - {"origin", "HEAD"})
+    raise DataError(
+        f"Revision {rev!r} does not exist in registry {registry!r}.",
+        hint=f"Use one of its tags or branches: {', '.join(known[:30]) or '(none)'}, "
+        "or a commit sha.",
+        details={"rev": rev, "known_refs": known[:100]},
+    )
+
+
+@contextmanager
+def _open_repo(root: Path, cache: Path, remote: RemoteSpec, link_type: str) -> Iterator[Repo]:
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    config = {
+        "cache": {"dir": str(cache), "type": link_type},
+        # per-workspace indexes live (and go) with the workspace, not in /var/tmp
+        "core": {"site_cache_dir": str(root / ".dvc" / "tmp" / "site")},
+    }
+    options = remote.remote_config()
+    try:
+        repo = Repo(str(root), config=config, remote=remote.name, remote_config=options or None)
+    except (DvcException, ValueError) as error:
+        raise DataError(
+            f"The registry at this revision is not a usable DVC repository: {error}",
+            hint="Check that the revision has a .dvc/ directory and the remote name exists.",
+        ) from error
+    with repo:
+        yield repo
+
+
+def _tracked_output(repo: Repo, root: Path, path: str, rev: str) -> Any:
+    from dvc.exceptions import OutputNotFoundError
+
+    try:
+        outs = repo.find_outs_by_path(str(root / path), strict=True)
+    except OutputNotFoundError:
+        tracked = sorted(
+            str(PurePosixPath(Path(out.fs_path).relative_to(root))) for out in repo.index.outs
+        )
+        raise DataError(
+            f"Target {path!r} is not tracked by DVC at revision {rev!r}.",
+            hint=f"Pull one of the tracked outputs: {', '.join(tracked) or '(none)'}.",
+            details={"target": path, "tracked": tracked},
+        ) from None
+    return outs[0]
+
+
+def _pull_outputs(
+    repo: Repo,
+    root: Path,
+    paths: list[str],
+    outs: list[Any],
+    remote: RemoteSpec,
+    rev: str,
+    jobs: int | None,
+) -> int:
+    from dvc.exceptions import DvcException
+
+    try:
+        stats = repo.pull(targets=[str(root / path) for path in paths], jobs=jobs)
+    except (DvcException, OSError) as error:
+        raise _diagnose(repo, outs, remote, rev, error) from error
+    return int(stats.get("stats", {}).get("fetched", 0))
+
+
+def _diagnose(
+    repo: Repo, outs: list[Any], remote: RemoteSpec, rev: str, error: Exception
+) -> DataError:
+    """Why a pull failed: remote unreachable, credentials refused, objects missing or corrupt."""
+    name = remote.name or repo.config["core"].get("remote")
+    try:
+        odb = repo.cloud.get_remote_odb(name)
+        url = repo.config["remote"][name]["url"]
+        reachable = odb.fs.exists(odb.path)
+    except Exception as probe_error:
+        if _is_auth_error(probe_error):
+            return DataError(
+                f"The DVC remote {name!r} refused the credentials: {probe_error}",
+                hint="Check the AWS connection's key pair (or session token) and that it may "
+                "read the bucket.",
+                details={"remote": name, "kind": "bad_credentials"},
+            )
+        return DataError(
+            f"The DVC remote {name!r} is unreachable: {probe_error}",
+            hint="Check the remote URL, endpoint and network, then retry.",
+            details={"remote": name, "kind": "remote_unreachable"},
+        )
+    if not reachable:
+        return DataError(
+            f"The DVC remote {name!r} at {url!r} does not exist or cannot be read.",
+            hint="Check the remote URL (`dvc remote list` in the registry), or pass remote_url.",
+            details={"remote": name, "url": url, "kind": "remote_unreachable"},
+        )
+    missing, corrupt = [], []
+    for out in outs:
+        md5 = str(out.hash_info.value)
+        object_path = odb.oid_to_path(md5)
+        if not odb.fs.exists(object_path):
+            missing.append(md5)
+        elif not md5.endswith(".dir"):
+            actual = _remote_md5(odb.fs, object_path)
+            if actual != md5:
+                corrupt.append({"expected": md5, "actual": actual, "object": object_path})
+    if missing:
+        return DataError(
+            f"Objects {', '.join(missing)} of revision {rev!r} are missing on remote {name!r} "
+            f"({url}).",
+            hint="Run `dvc push` in the registry for that revision, then retry.",
+            details={"remote": name, "missing": missing, "kind": "object_missing"},
+        )
+    if corrupt:
+        first = corrupt[0]
+        return DataError(
+            f"Object {first['object']} on remote {name!r} is corrupt: its md5 is "
+            f"{first['actual']}, expected {first['expected']} (revision {rev!r}).",
+            hint="Delete the object on the remote and `dvc push` it again from a good copy.",
+            details={"remote": name, "corrupt": corrupt, "kind": "checksum_mismatch"},
+        )
+    return DataError(
+        f"DVC pull of revision {rev!r} from remote {name!r} failed: {error}",
+        hint="Read the DVC message above; run `dvc pull -v` in a checkout for details.",
+        details={"remote": name, "kind": "pull_failed"},
+    )
+
+
+def _is_auth_error(error: BaseException) -> bool:
+    text = f"{type(error).__name__} {error}".lower()
+    return isinstance(error, PermissionError) or any(word in text for word in _AUTH_WORDS)
+
+
+def _remote_md5(fs: Any, path: str) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with fs.open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _mirror(registry: str, mirrors_dir: Path) -> Path:
+    """A bare mirror of ``registry`` under ``mirrors_dir``, fetched up to date (under a lock)."""
+    key = hashlib.sha256(registry.encode()).hexdigest()[:16]
+    mirror = mirrors_dir / f"{key}.git"
+    with _locked(mirrors_dir / f"{key}.lock"):
+        if (mirror / "HEAD").exists():
+            _git(["fetch", "-q", "--prune", "--prune-tags", "--force", "origin"], mirror, registry)
+        else:
+            _git(["clone", "-q", "--mirror", registry, str(mirror)], mirrors_dir, registry)
+    return mirror
+
+
+def list_versions(
+    registry: str,
+    target: str,
+    *,
+    refs: str = "refs/tags/*",
+    mirrors_dir: str | os.PathLike[str],
+) -> list[DataVersion]:
+    """The versions of ``target`` that the refs matching ``refs`` point at, oldest first.
+
+    Reads each ref's ``<target>.dvc`` file from a bare git mirror of the registry (no data is
+    downloaded); refs where the target is not tracked are skipped.
+
+    :param registry: the data registry: a local git repository path or a git URL.
+    :param target: a path tracked with ``dvc add`` (its ``.dvc`` file sits next to it).
+    :param refs: a glob over full ref names: ``refs/tags/v*``, ``refs/heads/main``, ...
+    :param mirrors_dir: where bare mirrors of registries are kept between calls.
+    """
+    import yaml
+
+    (path,) = check_targets([target])
+    mirror = _mirror(registry, Path(mirrors_dir))
+    listing = _git(
+        [
+            "for-each-ref",
+            "--sort=creatordate",
+            "--format=%(refname) %(objectname) %(*objectname)",
+            "refs/tags",
+            "refs/heads",
+        ],
+        mirror,
+    )
+    versions = []
+    for line in listing.splitlines():
+        ref, obj, *peeled = line.split()
+        if not fnmatch.fnmatchcase(ref, refs):
+            continue
+        commit = peeled[0] if peeled else obj
+        shown = subprocess.run(
+            ["git", "show", f"{commit}:{path}.dvc"],
+            cwd=mirror,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if shown.returncode != 0:
+            continue
+        out = (yaml.safe_load(shown.stdout) or {}).get("outs", [{}])[0]
+        if "md5" not in out:
+            continue
+        rev = ref.removeprefix("refs/tags/").removeprefix("refs/heads/")
+        versions.append(DataVersion(ref, rev, commit, str(out["md5"]), out.get("size")))
+    return versions
+
+
+def new_versions(versions: Sequence[DataVersion], processed: set[str]) -> list[DataVersion]:
+    """The versions whose md5 is not in ``processed`` (one per md5, the newest ref kept)."""
+    latest: dict[str, DataVersion] = {}
+    for version in versions:
+        if version.md5 not in processed:
+            latest.pop(version.md5, None)
+            latest[version.md5] = version
+    return list(latest.values())
