@@ -17,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import fnmatch
 import hashlib
+import logging
 import os
 import subprocess
 import time
@@ -311,14 +312,43 @@ def _pull_outputs(
     from dvc.exceptions import DvcException
 
     try:
-        stats = repo.pull(targets=[str(root / path) for path in paths], jobs=jobs)
+        with _corruption_log() as corrupted:
+            stats = repo.pull(targets=[str(root / path) for path in paths], jobs=jobs)
     except (DvcException, OSError) as error:
-        raise _diagnose(repo, outs, remote, rev, error) from error
+        raise _diagnose(repo, outs, remote, rev, error, corrupted) from error
     return int(stats.get("stats", {}).get("fetched", 0))
 
 
+@contextmanager
+def _corruption_log() -> Iterator[list[str]]:
+    """Collect the objects DVC found corrupt (and deleted) while it listed a local remote."""
+    corrupted: list[str] = []
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.msg.startswith("corrupted cache file") and record.args:
+                corrupted.append(str(record.args[0]))
+
+    logger = logging.getLogger("dvc_data.hashfile.db")
+    handler, level, propagate = _Collect(), logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    try:
+        yield corrupted
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
+
+
 def _diagnose(
-    repo: Repo, outs: list[Any], remote: RemoteSpec, rev: str, error: Exception
+    repo: Repo,
+    outs: list[Any],
+    remote: RemoteSpec,
+    rev: str,
+    error: Exception,
+    corrupted: list[str],
 ) -> DataError:
     """Why a pull failed: remote unreachable, credentials refused, objects missing or corrupt."""
     name = remote.name or repo.config["core"].get("remote")
@@ -349,7 +379,10 @@ def _diagnose(
     for out in outs:
         md5 = str(out.hash_info.value)
         object_path = odb.oid_to_path(md5)
-        if not odb.fs.exists(object_path):
+        if object_path in corrupted:
+            # DVC hashes the objects of a local remote as it lists them, and deletes bad ones
+            corrupt.append({"expected": md5, "actual": None, "object": object_path})
+        elif not odb.fs.exists(object_path):
             missing.append(md5)
         elif not md5.endswith(".dir"):
             actual = _remote_md5(odb.fs, object_path)
@@ -364,9 +397,10 @@ def _diagnose(
         )
     if corrupt:
         first = corrupt[0]
+        actual = f"is {first['actual']}" if first["actual"] else "does not match (DVC deleted it)"
         return DataError(
-            f"Object {first['object']} on remote {name!r} is corrupt: its md5 is "
-            f"{first['actual']}, expected {first['expected']} (revision {rev!r}).",
+            f"Object {first['object']} on remote {name!r} is corrupt: its md5 {actual}, "
+            f"expected {first['expected']} (revision {rev!r}).",
             hint="Delete the object on the remote and `dvc push` it again from a good copy.",
             details={"remote": name, "corrupt": corrupt, "kind": "checksum_mismatch"},
         )
@@ -420,7 +454,7 @@ def list_versions(
     refs: str = "refs/tags/*",
     mirrors_dir: str | os.PathLike[str],
 ) -> list[DataVersion]:
-    """The versions of ``target`` that the refs matching ``refs`` point at, oldest first.
+    """The versions of ``target`` at the refs matching ``refs``, oldest commit first.
 
     Reads each ref's ``<target>.dvc`` file from a bare git mirror of the registry (no data is
     downloaded); refs where the target is not tracked are skipped.

@@ -1,0 +1,229 @@
+"""DVC pull and version listing against a real registry (git + DVC) with a local remote."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from airflow_mlops.data.dvc import (
+    DataVersion,
+    RemoteSpec,
+    check_targets,
+    list_versions,
+    new_versions,
+    pull,
+)
+from airflow_mlops.errors import ConfigError, DataError
+
+TARGET = "data/cancer.csv"
+
+
+def _md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+
+
+def _commit(repo: Path, rev: str) -> str:
+    return subprocess.run(
+        ["git", "rev-parse", f"{rev}^{{commit}}"], cwd=repo, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def _pull(registry, tmp_path: Path, rev: str = "v1", name: str = "ws", **kwargs):
+    return pull(
+        str(registry.repo),
+        kwargs.pop("targets", [TARGET]),
+        rev=rev,
+        workspace=tmp_path / name,
+        cache_dir=kwargs.pop("cache_dir", tmp_path / "cache"),
+        remote=kwargs.pop("remote", RemoteSpec(url=str(registry.remote))),
+        **kwargs,
+    )
+
+
+def _remote_object(registry, md5: str) -> Path:
+    return registry.remote / "files" / "md5" / md5[:2] / md5[2:]
+
+
+def test_pull_checks_out_the_tagged_version_with_its_md5(demo_registry, tmp_path: Path) -> None:
+    result = _pull(demo_registry, tmp_path, rev="v1")
+
+    local = Path(result.targets[0].local_path)
+    assert local == tmp_path / "ws" / TARGET
+    assert _md5(local) == result.md5 == result.targets[0].md5
+    assert result.commit == _commit(demo_registry.repo, "v1")
+    assert result.size == local.stat().st_size
+    assert len(local.read_text().splitlines()) == 401
+    payload = result.as_dict()
+    assert json.loads(json.dumps(payload)) == payload
+    assert {"rev", "commit", "md5", "size", "targets", "workspace"} <= payload.keys()
+
+
+def test_pull_by_branch_and_by_commit(demo_registry, tmp_path: Path) -> None:
+    branch = _pull(demo_registry, tmp_path, rev="corrupt-delivery", name="branch")
+    sha = _commit(demo_registry.repo, "v2")
+    by_sha = _pull(demo_registry, tmp_path, rev=sha[:10], name="sha")
+
+    assert branch.commit == _commit(demo_registry.repo, "v4-corrupt")
+    assert by_sha.commit == sha
+    assert by_sha.md5 != branch.md5
+
+
+def test_repeated_pull_of_a_cached_version_fetches_nothing(demo_registry, tmp_path) -> None:
+    first = _pull(demo_registry, tmp_path, name="one")
+    again = _pull(demo_registry, tmp_path, name="two")
+
+    assert first.fetched == 1
+    assert again.fetched == 0
+    assert again.seconds < 1.5
+    assert _md5(Path(again.targets[0].local_path)) == first.md5
+
+
+def test_pull_replaces_the_workspace_with_the_new_version(demo_registry, tmp_path) -> None:
+    _pull(demo_registry, tmp_path, rev="v1")
+    newer = _pull(demo_registry, tmp_path, rev="v3-drift")
+
+    assert _md5(tmp_path / "ws" / TARGET) == newer.md5
+    assert len((tmp_path / "ws" / TARGET).read_text().splitlines()) == 870
+
+
+def test_unknown_revision_names_the_known_tags(demo_registry, tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="'v9' does not exist") as caught:
+        _pull(demo_registry, tmp_path, rev="v9")
+
+    assert "v3-drift" in caught.value.hint
+    assert not (tmp_path / "ws").exists()
+
+
+def test_untracked_target_lists_the_tracked_outputs(demo_registry, tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="not tracked by DVC") as caught:
+        _pull(demo_registry, tmp_path, targets=["data/other.csv"])
+
+    assert caught.value.details["tracked"] == [TARGET]
+    assert not (tmp_path / "ws").exists()
+
+
+def test_unreachable_remote(demo_registry, tmp_path: Path) -> None:
+    remote = RemoteSpec(url=str(tmp_path / "no-such-remote"))
+    with pytest.raises(DataError, match="does not exist or cannot be read") as caught:
+        _pull(demo_registry, tmp_path, remote=remote)
+
+    assert caught.value.details["kind"] == "remote_unreachable"
+
+
+def test_object_missing_on_the_remote_keeps_the_previous_workspace(
+    demo_registry, tmp_path: Path
+) -> None:
+    previous = _pull(demo_registry, tmp_path, rev="v1", cache_dir=tmp_path / "cache-a")
+    v2 = list_versions(str(demo_registry.repo), TARGET, mirrors_dir=tmp_path / "m")[1]
+    _remote_object(demo_registry, v2.md5).unlink()
+
+    with pytest.raises(DataError, match="missing on remote") as caught:
+        _pull(demo_registry, tmp_path, rev="v2", cache_dir=tmp_path / "cache-b")
+
+    assert caught.value.details == {
+        "remote": "local",
+        "missing": [v2.md5],
+        "kind": "object_missing",
+    }
+    assert _md5(tmp_path / "ws" / TARGET) == previous.md5
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".ws")] == []
+
+
+def test_corrupt_object_on_the_remote_is_a_checksum_mismatch(demo_registry, tmp_path) -> None:
+    v2 = list_versions(str(demo_registry.repo), TARGET, mirrors_dir=tmp_path / "m")[1]
+    stored = _remote_object(demo_registry, v2.md5)
+    stored.chmod(0o644)
+    stored.write_text(stored.read_text().replace("north", "nurth"))
+
+    with pytest.raises(DataError, match="is corrupt") as caught:
+        _pull(demo_registry, tmp_path, rev="v2")
+
+    (mismatch,) = caught.value.details["corrupt"]
+    assert mismatch["expected"] == v2.md5
+    assert not stored.exists()  # DVC deletes a corrupt object of a local remote
+    assert not (tmp_path / "ws").exists()
+
+
+def _pull_in_process(args: tuple[str, str, str, str, str]) -> str:
+    repo, remote, rev, workspace, cache = args
+    result = pull(
+        repo, [TARGET], rev=rev, workspace=workspace, cache_dir=cache, remote=RemoteSpec(url=remote)
+    )
+    return result.md5
+
+
+def test_concurrent_pulls_into_own_workspaces_share_one_cache(demo_registry, tmp_path) -> None:
+    jobs = [
+        (str(demo_registry.repo), str(demo_registry.remote), rev, str(tmp_path / name), str(c))
+        for rev, name, c in [
+            ("v3-drift", "a", tmp_path / "cache"),
+            ("v3-drift", "b", tmp_path / "cache"),
+            ("v2", "c", tmp_path / "cache"),
+        ]
+    ]
+    with multiprocessing.get_context("spawn").Pool(3) as pool:
+        md5s = pool.map(_pull_in_process, jobs)
+
+    assert md5s[0] == md5s[1] != md5s[2]
+    for (_, _, _, workspace, _), md5 in zip(jobs, md5s, strict=True):
+        assert _md5(Path(workspace) / TARGET) == md5
+    objects = [p for p in (tmp_path / "cache" / "files" / "md5").rglob("*") if p.is_file()]
+    assert sorted(_md5(p) for p in objects) == sorted({md5s[0], md5s[2]})
+
+
+@pytest.mark.parametrize("targets", [[], "data/cancer.csv", ["../etc/passwd"], ["/abs"]])
+def test_check_targets_refuses_bad_paths(targets) -> None:
+    with pytest.raises(ConfigError):
+        check_targets(targets)
+
+
+def test_list_versions_reads_tags_and_branches(demo_registry, tmp_path: Path) -> None:
+    tags = list_versions(str(demo_registry.repo), TARGET, mirrors_dir=tmp_path)
+    heads = list_versions(
+        str(demo_registry.repo), TARGET, refs="refs/heads/main", mirrors_dir=tmp_path
+    )
+
+    assert [v.rev for v in tags] == ["v1", "v2", "v3-drift", "v4-corrupt"]
+    assert [v.commit for v in tags] == [_commit(demo_registry.repo, v.rev) for v in tags]
+    assert heads == [
+        DataVersion("refs/heads/main", "main", tags[2].commit, tags[2].md5, tags[2].size)
+    ]
+
+
+def test_list_versions_sees_a_new_tag_after_the_first_call(demo_registry, tmp_path) -> None:
+    before = list_versions(
+        str(demo_registry.repo), TARGET, refs="refs/tags/v*", mirrors_dir=tmp_path
+    )
+    subprocess.run(["git", "tag", "v5", "v2"], cwd=demo_registry.repo, check=True)
+    after = list_versions(
+        str(demo_registry.repo), TARGET, refs="refs/tags/v*", mirrors_dir=tmp_path
+    )
+
+    assert len(after) == len(before) + 1
+    (v5,) = [v for v in after if v.rev == "v5"]
+    assert (v5.commit, v5.md5) == (before[1].commit, before[1].md5)
+    # v5 re-tags v2's content: not new once v2 was processed
+    processed = {v.md5 for v in before if v.rev in ("v1", "v2")}
+    assert [v.rev for v in new_versions(after, processed)] == ["v3-drift", "v4-corrupt"]
+
+
+def test_new_versions_keeps_the_newest_ref_per_md5() -> None:
+    a = DataVersion("refs/tags/a", "a", "c1", "m1", 1)
+    b = DataVersion("refs/tags/b", "b", "c2", "m2", 1)
+    c = DataVersion("refs/tags/c", "c", "c1", "m1", 1)
+    assert new_versions([a, b, c], set()) == [b, c]
+    assert new_versions([a, b, c], {"m1", "m2"}) == []
+
+
+def test_workspace_copy_is_independent_of_the_cache(demo_registry, tmp_path: Path) -> None:
+    result = _pull(demo_registry, tmp_path, link_type="copy")
+    local = Path(result.targets[0].local_path)
+    assert local.stat().st_nlink == 1
+    shutil.rmtree(tmp_path / "cache")
+    assert _md5(local) == result.md5
