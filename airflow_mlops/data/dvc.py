@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from dvc.repo import Repo
 
 DEFAULT_LINK_TYPE = "reflink,hardlink,copy"
+#: the remote name used when the caller gives a URL but no remote name
+OVERRIDE_REMOTE = "airflow-mlops"
 #: words in a storage error that mean "the credentials were refused", not "cannot connect"
 _AUTH_WORDS = (
     "accessdenied",
@@ -266,14 +268,20 @@ def _open_repo(root: Path, cache: Path, remote: RemoteSpec, link_type: str) -> I
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
-    config = {
+    config: dict[str, Any] = {
         "cache": {"dir": str(cache), "type": link_type},
         # per-workspace indexes live (and go) with the workspace, not in /var/tmp
         "core": {"site_cache_dir": str(root / ".dvc" / "tmp" / "site")},
     }
-    options = remote.remote_config()
+    name, options = remote.name, remote.remote_config()
+    if remote.url:
+        # a remote defined afresh, so that its options are checked against its URL's scheme
+        name = remote.name or OVERRIDE_REMOTE
+        config["remote"] = {name: options}
+        config["core"]["remote"] = name
+        options = {}
     try:
-        repo = Repo(str(root), config=config, remote=remote.name, remote_config=options or None)
+        repo = Repo(str(root), config=config, remote=name, remote_config=options or None)
     except (DvcException, ValueError) as error:
         raise DataError(
             f"The registry at this revision is not a usable DVC repository: {error}",

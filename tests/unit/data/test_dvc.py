@@ -126,11 +126,8 @@ def test_object_missing_on_the_remote_keeps_the_previous_workspace(
     with pytest.raises(DataError, match="missing on remote") as caught:
         _pull(demo_registry, tmp_path, rev="v2", cache_dir=tmp_path / "cache-b")
 
-    assert caught.value.details == {
-        "remote": "local",
-        "missing": [v2.md5],
-        "kind": "object_missing",
-    }
+    assert caught.value.details["missing"] == [v2.md5]
+    assert caught.value.details["kind"] == "object_missing"
     assert _md5(tmp_path / "ws" / TARGET) == previous.md5
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".ws")] == []
 
