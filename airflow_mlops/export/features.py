@@ -1,0 +1,155 @@
+"""The checkpoint's preprocessing, read and checked, with a NumPy reference of the transform.
+
+The training contract: the net takes standardized numeric columns in ``numeric_columns`` order
+followed by one one-hot block per categorical column in ``categorical_columns`` order; an
+unknown category gives an all-zero block. :meth:`FeatureSpec.encode` is that transform in
+NumPy: the parity check feeds its output to the torch model, independently of the ONNX graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from airflow_mlops.errors import ExportError
+from airflow_mlops.export.runtime import TASKS, ModelMetadata, categorical_strings
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+REQUIRED_KEYS = (
+    "numeric_columns",
+    "categorical_columns",
+    "mean",
+    "std",
+    "categories",
+    "label",
+    "task",
+    "classes",
+)
+#: a value no training category has, used to check that unknown categories encode to zeros
+UNSEEN_CATEGORY = "__unseen__"
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """Columns, scaling and category vocabularies of one trained model."""
+
+    numeric_columns: tuple[str, ...]
+    categorical_columns: tuple[str, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    categories: dict[str, tuple[str, ...]]
+    label: str
+    task: str
+    classes: tuple[Any, ...]
+
+    @classmethod
+    def from_preprocessing(cls, preprocessing: Mapping[str, Any]) -> FeatureSpec:
+        """Check the checkpoint's ``preprocessing`` dict; :class:`ExportError` says what is off."""
+        missing = [key for key in REQUIRED_KEYS if key not in preprocessing]
+        if missing:
+            raise ExportError(
+                f"The checkpoint's preprocessing lacks {missing}.",
+                hint="Export a checkpoint written by airflow_mlops.training (model.pt).",
+                details={"present": sorted(preprocessing)},
+            )
+        numeric = tuple(str(c) for c in preprocessing["numeric_columns"])
+        categorical = tuple(str(c) for c in preprocessing["categorical_columns"])
+        mean = tuple(float(v) for v in preprocessing["mean"])
+        std = tuple(float(v) for v in preprocessing["std"])
+        problems = []
+        if not numeric:
+            problems.append("no numeric columns (the ONNX input 'numeric' needs at least one)")
+        if len(mean) != len(numeric) or len(std) != len(numeric):
+            problems.append(
+                f"{len(numeric)} numeric columns but {len(mean)} means and {len(std)} stds"
+            )
+        if any(not value > 0 for value in std):
+            problems.append(f"std must be > 0, got {list(std)}")
+        if preprocessing["task"] not in TASKS:
+            problems.append(f"task {preprocessing['task']!r} is not one of {TASKS}")
+        categories: dict[str, tuple[str, ...]] = {}
+        for column in categorical:
+            values = tuple(str(v) for v in preprocessing["categories"].get(column) or ())
+            if not values:
+                problems.append(f"categorical column {column!r} has no categories")
+            if len(set(values)) != len(values):
+                problems.append(f"categories of {column!r} repeat as strings: {list(values)}")
+            categories[column] = values
+        if problems:
+            raise ExportError(
+                "The checkpoint's preprocessing is inconsistent: " + "; ".join(problems) + ".",
+                hint="Retrain with airflow_mlops.training; the checkpoint was edited or is "
+                "from another version.",
+                details={"problems": problems},
+            )
+        return cls(
+            numeric_columns=numeric,
+            categorical_columns=categorical,
+            mean=mean,
+            std=std,
+            categories=categories,
+            label=str(preprocessing["label"]),
+            task=preprocessing["task"],
+            classes=tuple(preprocessing["classes"] or ()),
+        )
+
+    @property
+    def metadata(self) -> ModelMetadata:
+        """What goes into the ONNX model's metadata_props."""
+        return ModelMetadata(
+            numeric_columns=self.numeric_columns,
+            categorical_columns=self.categorical_columns,
+            label=self.label,
+            task=self.task,
+            classes=self.classes,
+        )
+
+    @property
+    def n_onehot(self) -> int:
+        """Width of all one-hot blocks together."""
+        return sum(len(self.categories[c]) for c in self.categorical_columns)
+
+    def onehot(self, frame: pd.DataFrame) -> np.ndarray:
+        """The one-hot blocks ``[N, n_onehot]`` float32 (unknown or missing = zeros)."""
+        import numpy as np
+
+        strings = categorical_strings(frame[list(self.categorical_columns)])
+        blocks = [
+            (strings[:, [j]] == np.asarray(self.categories[column], dtype=object)).astype(
+                np.float32
+            )
+            for j, column in enumerate(self.categorical_columns)
+        ]
+        return np.concatenate(blocks, axis=1) if blocks else np.zeros((len(frame), 0), np.float32)
+
+    def encode(self, frame: pd.DataFrame) -> np.ndarray:
+        """The net's input ``[N, n_inputs]`` float32 for raw ``frame``."""
+        import numpy as np
+
+        numeric = frame[list(self.numeric_columns)].to_numpy(dtype=np.float32)
+        scaled = (numeric - np.float32(self.mean)) / np.float32(self.std)
+        return np.concatenate([scaled.astype(np.float32), self.onehot(frame)], axis=1)
+
+    def synthetic_frame(self, rows: int, seed: int = 0) -> pd.DataFrame:
+        """Raw feature rows drawn from the training statistics, every tenth category unseen.
+
+        Used as the parity and latency sample when no real validation data is given.
+        """
+        import numpy as np
+        import pandas as pd
+
+        rng = np.random.default_rng(seed)
+        data: dict[str, Any] = {
+            column: rng.normal(mean, std, size=rows).astype(np.float32)
+            for column, mean, std in zip(self.numeric_columns, self.mean, self.std, strict=True)
+        }
+        for column in self.categorical_columns:
+            values = np.asarray(self.categories[column], dtype=object)
+            drawn = values[rng.integers(0, len(values), size=rows)]
+            drawn[::10] = UNSEEN_CATEGORY
+            data[column] = drawn
+        return pd.DataFrame(data)
