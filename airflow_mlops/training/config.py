@@ -1,0 +1,195 @@
+"""The training configuration: a frozen dataclass that validates itself on creation."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from airflow_mlops.errors import ConfigError
+
+TASKS = ("auto", "classification", "regression")
+DEVICES = ("auto", "cpu", "cuda")
+#: ``"package.module:function"``, the form of a user's model factory
+FACTORY_PATTERN = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*$")
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Everything that decides what is trained; stored next to the checkpoint as config.json.
+
+    :param label: the target column.
+    :param task: ``"classification"``, ``"regression"`` or ``"auto"`` (integer, bool or string
+        labels with at most 20 distinct values mean classification).
+    :param numeric_columns: feature columns scaled as numbers; ``None`` = every numeric column.
+    :param categorical_columns: one-hot encoded columns; ``None`` = every non-numeric column.
+    :param exclude_columns: columns never used as features (ids, timestamps).
+    :param hidden_layers: widths of the MLP's hidden layers.
+    :param dropout: dropout probability after each hidden layer.
+    :param batch_norm: add batch normalisation before each hidden activation.
+    :param learning_rate: AdamW learning rate.
+    :param weight_decay: AdamW weight decay.
+    :param batch_size: rows per optimisation step.
+    :param max_epochs: upper bound on passes over the training split.
+    :param patience: stop after this many epochs without a better validation loss.
+    :param val_fraction: share of rows held out for validation (stratified for classification).
+    :param seed: seeds the split, the weights and the batch order.
+    :param device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"`` (fails without it).
+    :param mixed_precision: float16 autocast on CUDA (ignored on CPU).
+    :param max_categories: a categorical column with more distinct values is refused.
+    :param num_threads: torch CPU threads; ``None`` leaves torch's default.
+    :param model_factory: ``"package.module:function"`` building the network from the model
+        config dict (see :mod:`airflow_mlops.training.model`); ``None`` = the built-in MLP.
+    :param model_kwargs: extra JSON-able keyword arguments passed to the factory.
+    """
+
+    label: str
+    task: str = "auto"
+    numeric_columns: tuple[str, ...] | None = None
+    categorical_columns: tuple[str, ...] | None = None
+    exclude_columns: tuple[str, ...] = ()
+    hidden_layers: tuple[int, ...] = (64, 32)
+    dropout: float = 0.1
+    batch_norm: bool = True
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-4
+    batch_size: int = 64
+    max_epochs: int = 50
+    patience: int = 8
+    val_fraction: float = 0.2
+    seed: int = 42
+    device: str = "auto"
+    mixed_precision: bool = False
+    max_categories: int = 100
+    num_threads: int | None = None
+    model_factory: str | None = None
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("numeric_columns", "categorical_columns", "exclude_columns", "hidden_layers"):
+            value = getattr(self, name)
+            if isinstance(value, list):
+                object.__setattr__(self, name, tuple(value))
+        self._check()
+
+    def _check(self) -> None:
+        problems: list[str] = []
+
+        def need(ok: bool, message: str) -> None:
+            if not ok:
+                problems.append(message)
+
+        need(isinstance(self.label, str) and bool(self.label), f"label={self.label!r}: a column")
+        need(self.task in TASKS, f"task={self.task!r}: one of {', '.join(TASKS)}")
+        need(self.device in DEVICES, f"device={self.device!r}: one of {', '.join(DEVICES)}")
+        need(
+            all(_is_int(w) and w > 0 for w in self.hidden_layers),
+            f"hidden_layers={list(self.hidden_layers)!r}: positive integers",
+        )
+        need(
+            _is_number(self.dropout) and 0 <= self.dropout < 1, f"dropout={self.dropout!r}: [0, 1)"
+        )
+        need(
+            _is_number(self.learning_rate) and 0 < self.learning_rate <= 10,
+            f"learning_rate={self.learning_rate!r}: in (0, 10]",
+        )
+        need(
+            _is_number(self.weight_decay) and self.weight_decay >= 0,
+            f"weight_decay={self.weight_decay!r}: >= 0",
+        )
+        for name in ("batch_size", "max_epochs", "patience", "max_categories"):
+            value = getattr(self, name)
+            need(_is_int(value) and value >= 1, f"{name}={value!r}: an integer >= 1")
+        need(
+            _is_number(self.val_fraction) and 0 < self.val_fraction < 1,
+            f"val_fraction={self.val_fraction!r}: in (0, 1)",
+        )
+        need(_is_int(self.seed) and self.seed >= 0, f"seed={self.seed!r}: an integer >= 0")
+        need(
+            self.num_threads is None or (_is_int(self.num_threads) and self.num_threads >= 1),
+            f"num_threads={self.num_threads!r}: None or an integer >= 1",
+        )
+        need(
+            self.model_factory is None
+            or (
+                isinstance(self.model_factory, str)
+                and bool(FACTORY_PATTERN.match(self.model_factory))
+            ),
+            f"model_factory={self.model_factory!r}: 'package.module:function'",
+        )
+        need(isinstance(self.model_kwargs, dict), f"model_kwargs={self.model_kwargs!r}: a dict")
+        need(isinstance(self.batch_norm, bool), f"batch_norm={self.batch_norm!r}: true or false")
+        need(
+            isinstance(self.mixed_precision, bool),
+            f"mixed_precision={self.mixed_precision!r}: true or false",
+        )
+        overlap = set(self.numeric_columns or ()) & set(self.categorical_columns or ())
+        need(not overlap, f"columns both numeric and categorical: {sorted(overlap)}")
+        features = set(self.numeric_columns or ()) | set(self.categorical_columns or ())
+        need(self.label not in features, f"label {self.label!r} is also listed as a feature")
+        if problems:
+            raise ConfigError(
+                "Invalid training parameters: " + "; ".join(problems) + ".",
+                hint="Fix the listed values (each shows the bad value and the allowed range).",
+                details={"problems": problems},
+            )
+
+    @classmethod
+    def from_dict(cls, params: dict[str, Any]) -> TrainingConfig:
+        """Build from JSON-like params; unknown keys are refused with the list of valid ones."""
+        if not isinstance(params, dict):
+            raise ConfigError(
+                f"Training params must be a JSON object, got {type(params).__name__}: {params!r}."
+            )
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise ConfigError(
+                f"Unknown training parameters: {unknown}.",
+                hint=f"Valid parameters: {', '.join(sorted(known))}.",
+                details={"unknown": unknown},
+            )
+        if "label" not in params:
+            raise ConfigError("Training params need 'label', the target column.")
+        try:
+            return cls(**params)
+        except TypeError as error:
+            raise ConfigError(f"Invalid training parameters {params!r}: {error}") from error
+
+    @classmethod
+    def from_json(cls, text: str) -> TrainingConfig:
+        """Parse a JSON object string (the ``--params`` argument of the entrypoint)."""
+        try:
+            params = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ConfigError(
+                f"Training params are not valid JSON ({error}): {text[:200]!r}.",
+                hint='Pass a JSON object, e.g. \'{"label": "malignant", "max_epochs": 20}\'.',
+            ) from error
+        return cls.from_dict(params)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> TrainingConfig:
+        """Read a JSON config file (e.g. a previous run's config.json)."""
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as error:
+            raise ConfigError(f"Cannot read training config {str(path)!r}: {error}.") from error
+        return cls.from_json(text)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict (tuples as lists) that :meth:`from_dict` turns back into this config."""
+        return {
+            key: list(value) if isinstance(value, tuple) else value
+            for key, value in asdict(self).items()
+        }
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
