@@ -1,0 +1,318 @@
+"""Running the entrypoint somewhere else: the plan shared by the Docker, local and Kubernetes
+backends, reading the result from the output directory, and explaining failures.
+
+Nothing here talks to Docker or Kubernetes; the operator does, with these plain pieces.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from airflow_mlops.errors import ConfigError, TrainingError
+
+#: where the data directory (read-only) and the output directory appear inside the container
+DATA_MOUNT = "/mnt/data"
+OUTPUT_MOUNT = "/mnt/output"
+ERROR_FILE = "error.json"
+ENTRYPOINT = ("python", "-m", "airflow_mlops.training")
+#: entrypoint exit codes per failure kind (137 = killed by SIGKILL, e.g. the OOM killer)
+EXIT_CODES = {"ConfigError": 2, "DataError": 3, "TrainingError": 4, "crash": 1}
+GPU_MODES = ("auto", "required", "none")
+#: metrics that stay out of XCom (the per-epoch history is in metrics.json)
+BULKY_METRICS = ("history",)
+LOG_TAIL = 30
+
+
+@dataclass(frozen=True)
+class GpuChoice:
+    """Whether to request GPUs, the ``device`` param the entrypoint gets, and why."""
+
+    request_gpu: bool
+    device: str
+    reason: str
+
+
+def choose_gpu(gpu: str, runtimes: list[str], *, where: str = "the Docker engine") -> GpuChoice:
+    """Map ``gpu="auto"|"required"|"none"`` and the engine's runtimes to a decision.
+
+    :raises ConfigError: ``required`` and no NVIDIA runtime.
+    """
+    if gpu not in GPU_MODES:
+        raise ConfigError(f"gpu={gpu!r} is not one of {', '.join(GPU_MODES)}.")
+    has_nvidia = "nvidia" in runtimes
+    if gpu == "none":
+        return GpuChoice(False, "cpu", "gpu='none': training on the CPU")
+    if has_nvidia:
+        return GpuChoice(
+            True, "cuda" if gpu == "required" else "auto", f"{where} has the NVIDIA runtime"
+        )
+    if gpu == "required":
+        raise ConfigError(
+            f"gpu='required' but {where} has no NVIDIA runtime (runtimes: {sorted(runtimes)}).",
+            hint="Install the NVIDIA Container Toolkit on the Docker host and restart dockerd "
+            "(`nvidia-ctk runtime configure --runtime=docker`), or use gpu='auto' to fall back "
+            "to the CPU.",
+        )
+    return GpuChoice(
+        False, "cpu", f"gpu='auto': {where} has no NVIDIA runtime (runtimes: {sorted(runtimes)})"
+    )
+
+
+def entrypoint_args(data_name: str, params: dict[str, Any]) -> list[str]:
+    """The entrypoint's arguments inside the container (data file name under :data:`DATA_MOUNT`)."""
+    return [
+        "--data",
+        f"{DATA_MOUNT}/{data_name}",
+        "--output",
+        OUTPUT_MOUNT,
+        "--params",
+        json.dumps(params, sort_keys=True),
+    ]
+
+
+def prepare_output(output_dir: str | Path) -> Path:
+    """Create ``output_dir`` and remove a previous try's result files (never read by mistake)."""
+    target = Path(output_dir)
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("metrics.json", ERROR_FILE):
+        (target / name).unlink(missing_ok=True)
+    return target
+
+
+def read_result(output_dir: str | Path) -> dict[str, Any]:
+    """The small result of a finished run: checkpoint URI, metrics (no history), device.
+
+    :raises TrainingError: metrics.json is missing (the run did not finish) or unreadable.
+    """
+    directory = Path(output_dir).resolve()
+    try:
+        metrics = json.loads((directory / "metrics.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise TrainingError(
+            f"The training run left no readable metrics.json in {str(directory)!r}: {error}.",
+            hint="The run did not finish; see the task log for the container's output.",
+        ) from error
+    return {
+        "checkpoint_uri": directory.as_uri(),
+        "metrics": {k: v for k, v in metrics.items() if k not in BULKY_METRICS},
+        "device": metrics.get("device"),
+    }
+
+
+def explain_failure(
+    *,
+    exit_code: int | None,
+    output_dir: str | Path,
+    logs: list[str],
+    oom_killed: bool = False,
+    timed_out_after: float | None = None,
+    memory_limit: str | None = None,
+    where: str = "container",
+) -> TrainingError:
+    """A :class:`TrainingError` that says why a run failed: timeout, OOM, or the Python error."""
+    tail = logs[-LOG_TAIL:]
+    details: dict[str, Any] = {
+        "exit_code": exit_code,
+        "log_tail": tail,
+        "output_dir": str(output_dir),
+    }
+    if timed_out_after is not None:
+        return TrainingError(
+            f"The training {where} was killed after its {timed_out_after:g} s timeout.",
+            hint="Raise the timeout, lower max_epochs, or train on a GPU.",
+            details=details,
+        )
+    if oom_killed or exit_code == 137:
+        reason = "was killed by the out-of-memory killer" if oom_killed else "was killed (137)"
+        return TrainingError(
+            f"The training {where} {reason}"
+            + (f" at its memory limit {memory_limit}." if memory_limit else "."),
+            hint="Raise the memory limit (mem_limit), or lower batch_size or the model size "
+            "(hidden_layers).",
+            details={**details, "oom_killed": oom_killed},
+        )
+    error_file = Path(output_dir) / ERROR_FILE
+    report: dict[str, Any] = {}
+    if error_file.is_file():
+        try:
+            report = json.loads(error_file.read_text(encoding="utf-8"))
+        except ValueError:
+            report = {}
+    if report:
+        hint = report.get("hint") or "Fix the error shown in the traceback below."
+        trace = report.get("traceback", "")
+        return TrainingError(
+            f"Training failed in the {where} (exit code {exit_code}) with "
+            f"{report.get('kind')}: {report.get('message')}\n{trace}".rstrip(),
+            hint=hint,
+            details={**details, "error": report},
+        )
+    return TrainingError(
+        f"The training {where} exited with code {exit_code} and wrote no error report. "
+        "Last lines of its output:\n" + "\n".join(tail),
+        hint="Check that the image's entrypoint is `python -m airflow_mlops.training`.",
+        details=details,
+    )
+
+
+def run_local(
+    data: str | Path,
+    output_dir: str | Path,
+    params: dict[str, Any],
+    *,
+    timeout: float | None = None,
+    log: Callable[[str], None] = print,
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The ``backend="local"`` runner: the same entrypoint in a subprocess of this Python.
+
+    Output lines are passed to ``log`` as they come. The process is killed at ``timeout``.
+    :returns: :func:`read_result` of the output directory.
+    :raises TrainingError: explained by :func:`explain_failure`.
+    """
+    output = prepare_output(output_dir)
+    argv = [
+        sys.executable,
+        "-m",
+        "airflow_mlops.training",
+        "--data",
+        str(data),
+        "--output",
+        str(output),
+        "--params",
+        json.dumps(params, sort_keys=True),
+    ]
+    process = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+    )
+    finished, timed_out = threading.Event(), threading.Event()
+
+    def kill_at_deadline() -> None:
+        if not finished.wait(timeout):
+            timed_out.set()
+            process.kill()
+
+    watchdog = threading.Thread(target=kill_at_deadline, daemon=True)
+    if timeout is not None:
+        watchdog.start()
+    lines: list[str] = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line.rstrip("\n"))
+        log(lines[-1])
+    exit_code = process.wait()
+    finished.set()
+    if exit_code != 0:
+        raise explain_failure(
+            exit_code=exit_code,
+            output_dir=output,
+            logs=lines,
+            oom_killed=False,
+            timed_out_after=timeout if timed_out.is_set() else None,
+            where="subprocess",
+        )
+    return read_result(output)
+
+
+def kubernetes_pod_spec(
+    *,
+    image: str,
+    data_path: str,
+    output_path: str,
+    params: dict[str, Any],
+    gpu: str = "auto",
+    gpus: int = 1,
+    cpu: str = "2",
+    memory: str = "8Gi",
+    shm_size: str = "1Gi",
+    name: str = "airflow-mlops-train",
+    namespace: str = "default",
+    data_claim: str | None = None,
+    output_claim: str | None = None,
+    run_as_user: int = 1000,
+    service_account: str | None = None,
+) -> dict[str, Any]:
+    """The pod manifest that runs the entrypoint on Kubernetes (for ``KubernetesPodOperator``).
+
+    Pass it as ``KubernetesPodOperator(pod_template_dict=kubernetes_pod_spec(...), ...)``. GPUs are
+    requested through the ``nvidia.com/gpu`` resource limit (``gpu="none"`` requests none;
+    ``"auto"`` and ``"required"`` request ``gpus``: Kubernetes schedules only onto GPU nodes, so
+    there is no silent CPU fallback). Data and output are PersistentVolumeClaims when named,
+    host paths otherwise; data is mounted read-only; the pod runs as a non-root user without
+    privilege escalation; ``/dev/shm`` is a memory-backed volume of ``shm_size``.
+    """
+    if gpu not in GPU_MODES:
+        raise ConfigError(f"gpu={gpu!r} is not one of {', '.join(GPU_MODES)}.")
+    data_dir, data_name = str(Path(data_path).parent), Path(data_path).name
+    limits = {"cpu": cpu, "memory": memory}
+    if gpu != "none":
+        limits["nvidia.com/gpu"] = str(gpus)
+    device = {"none": "cpu", "auto": "auto", "required": "cuda"}[gpu]
+
+    def volume(volume_name: str, claim: str | None, host_path: str, read_only: bool) -> dict:
+        if claim:
+            source = {"persistentVolumeClaim": {"claimName": claim, "readOnly": read_only}}
+        else:
+            source = {"hostPath": {"path": host_path, "type": "DirectoryOrCreate"}}
+        return {"name": volume_name, **source}
+
+    container = {
+        "name": "base",
+        "image": image,
+        "args": entrypoint_args(data_name, {**params, "device": device}),
+        "env": [{"name": "PYTHONUNBUFFERED", "value": "1"}, {"name": "HOME", "value": "/tmp"}],
+        "resources": {"requests": {"cpu": cpu, "memory": memory}, "limits": limits},
+        "volumeMounts": [
+            {"name": "data", "mountPath": DATA_MOUNT, "readOnly": True},
+            {"name": "output", "mountPath": OUTPUT_MOUNT},
+            {"name": "dshm", "mountPath": "/dev/shm"},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": run_as_user,
+            "runAsGroup": run_as_user,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+    }
+    spec: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "securityContext": {"fsGroup": run_as_user},
+        "containers": [container],
+        "volumes": [
+            volume("data", data_claim, data_dir, True),
+            volume("output", output_claim, output_path, False),
+            {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": shm_size}},
+            {"name": "tmp", "emptyDir": {}},
+        ],
+    }
+    if gpu != "none":
+        spec["tolerations"] = [
+            {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+        ]
+    if service_account:
+        spec["serviceAccountName"] = service_account
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {"app.kubernetes.io/name": "airflow-mlops-train"},
+        },
+        "spec": spec,
+    }
