@@ -2,10 +2,51 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from airflow.plugins_manager import AirflowPlugin
+
+from airflow_mlops.plugins import macros
+from airflow_mlops.plugins.links import EXTRA_LINKS
+
+URL_PREFIX = "/mlops"
+
+
+class LazyApp:
+    """An ASGI app that builds the FastAPI app on its first request.
+
+    Every Airflow process loads plugins (workers too, for the macros); only the api-server
+    serves requests, so only it pays for importing the API and Airflow's security module.
+    """
+
+    def __init__(self) -> None:
+        self._app: Any = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if self._app is None:
+            from airflow_mlops.plugins.api import create_app
+
+            self._app = create_app()
+        await self._app(scope, receive, send)
 
 
 class MlopsPlugin(AirflowPlugin):
     """Adds the MLOps page, the operators' extra links and the ``mlops`` macros to Airflow."""
 
     name = "airflow_mlops"
+    fastapi_apps = [{"app": LazyApp(), "url_prefix": URL_PREFIX, "name": "MLOps API"}]
+    external_views = [
+        {
+            "name": "MLOps",
+            "href": f"{URL_PREFIX}/",
+            "destination": "nav",
+            "url_route": "mlops",
+        }
+    ]
+    macros = [
+        macros.champion_version,
+        macros.challenger_version,
+        macros.alias_version,
+        macros.champion_uri,
+    ]
+    operator_extra_links = [link() for link in EXTRA_LINKS]

@@ -1,0 +1,112 @@
+"""The FastAPI app mounted at ``/mlops``: the MLOps page and the JSON API behind it.
+
+Airflow mounts plugin apps without authentication, so every route depends on
+``requires_access_dag("GET")``: the caller's JWT (``Authorization: Bearer`` or the UI's
+``_token`` cookie) must belong to a user whom the auth manager lets read DAGs.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from airflow.api_fastapi.core_api.security import requires_access_dag
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse
+
+from airflow_mlops.dashboard import (
+    LinkBuilder,
+    ModelNotFoundError,
+    TtlCache,
+    list_models,
+    model_view,
+)
+from airflow_mlops.errors import ConfigError, RegistryError
+from airflow_mlops.plugins.tracking import tracking_uri
+
+STATIC = Path(__file__).with_name("static")
+ASSETS = {"app.js": "text/javascript", "app.css": "text/css"}
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'self'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def _airflow_url() -> str:
+    from airflow.configuration import conf
+
+    return conf.get("api", "base_url", fallback="") or ""
+
+
+def create_app(
+    *,
+    resolve_tracking_uri: Callable[[], str] = tracking_uri,
+    cache_ttl_s: float = 10.0,
+    airflow_url: Callable[[], str] = _airflow_url,
+) -> FastAPI:
+    """Build the app.
+
+    :param resolve_tracking_uri: returns the MLflow tracking URL (default: the
+        ``mlflow_default`` connection, else ``MLFLOW_TRACKING_URI``).
+    :param cache_ttl_s: seconds an API answer is reused before MLflow is asked again.
+    :param airflow_url: returns the Airflow UI base URL for DAG-run links (``""``: same origin).
+    """
+    app = FastAPI(
+        title="airflow-mlops",
+        dependencies=[Depends(requires_access_dag("GET"))],
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    cache = TtlCache(cache_ttl_s)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Callable[..., Any]) -> Any:
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    def registry(key: str, build: Callable[[str, LinkBuilder], dict[str, Any]]) -> dict[str, Any]:
+        try:
+            uri = resolve_tracking_uri()
+        except ConfigError as error:
+            raise HTTPException(503, str(error)) from error
+        links = LinkBuilder(mlflow_ui_url=uri, airflow_url=airflow_url())
+        try:
+            return cache.get_or_compute((uri, key), lambda: build(uri, links))
+        except ModelNotFoundError as error:
+            raise HTTPException(404, str(error)) from error
+        except ConfigError as error:
+            raise HTTPException(400, str(error)) from error
+        except RegistryError as error:
+            raise HTTPException(502, str(error)) from error
+
+    @app.get("/", response_class=HTMLResponse)
+    def page(request: Request) -> HTMLResponse:
+        """The MLOps page; its script reads the API under the same root."""
+        root = html.escape(request.scope.get("root_path", "").rstrip("/"), quote=True)
+        text = (STATIC / "index.html").read_text(encoding="utf-8").replace("__ROOT__", root)
+        return HTMLResponse(text)
+
+    @app.get("/static/{asset}")
+    def static(asset: str) -> FileResponse:
+        if asset not in ASSETS:
+            raise HTTPException(404, f"No asset {asset!r}.")
+        return FileResponse(STATIC / asset, media_type=ASSETS[asset])
+
+    @app.get("/api/models")
+    def models() -> dict[str, Any]:
+        """Registered models with their aliases."""
+        return registry("models", list_models)
+
+    @app.get("/api/models/{name:path}")
+    def model(name: str) -> dict[str, Any]:
+        """Champion, challenger, version history with lineage and gate, drift history."""
+        return registry(f"model:{name}", lambda uri, links: model_view(uri, name, links))
+
+    return app

@@ -1,0 +1,113 @@
+"""The /mlops API mounted in Airflow's own app, against a real MLflow server with auth on."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.integration.ui.conftest import token_for
+from tests.integration.ui.registry_seed import HOSTILE, MODEL
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def client(airflow_app) -> TestClient:
+    return TestClient(airflow_app)
+
+
+@pytest.fixture(scope="module")
+def viewer(client: TestClient) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_for('viewer')}"}
+
+
+@pytest.mark.parametrize("path", ["/mlops/", "/mlops/api/models", f"/mlops/api/models/{MODEL}"])
+def test_anonymous_requests_are_refused(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 401
+    assert MODEL not in response.text
+
+
+def test_invalid_token_and_user_without_role_are_refused(client: TestClient) -> None:
+    assert (
+        client.get("/mlops/api/models", headers={"Authorization": "Bearer nope"}).status_code == 403
+    )
+    no_role = {"Authorization": f"Bearer {token_for(None)}"}
+    assert client.get("/mlops/api/models", headers=no_role).status_code == 403
+
+
+def test_ui_cookie_is_accepted_like_a_bearer_token(client: TestClient) -> None:
+    response = client.get("/mlops/api/models", cookies={"_token": token_for("viewer")})
+    assert response.status_code == 200
+
+
+def test_models_lists_aliases(client: TestClient, viewer: dict[str, str]) -> None:
+    response = client.get("/mlops/api/models", headers=viewer)
+    assert response.status_code == 200
+    (model,) = [m for m in response.json()["models"] if m["name"] == MODEL]
+    assert model["aliases"] == {"champion": "2", "challenger": "3"}
+    assert model["latest_version"] == "3"
+    assert model["link"].endswith(f"/#/models/{MODEL}")
+
+
+def test_model_view_has_champion_challenger_lineage_gate_and_drift(
+    client: TestClient, viewer: dict[str, str], seeded_registry
+) -> None:
+    response = client.get(f"/mlops/api/models/{MODEL}", headers=viewer)
+    assert response.status_code == 200
+    view = response.json()
+    champion, challenger = view["champion"], view["challenger"]
+    assert (champion["version"], challenger["version"]) == ("2", "3")
+    assert [v["version"] for v in view["versions"]] == ["3", "2", "1"]
+    assert champion["metrics"]["val_accuracy"] == pytest.approx(0.95)
+    assert champion["lineage"]["data_rev"] == "v2"
+    assert champion["lineage"]["image_digest"].startswith("sha256:")
+    assert champion["lineage"]["params"] == {"epochs": 7, "lr": 0.001}
+    assert champion["lineage"]["trigger"] == "schedule"
+    assert challenger["gate"] == {
+        "decision": "reject",
+        "reasons": ["val_accuracy 0.930 < champion 0.950", HOSTILE],
+    }
+    assert challenger["validation_outcome"] == "success"
+    assert challenger["parity_max_abs"] == pytest.approx(1e-6)
+    links = champion["links"]
+    run_id = seeded_registry.run_ids["2"]
+    assert links["run"].startswith(seeded_registry.tracking_uri)
+    assert links["run"].endswith(f"/runs/{run_id}")
+    assert links["version"].endswith(f"/#/models/{MODEL}/versions/2")
+    assert (
+        links["dag_run"] == "/dags/mlops_level1_ct/runs/manual__2026-01-02T00%3A00%3A00%2B00%3A00"
+    )
+    assert links["data_docs"] == "http://docs.example/cancer/v2/index.html"
+    assert view["chart_metric"] == "val_accuracy"
+    assert [d["drift_share"] for d in view["drift"]] == pytest.approx([0.05, 0.1, 0.6])
+    assert [d["run_id"] for d in view["drift"]] == seeded_registry.monitoring_run_ids
+    assert view["drift"][0]["links"]["report"] == "http://reports.example/drift.html"
+
+
+def test_unknown_model_is_404_with_a_hint(client: TestClient, viewer: dict[str, str]) -> None:
+    response = client.get("/mlops/api/models/no-such-model", headers=viewer)
+    assert response.status_code == 404
+    assert "no-such-model" in response.json()["detail"]
+    assert "/mlops/api/models" in response.json()["detail"]
+
+
+def test_page_is_served_with_a_strict_content_security_policy(
+    client: TestClient, viewer: dict[str, str]
+) -> None:
+    page = client.get("/mlops/", headers=viewer)
+    assert page.status_code == 200
+    assert '<meta name="mlops-root" content="/mlops">' in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    script = client.get("/mlops/static/app.js", headers=viewer)
+    assert script.status_code == 200
+    assert "innerHTML" not in script.text
+    assert client.get("/mlops/static/..%2Fapi.py", headers=viewer).status_code == 404
+
+
+def test_plugin_page_is_in_the_navigation(client: TestClient, viewer: dict[str, str]) -> None:
+    plugins = client.get("/api/v2/plugins", headers=viewer).json()["plugins"]
+    (ours,) = [p for p in plugins if p["name"] == "airflow_mlops"]
+    assert ours["external_views"][0]["url_route"] == "mlops"
+    assert ours["fastapi_apps"][0]["url_prefix"] == "/mlops"
+    assert "airflow_mlops.plugins.macros.champion_version" in ours["macros"]
