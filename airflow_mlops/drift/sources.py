@@ -1,0 +1,66 @@
+"""Chunked readers: the drift check sees data only as a stream of DataFrames, so memory stays
+flat whatever the number of rows. A source is called once per pass with the columns it needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from airflow_mlops.errors import DriftError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: a source: ``source(columns)`` yields DataFrames holding at least those columns
+Source = Callable[[Sequence[str]], Iterator["pd.DataFrame"]]
+
+DEFAULT_CHUNK_ROWS = 262_144
+
+
+def frame_source(frame: pd.DataFrame, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Source:
+    """A source over an in-memory DataFrame, sliced without copies."""
+
+    def read(columns: Sequence[str]) -> Iterator[pd.DataFrame]:
+        selected = frame[list(columns)]
+        for start in range(0, len(selected), chunk_rows):
+            yield selected.iloc[start : start + chunk_rows]
+
+    return read
+
+
+def parquet_files(location: str | Path) -> list[Path]:
+    """The Parquet files of ``location``: one file, or every ``*.parquet`` below a folder
+    (a partitioned inference log), sorted.
+
+    :raises DriftError: nothing to read there.
+    """
+    root = Path(location)
+    files = sorted(root.rglob("*.parquet")) if root.is_dir() else [root] if root.is_file() else []
+    if not files:
+        raise DriftError(
+            f"No Parquet data at {str(root)!r}: the window is empty.",
+            hint="Check the window and that batch scoring wrote its inference log there.",
+            details={"location": str(root)},
+        )
+    return files
+
+
+def parquet_source(files: Sequence[str | Path], batch_rows: int = DEFAULT_CHUNK_ROWS) -> Source:
+    """A source over Parquet files, read batch by batch (only the needed columns)."""
+    import pyarrow.parquet as pq
+
+    def read(columns: Sequence[str]) -> Iterator[pd.DataFrame]:
+        for path in files:
+            handle = pq.ParquetFile(path)
+            missing = [c for c in columns if c not in handle.schema_arrow.names]
+            if missing:
+                raise DriftError(
+                    f"{str(path)!r} lacks columns {missing}.",
+                    hint="Monitor only columns the data has, or fix the writer of this file.",
+                    details={"missing": missing, "present": handle.schema_arrow.names},
+                )
+            for batch in handle.iter_batches(batch_size=batch_rows, columns=list(columns)):
+                yield batch.to_pandas()
+
+    return read
