@@ -178,7 +178,7 @@ def export_checkpoint(
     checkpoint = load_checkpoint(checkpoint_dir)
     return export_model(
         checkpoint.build_model(),
-        checkpoint.preprocessing,
+        checkpoint.preprocessor.to_dict(),
         output_dir,
         sample=sample,
         config=config,
@@ -189,12 +189,12 @@ def export_checkpoint(
 def torch_reference(
     model: torch.nn.Module, spec: FeatureSpec
 ) -> Callable[[pd.DataFrame], np.ndarray]:
-    """Score raw rows with ``model`` through the NumPy preprocessing (the parity reference)."""
+    """Score raw rows with ``model`` through the training transform (the parity reference)."""
     import torch
 
     def score(frame: pd.DataFrame) -> np.ndarray:
         with torch.inference_mode():
-            out = model(torch.from_numpy(spec.encode(frame)))
+            out = model(torch.from_numpy(spec.preprocessor.transform(frame)))
             if spec.task == "classification":
                 out = torch.softmax(out, dim=1)
         return out.numpy()

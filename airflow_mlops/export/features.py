@@ -1,19 +1,22 @@
-"""The checkpoint's preprocessing, read and checked, with a NumPy reference of the transform.
+"""The checkpoint's preprocessing, read and checked before it is baked into an ONNX graph.
 
 The training contract: the net takes standardized numeric columns in ``numeric_columns`` order
-followed by one one-hot block per categorical column in ``categorical_columns`` order; an
-unknown category gives an all-zero block. :meth:`FeatureSpec.encode` is that transform in
-NumPy: the parity check feeds its output to the torch model, independently of the ONNX graph.
+(a missing number scales to 0) followed by one one-hot block per categorical column in
+``categorical_columns`` order (an unknown category gives an all-zero block). The parity check
+scores through the training core's own transform (:attr:`FeatureSpec.preprocessor`), so the
+graph is compared with what the model saw in training, not with a second implementation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_mlops.errors import ExportError
-from airflow_mlops.export.runtime import TASKS, ModelMetadata, categorical_strings
+from airflow_mlops.export.runtime import TASKS, ModelMetadata
+from airflow_mlops.training.preprocessing import Preprocessor
 
 if TYPE_CHECKING:
     import numpy as np
@@ -113,29 +116,27 @@ class FeatureSpec:
         """Width of all one-hot blocks together."""
         return sum(len(self.categories[c]) for c in self.categorical_columns)
 
+    @cached_property
+    def preprocessor(self) -> Preprocessor:
+        """The training core's transform for the same values: the parity reference."""
+        return Preprocessor(
+            numeric_columns=list(self.numeric_columns),
+            categorical_columns=list(self.categorical_columns),
+            mean=list(self.mean),
+            std=list(self.std),
+            categories={c: list(v) for c, v in self.categories.items()},
+            label=self.label,
+            task=self.task,
+            classes=list(self.classes),
+        )
+
     def onehot(self, frame: pd.DataFrame) -> np.ndarray:
-        """The one-hot blocks ``[N, n_onehot]`` float32 (unknown or missing = zeros)."""
-        import numpy as np
-
-        strings = categorical_strings(frame[list(self.categorical_columns)])
-        blocks = [
-            (strings[:, [j]] == np.asarray(self.categories[column], dtype=object)).astype(
-                np.float32
-            )
-            for j, column in enumerate(self.categorical_columns)
-        ]
-        return np.concatenate(blocks, axis=1) if blocks else np.zeros((len(frame), 0), np.float32)
-
-    def encode(self, frame: pd.DataFrame) -> np.ndarray:
-        """The net's input ``[N, n_inputs]`` float32 for raw ``frame``."""
-        import numpy as np
-
-        numeric = frame[list(self.numeric_columns)].to_numpy(dtype=np.float32)
-        scaled = (numeric - np.float32(self.mean)) / np.float32(self.std)
-        return np.concatenate([scaled.astype(np.float32), self.onehot(frame)], axis=1)
+        """The one-hot blocks ``[N, n_onehot]`` float32 of ``frame`` (training's encoding)."""
+        return self.preprocessor.transform(frame)[:, len(self.numeric_columns) :]
 
     def synthetic_frame(self, rows: int, seed: int = 0) -> pd.DataFrame:
-        """Raw feature rows drawn from the training statistics, every tenth category unseen.
+        """Raw feature rows drawn from the training statistics; every tenth category is unseen
+        and every 17th row misses its first numeric value.
 
         Used as the parity and latency sample when no real validation data is given.
         """
@@ -147,6 +148,7 @@ class FeatureSpec:
             column: rng.normal(mean, std, size=rows).astype(np.float32)
             for column, mean, std in zip(self.numeric_columns, self.mean, self.std, strict=True)
         }
+        data[self.numeric_columns[0]][::17] = np.nan
         for column in self.categorical_columns:
             values = np.asarray(self.categories[column], dtype=object)
             drawn = values[rng.integers(0, len(values), size=rows)]

@@ -14,7 +14,7 @@ import io
 import logging
 import warnings
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from airflow_mlops.errors import ExportError
 from airflow_mlops.export.features import FeatureSpec
@@ -34,8 +34,9 @@ PRELUDE_PREFIX = "mlops_categorical"
 def serving_module(model: torch.nn.Module, spec: FeatureSpec) -> torch.nn.Module:
     """``model`` wrapped to take raw numeric values (and one-hot blocks) and return ``score``.
 
-    Forward: ``(numeric[, onehot]) -> probabilities`` (softmax over the logits) for
-    classification, the ``[N, 1]`` output unchanged for regression.
+    Forward: ``(numeric[, onehot]) -> score``: standardized numbers (missing = 0) joined with the
+    one-hot blocks, then the net, then a softmax over the logits for classification (the
+    ``[N, 1]`` output unchanged for regression).
     """
     import torch
 
@@ -52,7 +53,8 @@ def serving_module(model: torch.nn.Module, spec: FeatureSpec) -> torch.nn.Module
             return torch.softmax(out, dim=1) if self.classify else out
 
         def forward(self, numeric: torch.Tensor, *onehot: torch.Tensor) -> torch.Tensor:
-            scaled = (numeric - self.mean) / self.std
+            # as in training: a missing (or infinite) value scales to 0, the training mean
+            scaled = torch.nan_to_num((numeric - self.mean) / self.std, 0.0, 0.0, 0.0)
             return self._score(torch.cat([scaled, *onehot], dim=1) if onehot else scaled)
 
     return Serving().eval()
@@ -69,9 +71,11 @@ def export_torch(module: torch.nn.Module, spec: FeatureSpec) -> onnx.ModelProto:
     rows = 4
     args: tuple[torch.Tensor, ...] = (torch.zeros(rows, len(spec.numeric_columns)),)
     names = [NUMERIC_INPUT]
+    shapes: tuple[Any, ...] = ({0: batch},)
     if spec.categorical_columns:
         args += (torch.zeros(rows, spec.n_onehot),)
         names.append(ONEHOT_INPUT)
+        shapes += (({0: batch},),)  # forward's *onehot is one nested argument for torch.export
     # the exporter prints progress and warns about optional packages (torchvision): keep quiet
     with (
         contextlib.redirect_stdout(io.StringIO()),
@@ -86,7 +90,7 @@ def export_torch(module: torch.nn.Module, spec: FeatureSpec) -> onnx.ModelProto:
                 None,
                 input_names=names,
                 output_names=[SCORE_OUTPUT],
-                dynamic_shapes=({0: batch}, tuple({0: batch} for _ in args[1:])),
+                dynamic_shapes=shapes,
                 dynamo=True,
                 optimize=True,
             )

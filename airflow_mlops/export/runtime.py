@@ -139,7 +139,7 @@ class OnnxPredictor:
             session = ort.InferenceSession(
                 model, sess_options=session_options(threads), providers=["CPUExecutionProvider"]
             )
-        except (ort.capi.onnxruntime_pybind11_state.Fail, RuntimeError) as error:
+        except Exception as error:  # onnxruntime raises one pybind class per status code
             raise ExportError(
                 f"onnxruntime cannot load the ONNX model {source!r}: {error}",
                 hint="Re-export the model; the file is corrupt or uses unsupported operators.",
