@@ -72,6 +72,13 @@ class TriggerInfo:
         return {"reason": self.reason, "events": self.events, "data_rev": self.data_rev}
 
 
+def _unwrap(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """An event's own fields: AssetWatcher events nest them under ``payload``."""
+    if extra.get("from_trigger") and isinstance(extra.get("payload"), Mapping):
+        return dict(extra["payload"])
+    return dict(extra)
+
+
 def classify_trigger(
     run_type: str,
     conf: Mapping[str, Any] | None,
@@ -85,7 +92,7 @@ def classify_trigger(
     :param event_extras: extras of the asset events that triggered the run.
     :param policy: when given, events whose reason the policy does not accept are ignored.
     """
-    extras = [dict(extra) for extra in event_extras]
+    extras = [_unwrap(extra) for extra in event_extras]
     named = (conf or {}).get("trigger")
     if named is not None and named not in TRIGGER_REASONS:
         raise ConfigError(

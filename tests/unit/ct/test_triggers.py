@@ -21,6 +21,12 @@ def test_asset_events_name_the_reason_and_the_revision() -> None:
     assert (info.reason, info.data_rev) == ("new_data", "v2")
 
 
+def test_asset_watcher_events_are_unwrapped() -> None:
+    watcher_event = {"from_trigger": True, "payload": {"reason": "new_data", "rev": "v3"}}
+    info = classify_trigger("asset_triggered", None, [watcher_event])
+    assert (info.reason, info.data_rev) == ("new_data", "v3")
+
+
 def test_coalesced_events_report_the_strongest_reason_and_latest_revision() -> None:
     events = [
         {"reason": "new_data", "rev": "v2"},
