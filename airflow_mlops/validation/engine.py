@@ -107,8 +107,12 @@ def _column_map(
     )
 
 
-def _values_between(frame: pd.DataFrame, item: dict[str, Any], limit: int) -> ExpectationResult:
+def _values_between(
+    frame: pd.DataFrame, item: dict[str, Any], limit: int
+) -> ExpectationResult | None:
     kwargs = item["kwargs"]
+    if frame[kwargs["column"]].dtype.kind not in "iuf":
+        return None  # comparing text or objects with numbers: GX decides how that fails
 
     def bad(values: pd.Series) -> np.ndarray:
         array = values.to_numpy()
@@ -163,8 +167,11 @@ def _compound_unique(frame: pd.DataFrame, item: dict[str, Any], limit: int) -> E
     )
 
 
-def _stdev(frame: pd.DataFrame, item: dict[str, Any], limit: int) -> ExpectationResult:
-    std = float(frame[item["kwargs"]["column"]].std())
+def _stdev(frame: pd.DataFrame, item: dict[str, Any], limit: int) -> ExpectationResult | None:
+    series = frame[item["kwargs"]["column"]]
+    if series.dtype.kind not in "iuf":
+        return None
+    std = float(series.std())
     return _aggregate(item, _between(std, item["kwargs"]), std)
 
 

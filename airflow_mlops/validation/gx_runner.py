@@ -101,7 +101,7 @@ def render_data_docs(
             exception_info={
                 "raised_exception": r.error is not None,
                 "exception_message": r.error,
-                "exception_traceback": None,
+                "exception_traceback": r.error,
             },
         )
         for r in results

@@ -151,7 +151,7 @@ def validate_dataset(
         frame = read_table(path, storage_options=storage_options, max_bytes=max_bytes)
     except DataError as error:
         failure = ExpectationResult(
-            READABLE, {}, {"level": "schema"}, False, error=str(error.message)
+            READABLE, {}, {"level": "schema"}, False, error=str(error)
         )
         statistics = {"evaluated_expectations": 1, "successful_expectations": 0}
         policy = options.get("policy") or ValidationPolicy()
