@@ -120,6 +120,8 @@ def export_model(
 
     config = config or ExportConfig()
     spec = FeatureSpec.from_preprocessing(preprocessing)
+    if sample is not None:
+        spec.preprocessor.check_columns(sample)
     model = model.eval()
     proto = export_torch(serving_module(model, spec), spec)
     add_categorical_input(proto, spec)

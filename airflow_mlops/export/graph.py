@@ -80,7 +80,7 @@ def export_torch(module: torch.nn.Module, spec: FeatureSpec) -> onnx.ModelProto:
     with (
         contextlib.redirect_stdout(io.StringIO()),
         warnings.catch_warnings(),
-        _quiet_logger("torch.onnx"),
+        _quiet_loggers("torch.onnx", "onnxscript", "onnx_ir"),
     ):
         warnings.simplefilter("ignore")
         try:
@@ -104,14 +104,16 @@ def export_torch(module: torch.nn.Module, spec: FeatureSpec) -> onnx.ModelProto:
 
 
 @contextlib.contextmanager
-def _quiet_logger(name: str) -> Iterator[None]:
-    logger = logging.getLogger(name)
-    level = logger.level
-    logger.setLevel(logging.ERROR)
+def _quiet_loggers(*names: str) -> Iterator[None]:
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
     try:
         yield
     finally:
-        logger.setLevel(level)
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def add_categorical_input(model: onnx.ModelProto, spec: FeatureSpec) -> None:
