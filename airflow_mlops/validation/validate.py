@@ -150,9 +150,7 @@ def validate_dataset(
     try:
         frame = read_table(path, storage_options=storage_options, max_bytes=max_bytes)
     except DataError as error:
-        failure = ExpectationResult(
-            READABLE, {}, {"level": "schema"}, False, error=str(error)
-        )
+        failure = ExpectationResult(READABLE, {}, {"level": "schema"}, False, error=str(error))
         statistics = {"evaluated_expectations": 1, "successful_expectations": 0}
         policy = options.get("policy") or ValidationPolicy()
         return _report(
@@ -289,7 +287,9 @@ def _describe_all(failed: list[dict[str, Any]]) -> list[str]:
 
 def _describe(failure: dict[str, Any]) -> str:
     column = f" on column {failure['column']!r}" if failure["column"] else ""
-    examples = f"; e.g. {failure['examples']}" if failure["examples"] else ""
+    shown = repr(failure["examples"])
+    shown = shown if len(shown) <= 300 else shown[:297] + "..."
+    examples = f"; e.g. {shown}" if failure["examples"] else ""
     return (
         f"[{failure['severity']}] {failure['expectation']}{column}: {failure['detail']}{examples}"
     )
