@@ -102,7 +102,11 @@ def classify_trigger(
     if policy is not None:
         extras = [e for e in extras if e.get("reason") in policy.accepted_reasons]
     reasons = [e.get("reason") for e in extras]
-    data_rev = next((e["rev"] for e in reversed(extras) if e.get("rev")), None)
+    # the commit is immutable: a branch named in ``rev`` may have moved on since the event
+    data_rev = next(
+        (e.get("commit") or e["rev"] for e in reversed(extras) if e.get("commit") or e.get("rev")),
+        None,
+    )
     if named:
         return TriggerInfo(named, extras, data_rev)
     for reason in _PRIORITY:

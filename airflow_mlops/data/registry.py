@@ -5,9 +5,11 @@ Versions (git tags), each pushed to a local-directory DVC remote:
 ``v1``         400 rows of the real breast cancer data
 ``v2``         all 569 rows (new data arrived)
 ``v3-drift``   v2 plus 300 rows whose distribution drifted (see :data:`~.demo.DRIFT_SHIFT`)
-``v4-corrupt`` a broken delivery on the side branch ``corrupt-delivery``; ``main`` stays at v3
+``v4-corrupt`` a broken delivery on the side branch ``corrupt-delivery``
 
-Every version is the one file ``data/cancer.csv``; a pipeline pulls it by tag.
+Every version is the one file ``data/cancer.csv``; a pipeline pulls it by tag. ``main`` starts at
+``v1``: :func:`publish_version` fast-forwards it to a later tag, which is how the demo makes "new
+data arrive" for a sensor that watches ``refs/heads/main``.
 """
 
 from __future__ import annotations
@@ -96,8 +98,17 @@ def bootstrap_registry(repo: Path, remote: Path, *, force: bool = False) -> Demo
     run_tool(["git", "checkout", "-q", "-b", "corrupt-delivery"], repo)
     _publish(registry, demo.corrupt_batch(full), "v4-corrupt", "Dataset v4: a corrupt delivery")
     run_tool(["git", "checkout", "-q", "main"], repo)
+    run_tool(["git", "reset", "-q", "--hard", "v1"], repo)
     run_tool(dvc_argv("checkout", "-q"), repo)
     return registry
+
+
+def publish_version(repo: Path, tag: str) -> str:
+    """Fast-forward ``main`` of the registry to ``tag`` (new data arrives); returns the commit."""
+    run_tool(["git", "checkout", "-q", "main"], repo)
+    run_tool(["git", "merge", "-q", "--ff-only", tag], repo)
+    run_tool(dvc_argv("checkout", "-q"), repo)
+    return run_tool(["git", "rev-parse", "HEAD"], repo).strip()
 
 
 def _publish(registry: DemoRegistry, frame: pd.DataFrame, tag: str, message: str) -> None:

@@ -31,8 +31,20 @@ def test_s3_server_stores_and_returns_an_object(s3_server: str) -> None:
     assert s3.get_object(Bucket="fixture-check", Key="a/b.txt")["Body"].read() == b"hello"
 
 
+def test_publishing_a_version_moves_main_forward(demo_registry) -> None:
+    from airflow_mlops.data.registry import publish_version
+
+    commit = publish_version(demo_registry.repo, "v2")
+    assert commit == run_tool(["git", "rev-parse", "v2^{commit}"], demo_registry.repo).strip()
+    rows = (demo_registry.repo / demo_registry.dataset_path).read_text().count("\n") - 1
+    assert rows == 569
+
+
 def test_demo_registry_has_every_version_pushed_to_its_remote(demo_registry) -> None:
     tags = run_tool(["git", "tag"], demo_registry.repo).split()
     assert sorted(tags) == sorted(demo_registry.versions)
     status = run_tool(dvc_argv("status", "--cloud", "--all-tags"), demo_registry.repo)
+    assert run_tool(["git", "rev-parse", "main"], demo_registry.repo) == run_tool(
+        ["git", "rev-parse", "v1^{commit}"], demo_registry.repo
+    )
     assert "new" not in status and "deleted" not in status

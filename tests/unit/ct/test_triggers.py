@@ -21,6 +21,13 @@ def test_asset_events_name_the_reason_and_the_revision() -> None:
     assert (info.reason, info.data_rev) == ("new_data", "v2")
 
 
+def test_an_event_commit_wins_over_its_branch_name() -> None:
+    info = classify_trigger(
+        "asset_triggered", None, [{"reason": "new_data", "rev": "main", "commit": "abc123"}]
+    )
+    assert info.data_rev == "abc123"
+
+
 def test_asset_watcher_events_are_unwrapped() -> None:
     watcher_event = {"from_trigger": True, "payload": {"reason": "new_data", "rev": "v3"}}
     info = classify_trigger("asset_triggered", None, [watcher_event])

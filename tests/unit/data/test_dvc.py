@@ -189,7 +189,7 @@ def test_list_versions_reads_tags_and_branches(demo_registry, tmp_path: Path) ->
     assert [v.rev for v in tags] == ["v1", "v2", "v3-drift", "v4-corrupt"]
     assert [v.commit for v in tags] == [_commit(demo_registry.repo, v.rev) for v in tags]
     assert heads == [
-        DataVersion("refs/heads/main", "main", tags[2].commit, tags[2].md5, tags[2].size)
+        DataVersion("refs/heads/main", "main", tags[0].commit, tags[0].md5, tags[0].size)
     ]
 
 
