@@ -3,6 +3,8 @@ flat whatever the number of rows. A source is called once per pass with the colu
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +18,7 @@ if TYPE_CHECKING:
 Source = Callable[[Sequence[str]], Iterator["pd.DataFrame"]]
 
 DEFAULT_CHUNK_ROWS = 262_144
+_DONE = object()
 
 
 def frame_source(frame: pd.DataFrame, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Source:
@@ -64,3 +67,35 @@ def parquet_source(files: Sequence[str | Path], batch_rows: int = DEFAULT_CHUNK_
                 yield batch.to_pandas()
 
     return read
+
+
+def prefetched(chunks: Iterator[pd.DataFrame], depth: int = 2) -> Iterator[pd.DataFrame]:
+    """Read the next chunks in a background thread while the caller computes on this one
+    (Parquet decoding and numpy both release the GIL, so two cores are both used)."""
+    buffer: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                if stop.is_set():
+                    return
+                buffer.put(chunk)
+            buffer.put(_DONE)
+        except BaseException as error:  # handed to the consumer, raised there
+            buffer.put(error)
+
+    worker = threading.Thread(target=produce, name="drift-prefetch", daemon=True)
+    worker.start()
+    try:
+        while (item := buffer.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                buffer.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.05)

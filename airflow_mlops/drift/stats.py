@@ -129,27 +129,43 @@ def sturges_edges(low: float, high: float, rows: int) -> np.ndarray:
 
 
 def wasserstein_binned(
-    reference: np.ndarray, current: np.ndarray, width: float, norm: float
+    reference: np.ndarray,
+    current: np.ndarray,
+    width: float,
+    norm: float,
+    *,
+    current_below: int = 0,
+    current_above: int = 0,
+    below_area: float = 0.0,
+    above_area: float = 0.0,
 ) -> tuple[float, float]:
-    """Normed first Wasserstein distance from two histograms on one grid of bin ``width``.
+    """Normed first Wasserstein distance from histograms on a grid over the reference range.
 
-    ``W1 = integral of |F_ref - F_cur|``; inside a bin both CDFs are taken as linear. The true
-    CDF difference stays within ``[D_i - q_i, D_i + p_i]`` over bin ``i`` (``p``, ``q`` its
-    shares), so the error is at most ``width * sum(p_i + q_i) = 2 * width``.
+    ``W1 = integral of |F_ref - F_cur|``. Below and above the grid the reference CDF is 0 and
+    1, so those parts are exact: the summed distances of the current values outside the grid
+    (``below_area``, ``above_area``) over the current size. Inside a bin both CDFs are taken as
+    linear; the true difference stays within ``[D_i - q_i, D_i + p_i]`` over bin ``i`` (``p``,
+    ``q`` its shares), so the error is at most ``width * sum(p_i + q_i) <= 2 * width``. Bin
+    indices computed in float32 may put a value one bin off, which moves the distance by at
+    most one more ``width``: the bound returned is ``3 * width / norm``.
 
+    :param reference: reference counts per bin (every reference value is on the grid).
+    :param current: current counts per bin, values off the grid excluded.
     :returns: (the normed distance, the bound on its absolute error), both divided by ``norm``.
     """
     import numpy as np
 
+    rows = current.sum() + current_below + current_above
     p = reference / reference.sum()
-    q = current / current.sum()
-    diff = np.concatenate(([0.0], np.cumsum(p - q)))
+    q = current / rows
+    diff = np.concatenate(([0.0], np.cumsum(p - q))) - current_below / rows
     left, right = diff[:-1], diff[1:]
     same_sign = left * right >= 0
     span = np.abs(left) + np.abs(right)
     crossing = np.divide(left**2 + right**2, 2 * span, out=np.zeros_like(span), where=span > 0)
-    area = np.where(same_sign, span / 2, crossing) * width
-    return float(area.sum() / norm), float(2 * width / norm)
+    inside = float((np.where(same_sign, span / 2, crossing) * width).sum())
+    outside = (below_area + above_area) / rows
+    return (inside + outside) / norm, 3 * width / norm
 
 
 def ks_from_cdf(
