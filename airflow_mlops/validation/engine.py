@@ -198,7 +198,7 @@ def _type_list(frame: pd.DataFrame, item: dict[str, Any], limit: int) -> Expecta
     import pandas as pd
 
     dtype = frame[item["kwargs"]["column"]].dtype
-    if dtype.kind == "O":
+    if dtype.kind == "O" or isinstance(dtype, pd.CategoricalDtype):
         return None  # GX checks each value's Python type here: leave it to GX
     matches = []
     for name in item["kwargs"]["type_list"]:
