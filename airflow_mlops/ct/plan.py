@@ -1,0 +1,140 @@
+"""Plan a CT pipeline as plain task descriptions; the DAG factory turns them into operators.
+
+The plan is pure data (no Airflow import), so it can be tested and inspected alone: task ids,
+their upstream tasks, and the arguments each operator receives, with the Jinja templates that
+pass references (never data) from one task's XCom to the next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_mlops.assets import model_asset_uri
+from airflow_mlops.ct.config import CTPipelineConfig
+
+PREPARE = "prepare_run"
+PULL = "pull_data"
+PULL_REFERENCE = "pull_reference"
+VALIDATE = "validate_data"
+FINGERPRINT = "check_fingerprint"
+TRAIN = "train"
+EXPORT = "export_onnx"
+REGISTER = "register_model"
+PROMOTE = "evaluate_and_promote"
+
+
+def xcom(task_id: str, *path: str | int) -> str:
+    """A template that reads ``path`` inside the return value of ``task_id``."""
+    lookup = "".join(f"[{key!r}]" for key in path)
+    return f"{{{{ ti.xcom_pull(task_ids={task_id!r}){lookup} }}}}"
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task of the plan: which operator family, what it gets, what must run before it."""
+
+    task_id: str
+    kind: str
+    upstream: tuple[str, ...] = ()
+    args: dict[str, Any] = field(default_factory=dict)
+    outlets: tuple[str, ...] = ()
+
+
+def plan_ct_pipeline(config: CTPipelineConfig) -> list[TaskSpec]:
+    """The tasks of one CT run, in dependency order."""
+    data = config.dataset
+    dataset_file = xcom(PULL, "targets", 0, "local_path")
+    pull_args = {
+        "registry": data.registry,
+        "targets": [data.path],
+        "aws_conn_id": data.remote_aws_conn_id,
+    }
+    validate_args: dict[str, Any] = {"dataset": dataset_file, "label_column": data.label}
+    tasks = [TaskSpec(PREPARE, "prepare", args={"config": config})]
+    if config.validation_suite:
+        validate_args["suite"] = config.validation_suite
+        validate_upstream: tuple[str, ...] = (PULL,)
+    else:
+        tasks.append(
+            TaskSpec(
+                PULL_REFERENCE,
+                "pull",
+                (PREPARE,),
+                {**pull_args, "rev": config.validation_reference_rev},
+            )
+        )
+        validate_args["reference"] = xcom(PULL_REFERENCE, "targets", 0, "local_path")
+        validate_upstream = (PULL, PULL_REFERENCE)
+    lineage = {
+        "dataset": data.name,
+        "data_rev": xcom(PULL, "rev"),
+        "data_commit": xcom(PULL, "commit"),
+        "data_md5": xcom(PULL, "md5"),
+        "validation_outcome": xcom(VALIDATE, "outcome"),
+        "trigger": xcom(PREPARE, "trigger"),
+        "params": xcom(PREPARE, "training"),
+    }
+    tasks += [
+        TaskSpec(PULL, "pull", (PREPARE,), {**pull_args, "rev": xcom(PREPARE, "data_rev")}),
+        TaskSpec(VALIDATE, "validate", validate_upstream, validate_args),
+        TaskSpec(
+            FINGERPRINT,
+            "fingerprint",
+            (VALIDATE,),
+            {
+                "model_name": config.model_name,
+                "data_md5": xcom(PULL, "md5"),
+                "params": xcom(PREPARE, "training"),
+                "mlflow_conn_id": config.mlflow_conn_id,
+            },
+        ),
+        TaskSpec(
+            TRAIN,
+            "train",
+            (FINGERPRINT,),
+            {
+                "data_path": dataset_file,
+                "training_params": xcom(PREPARE, "training"),
+                "image": config.training_image,
+                "backend": config.backend,
+                "gpu": config.gpu,
+            },
+        ),
+        TaskSpec(
+            EXPORT,
+            "export",
+            (TRAIN,),
+            {"checkpoint_uri": xcom(TRAIN, "checkpoint_uri"), "sample_uri": dataset_file},
+        ),
+        TaskSpec(
+            REGISTER,
+            "register",
+            (EXPORT,),
+            {
+                "model_name": config.model_name,
+                "onnx_uri": xcom(EXPORT, "onnx_uri"),
+                "training_result": xcom(TRAIN),
+                "export_result": xcom(EXPORT),
+                "lineage": lineage,
+                "fingerprint": xcom(FINGERPRINT, "fingerprint"),
+                "mlflow_conn_id": config.mlflow_conn_id,
+            },
+        ),
+        TaskSpec(
+            PROMOTE,
+            "promote",
+            (REGISTER,),
+            {
+                "model_name": config.model_name,
+                "challenger_version": xcom(REGISTER, "version"),
+                "holdout_uri": dataset_file,
+                "segment_column": data.segment_column,
+                "promote": xcom(PREPARE, "promote"),
+                "gate": dict(config.gate),
+                "mlflow_conn_id": config.mlflow_conn_id,
+            },
+            outlets=(model_asset_uri(config.model_name),),
+        ),
+    ]
+    return tasks

@@ -1,0 +1,48 @@
+"""The CT plan: task order, references between tasks, and the optional reference pull."""
+
+from __future__ import annotations
+
+from airflow_mlops.ct import plan
+from airflow_mlops.ct.config import CTPipelineConfig, DatasetSpec
+
+
+def config(**overrides) -> CTPipelineConfig:
+    dataset = DatasetSpec(
+        name="cancer",
+        registry="/r",
+        path="data/cancer.csv",
+        label="malignant",
+        segment_column="clinic",
+    )
+    return CTPipelineConfig(dag_id="ct", model_name="cancer-mlp", dataset=dataset, **overrides)
+
+
+def test_tasks_run_in_dependency_order_and_reference_only_earlier_tasks() -> None:
+    tasks = plan.plan_ct_pipeline(config())
+    seen: set[str] = set()
+    for task in tasks:
+        assert set(task.upstream) <= seen, f"{task.task_id} runs before {task.upstream}"
+        for value in map(str, task.args.values()):
+            for other in {t.task_id for t in tasks} - seen - {task.task_id}:
+                assert f"task_ids='{other}'" not in value, f"{task.task_id} reads {other} early"
+        seen.add(task.task_id)
+    assert [t.task_id for t in tasks][-4:] == [plan.TRAIN, plan.EXPORT, plan.REGISTER, plan.PROMOTE]
+
+
+def test_a_learned_suite_pulls_the_reference_version_and_a_given_suite_does_not() -> None:
+    learned = {t.task_id: t for t in plan.plan_ct_pipeline(config())}
+    assert learned[plan.PULL_REFERENCE].args["rev"] == "v1"
+    assert "pull_reference" in learned[plan.VALIDATE].args["reference"]
+    given = {t.task_id: t for t in plan.plan_ct_pipeline(config(validation_suite="s.json"))}
+    assert plan.PULL_REFERENCE not in given
+    assert given[plan.VALIDATE].args["suite"] == "s.json"
+
+
+def test_training_reads_the_pulled_file_and_promotion_emits_the_model_asset() -> None:
+    tasks = {t.task_id: t for t in plan.plan_ct_pipeline(config(backend="local"))}
+    assert tasks[plan.TRAIN].args["data_path"] == (
+        "{{ ti.xcom_pull(task_ids='pull_data')['targets'][0]['local_path'] }}"
+    )
+    assert tasks[plan.TRAIN].args["backend"] == "local"
+    assert tasks[plan.PROMOTE].outlets == ("mlops://model/cancer-mlp",)
+    assert tasks[plan.PROMOTE].args["segment_column"] == "clinic"
