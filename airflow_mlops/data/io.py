@@ -150,8 +150,7 @@ def _read_parquet(
         raise _not_a_table(location, "Parquet", head)
     try:
         parquet = pq.ParquetFile(handle)
-        meta = parquet.metadata
-        expanded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        expanded = _decoded_size(parquet)
         if expanded > limit:
             raise _too_large(location, expanded, limit, "uncompressed content")
         names = parquet.schema_arrow.names
@@ -163,6 +162,20 @@ def _read_parquet(
             hint="Check that the file is complete (a cut-off upload loses the footer) and "
             "that the requested columns exist.",
         ) from error
+
+
+def _decoded_size(parquet: Any) -> int:
+    """Bytes the table takes once decoded: fixed-width columns by row count (run-length and
+    dictionary encoding shrink them arbitrarily on disk), the others by their page sizes."""
+    meta = parquet.metadata
+    fixed = 0
+    for field in parquet.schema_arrow:
+        try:
+            fixed += field.type.bit_width // 8
+        except ValueError:  # variable width (strings, binary, nested)
+            continue
+    paged = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    return meta.num_rows * fixed + paged
 
 
 def _read_csv(
@@ -200,6 +213,13 @@ def _read_csv(
             f"Cannot parse {location!r} as CSV: {error}",
             hint="A row has more fields than the header: check quoting and the delimiter.",
         ) from error
+    if not isinstance(frame.index, pd.RangeIndex):
+        # pandas turns the surplus leading fields of over-long rows into an index, silently
+        raise DataError(
+            f"Cannot parse {location!r} as CSV: rows have more fields than the "
+            f"{len(header)}-column header.",
+            hint="A row has more fields than the header: check quoting and the delimiter.",
+        )
     if len(header) == 1:
         _refuse_other_delimiter(location, header[0])
     source.seek(0, io.SEEK_END)
