@@ -3,11 +3,12 @@ flat whatever the number of rows. A source is called once per pass with the colu
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from airflow_mlops.errors import DriftError
 
@@ -99,3 +100,55 @@ def prefetched(chunks: Iterator[pd.DataFrame], depth: int = 2) -> Iterator[pd.Da
                 buffer.get_nowait()
             except queue.Empty:
                 worker.join(timeout=0.05)
+
+
+class ParquetSink:
+    """Append frames to a Parquet file that appears (atomically) only when :meth:`close` runs;
+    :meth:`abort` removes the partial file. Float columns are not dictionary-encoded
+    (dictionary pages on floats make reading 2-3 times slower for no space saved)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        self.writer: Any = None
+        self.rows = 0
+
+    def write(self, frame: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self.writer is None:
+            encoded = [f.name for f in table.schema if not pa.types.is_floating(f.type)]
+            self.writer = pq.ParquetWriter(self.tmp, table.schema, use_dictionary=encoded)
+        self.writer.write_table(table, row_group_size=DEFAULT_CHUNK_ROWS)
+        self.rows += len(frame)
+
+    def close(self) -> Path:
+        """Finish the file and move it into place.
+
+        :raises DriftError: nothing was written.
+        """
+        if self.writer is None:
+            raise DriftError(f"Nothing to write to {str(self.path)!r}: no rows.")
+        self.writer.close()
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+def write_parquet(chunks: Iterable[pd.DataFrame], path: str | Path) -> Path:
+    """Write frames to one Parquet file atomically (see :class:`ParquetSink`)."""
+    sink = ParquetSink(path)
+    try:
+        for frame in chunks:
+            sink.write(frame)
+        return sink.close()
+    except BaseException:
+        sink.abort()
+        raise

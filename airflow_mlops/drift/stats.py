@@ -55,7 +55,7 @@ def default_method(column_type: str, reference_rows: int, n_values: int) -> str:
 
 def is_drifted(method: str, score: float, threshold: float) -> bool:
     """Evidently's decision: a p-value below, or a distance at or above, the threshold."""
-    return score < threshold if METHODS[method][1] == "p_value" else score >= threshold
+    return bool(score < threshold if METHODS[method][1] == "p_value" else score >= threshold)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,271 @@
+"""Drift at scale: the streamed check vs plain Evidently 0.7 on the same Parquet data.
+
+Measures, each in a fresh subprocess (wall time and peak RSS of that process):
+- the scaled check (:func:`airflow_mlops.drift.scalable.compute_drift`) on the full size
+  (full: 10M current x 30 numerical + 1 categorical column vs a 1M reference; quick: 1M vs 100k);
+- plain Evidently (``DataDriftPreset`` on the full DataFrames) on the largest current size it
+  is given (``--baseline-rows``, default the full size in quick mode and 1M in full mode; a
+  memory cap protects the machine), with the same reference;
+- that both give the same per-column and dataset decisions, on data without and with drift;
+- the false-positive rate of the dataset decision over seeds (no drift injected), for a large
+  reference (Wasserstein/Jensen-Shannon) and a small one (K-S/chi-square).
+
+Usage: ``python benchmarks/bench_drift.py [--quick] [--data-dir DIR] [--baseline-rows N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+LABEL = "malignant"
+SEGMENT = "clinic"
+DRIFT = {"mean_radius": 0.5, "worst_area": 0.5, "mean_texture": 0.3}
+MEMORY_CAP_BYTES = 12 * 2**30
+
+
+def log(message: str) -> None:
+    print(f"[bench_drift] {message}", flush=True)
+
+
+def prepare(path: Path, rows: int, seed: int, shift: dict[str, float] | None = None) -> Path:
+    """Synthetic demo-schema rows written the way the inference log is written (cached)."""
+    from airflow_mlops.data.synthetic import SyntheticGenerator
+    from airflow_mlops.drift.sources import write_parquet
+
+    if path.exists():
+        return path
+    started = time.perf_counter()
+    generator = SyntheticGenerator.fit()
+    chunks = generator.chunks(rows, seed=seed, chunk_rows=50_000, shift=shift)
+    write_parquet((c.drop(columns=[LABEL]) for c in chunks), path)
+    log(f"wrote {rows:,} rows to {path} in {time.perf_counter() - started:.1f} s")
+    return path
+
+
+def columns(path: Path) -> tuple[list[str], list[str]]:
+    import pyarrow.parquet as pq
+
+    names = pq.ParquetFile(path).schema_arrow.names
+    return [n for n in names if n != SEGMENT], [SEGMENT]
+
+
+def child_scaled(reference: str, current: str) -> dict:
+    from airflow_mlops.drift.scalable import compute_drift
+    from airflow_mlops.drift.sources import parquet_source
+
+    numerical, categorical = columns(Path(reference))
+    result = compute_drift(
+        parquet_source([reference]),
+        parquet_source([current]),
+        numerical_columns=numerical,
+        categorical_columns=categorical,
+    )
+    tests = {c.column: (c.method, c.score, c.drifted, c.error_bound) for c in result.columns}
+    return {"dataset_drift": result.dataset_drift, "tests": tests}
+
+
+def child_evidently(reference: str, current: str, rows: int) -> dict:
+    import pyarrow.parquet as pq
+
+    from airflow_mlops.drift.evidently_report import column_tests, drift_preset_snapshot
+
+    numerical, categorical = columns(Path(reference))
+    ref = pq.read_table(reference).to_pandas()
+    cur = pq.read_table(current).slice(0, rows).to_pandas()
+    snapshot = drift_preset_snapshot(
+        ref, cur, numerical_columns=numerical, categorical_columns=categorical
+    )
+    tests = column_tests(snapshot)
+    share = sum(t["drifted"] for t in tests.values()) / len(tests)
+    return {
+        "dataset_drift": share >= 0.5,
+        "tests": {c: (t["method"], t["score"], t["drifted"], 0.0) for c, t in tests.items()},
+    }
+
+
+def run_child(args: list[str], timeout: float) -> dict | None:
+    """Run this script as ``--child ...``; None when it fails (memory cap, timeout)."""
+    command = [sys.executable, __file__, "--child", *args]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        log(f"{args[0]} timed out after {timeout:.0f} s")
+        return None
+    if done.returncode != 0:
+        log(f"{args[0]} failed (rc {done.returncode}): {done.stderr.strip()[-400:]}")
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def compare(ours: dict, theirs: dict) -> tuple[int, int, bool]:
+    """(columns with the same decision, columns, same dataset decision)."""
+    same = sum(ours["tests"][c][2] == theirs["tests"][c][2] for c in theirs["tests"])
+    return same, len(theirs["tests"]), ours["dataset_drift"] == theirs["dataset_drift"]
+
+
+def false_positive_rates(seeds: int, reference_rows: int, current_rows: int) -> tuple[float, float]:
+    """(dataset drift rate, column drift rate) over ``seeds`` runs without injected drift."""
+    from airflow_mlops.data.synthetic import SyntheticGenerator
+    from airflow_mlops.drift.scalable import compute_drift
+    from airflow_mlops.drift.sources import frame_source
+
+    generator = SyntheticGenerator.fit()
+    reference = next(generator.chunks(reference_rows, seed=10_000, chunk_rows=reference_rows))
+    numerical = [c for c in reference.columns if c not in (LABEL, SEGMENT)]
+    datasets = drifted = 0
+    for seed in range(seeds):
+        current = next(generator.chunks(current_rows, seed=seed, chunk_rows=current_rows))
+        result = compute_drift(
+            frame_source(reference),
+            frame_source(current),
+            numerical_columns=numerical,
+            categorical_columns=[SEGMENT],
+        )
+        datasets += result.dataset_drift
+        drifted += len(result.drifted_columns)
+    return datasets / seeds, drifted / (seeds * (len(numerical) + 1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--baseline-rows", type=int, default=None)
+    parser.add_argument("--seeds", type=int, default=None)
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, *rest = args.child
+        if kind == "evidently":
+            resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP_BYTES, MEMORY_CAP_BYTES))
+        started = time.perf_counter()
+        out = (
+            child_scaled(*rest)
+            if kind == "scaled"
+            else child_evidently(rest[0], rest[1], int(rest[2]))
+        )
+        out["seconds"] = time.perf_counter() - started
+        out["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+        print(json.dumps(out))
+        return
+
+    size = "quick" if args.quick else "full"
+    ref_rows, cur_rows = (100_000, 1_000_000) if args.quick else (1_000_000, 10_000_000)
+    baseline_rows = args.baseline_rows or (cur_rows if args.quick else 1_000_000)
+    seeds = args.seeds or (10 if args.quick else 50)
+    data = args.data_dir or Path(tempfile.gettempdir()) / "airflow-mlops-bench-drift"
+    reference = prepare(data / f"reference-{ref_rows}.parquet", ref_rows, seed=1)
+    current = prepare(data / f"current-{cur_rows}.parquet", cur_rows, seed=2)
+    drifted = prepare(data / f"drifted-{baseline_rows}.parquet", baseline_rows, seed=3, shift=DRIFT)
+    lines = []
+
+    log(f"scaled check: {cur_rows:,} current rows vs {ref_rows:,} reference rows")
+    ours = run_child(["scaled", str(reference), str(current)], timeout=900)
+    log(f"  {ours['seconds']:.1f} s, peak RSS {ours['peak_rss_gb']:.2f} GB")
+    common = dict(bench="drift", n=1, size=size)
+    lines.append(
+        {
+            **common,
+            "metric": f"scaled_check_seconds_{cur_rows // 10**6}M_rows",
+            "value": round(ours["seconds"], 2),
+            "target": 60,
+            "better": "lower",
+            "baseline": "none (absolute target)",
+        }
+    )
+    lines.append(
+        {
+            **common,
+            "metric": f"scaled_check_peak_rss_gb_{cur_rows // 10**6}M_rows",
+            "value": round(ours["peak_rss_gb"], 3),
+            "target": 4,
+            "better": "lower",
+            "baseline": "none (absolute target)",
+        }
+    )
+
+    agreement, columns_total, datasets_same, cases = 0, 0, 0, 0
+    head = current
+    if baseline_rows != cur_rows:
+        head = prepare(data / f"current-{baseline_rows}.parquet", baseline_rows, seed=2)
+    for name, path in (("no drift", head), ("drift", drifted)):
+        log(f"plain Evidently on {baseline_rows:,} current rows ({name})")
+        theirs = run_child(["evidently", str(reference), str(path), str(baseline_rows)], 1800)
+        if theirs is None:
+            continue
+        log(f"  {theirs['seconds']:.1f} s, peak RSS {theirs['peak_rss_gb']:.2f} GB")
+        mine = ours if path == current else run_child(["scaled", str(reference), str(path)], 900)
+        log(f"  scaled check, same data: {mine['seconds']:.1f} s, {mine['peak_rss_gb']:.2f} GB")
+        same, total, dataset_same = compare(mine, theirs)
+        agreement, columns_total = agreement + same, columns_total + total
+        datasets_same, cases = datasets_same + dataset_same, cases + 1
+        worst = max(abs(mine["tests"][c][1] - theirs["tests"][c][1]) for c in theirs["tests"])
+        flagged = [c for c, t in theirs["tests"].items() if t[2]]
+        verdict = "same" if dataset_same else "DIFFERENT"
+        log(f"  decisions: {same}/{total} columns, dataset {verdict}; Evidently flags {flagged}")
+        log(f"  largest |score difference|: {worst:.2e}")
+        if name == "no drift":
+            base = f"plain Evidently DataDriftPreset, {baseline_rows:,} vs {ref_rows:,} rows"
+            lines.append(
+                {
+                    **common,
+                    "metric": "speedup_vs_evidently_same_data",
+                    "value": round(theirs["seconds"] / mine["seconds"], 2),
+                    "target": 1,
+                    "better": "higher",
+                    "baseline": base,
+                }
+            )
+            lines.append(
+                {
+                    **common,
+                    "metric": "peak_rss_ratio_evidently_over_scaled",
+                    "value": round(theirs["peak_rss_gb"] / mine["peak_rss_gb"], 2),
+                    "target": 1,
+                    "better": "higher",
+                    "baseline": base,
+                }
+            )
+    if cases:
+        lines.append(
+            {
+                **common,
+                "metric": "decision_agreement_with_evidently",
+                "value": round((agreement / columns_total + datasets_same / cases) / 2, 4),
+                "target": 1.0,
+                "better": "higher",
+                "baseline": "Evidently per-column and dataset decisions",
+                "n": cases,
+            }
+        )
+
+    for label, rows in (("large_reference", (5_000, 20_000)), ("small_reference", (800, 5_000))):
+        log(f"false positives over {seeds} seeds, {label} {rows}")
+        dataset_rate, column_rate = false_positive_rates(seeds, *rows)
+        log(f"  dataset drift flagged in {dataset_rate:.1%} of runs, columns in {column_rate:.2%}")
+        lines.append(
+            {
+                **common,
+                "metric": f"dataset_false_positive_rate_{label}",
+                "value": dataset_rate,
+                "target": 0.05,
+                "better": "lower",
+                "baseline": f"per-column rate {column_rate:.4f}",
+                "n": seeds,
+            }
+        )
+    for line in lines:
+        print(json.dumps(line))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")
+    main()
