@@ -128,10 +128,14 @@ def check_filter_value(name: str, value: str) -> str:
     return value
 
 
+def tag_clauses(tags: Mapping[str, str]) -> list[str]:
+    """Search-filter clauses requiring every tag to equal its value."""
+    return [f"tags.`{key}` = '{check_filter_value(key, value)}'" for key, value in tags.items()]
+
+
 def tag_filter(name: str, tags: Mapping[str, str]) -> str:
     """A ``search_model_versions`` filter: model ``name`` and every tag equal to its value."""
-    clauses = [f"name = '{check_filter_value('model name', name)}'"]
-    clauses += [f"tags.`{key}` = '{check_filter_value(key, value)}'" for key, value in tags.items()]
+    clauses = [f"name = '{check_filter_value('model name', name)}'", *tag_clauses(tags)]
     return " AND ".join(clauses)
 
 

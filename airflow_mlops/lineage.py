@@ -1,0 +1,153 @@
+"""Lineage of a model version: the CT fingerprint, the ``mlops.*`` tags, the pipeline's git sha.
+
+The fingerprint of a training run is the sha256 of the canonical JSON of what determines the
+model: the data (DVC md5), the training image digest and the training params. A registered
+version with the same fingerprint means retraining would reproduce it, so training is skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import subprocess
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from airflow_mlops.errors import ConfigError
+
+TAG_PREFIX = "mlops."
+#: the environment variable a deployment sets to the pipeline's commit (no git checkout needed)
+GIT_SHA_ENV = "AIRFLOW_MLOPS_GIT_SHA"
+UNKNOWN = "unknown"
+
+
+def canonical_json(payload: Any) -> str:
+    """Key-sorted, whitespace-free JSON; NaN, infinities and non-JSON values are refused."""
+    try:
+        return json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(
+            f"Cannot encode {payload!r} as canonical JSON: {error}",
+            hint="Use only strings, numbers (finite), booleans, None, lists and dicts with "
+            "string keys in training params.",
+        ) from error
+
+
+def fingerprint(data_md5: str, image_digest: str, params: Mapping[str, Any]) -> str:
+    """The CT fingerprint: sha256 hex of ``{"data_md5", "image_digest", "params"}``.
+
+    :param data_md5: the DVC md5 of the training data.
+    :param image_digest: the digest of the training image (``sha256:...``).
+    :param params: the training params (JSON-able).
+    :raises ConfigError: the md5 or digest is empty, or the params are not JSON-able.
+    """
+    for name, value in (("data_md5", data_md5), ("image_digest", image_digest)):
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(
+                f"Cannot compute the CT fingerprint: {name}={value!r} is empty.",
+                hint=f"Pass the {name} of this run (DVC pull result / training image digest).",
+            )
+    if not isinstance(params, Mapping):
+        raise ConfigError(
+            f"Cannot compute the CT fingerprint: params must be a dict, got {params!r}.",
+            hint="Pass the training params as a dict.",
+        )
+    payload = {"data_md5": data_md5.strip(), "image_digest": image_digest.strip(), "params": params}
+    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+
+
+def pipeline_git_sha(path: str | os.PathLike[str] | None = None) -> str:
+    """The commit of the pipeline code: ``$AIRFLOW_MLOPS_GIT_SHA``, else ``git rev-parse HEAD``
+    in ``path`` (default: this package's directory) with ``+dirty`` for uncommitted changes,
+    else ``"unknown"``."""
+    from_env = os.environ.get(GIT_SHA_ENV, "").strip()
+    if from_env:
+        return from_env
+    where = Path(path) if path is not None else Path(__file__).resolve().parent
+    try:
+        sha = _git(where, "rev-parse", "HEAD")
+        dirty = _git(where, "status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return UNKNOWN
+    return f"{sha}+dirty" if dirty else sha
+
+
+def _git(where: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(where), *args],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def _text(value: Any) -> str:
+    """A tag value: strings as they are, floats shortest-exact, other values as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return repr(value)
+    return canonical_json(value)
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """Everything a model version records about how it was made (contract 5).
+
+    Every field is optional; unset fields are left out of the tags.
+    """
+
+    dataset: str | None = None
+    data_rev: str | None = None
+    data_commit: str | None = None
+    data_md5: str | None = None
+    git_sha: str | None = None
+    image_digest: str | None = None
+    validation_outcome: str | None = None
+    dag_id: str | None = None
+    run_id: str | None = None
+    trigger: str | None = None
+    fingerprint: str | None = None
+    params: Mapping[str, Any] | None = None
+    parity_max_abs: float | None = None
+    latency_p50_ms_b1: float | None = None
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> Lineage:
+        """Build from a dict (e.g. a templated operator argument); unknown keys are refused."""
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(
+                f"Unknown lineage keys {unknown}.",
+                hint=f"Use only {sorted(known)}.",
+            )
+        return cls(**dict(values))
+
+    def tags(self) -> dict[str, str]:
+        """The ``mlops.<field>`` tags of the set fields (``params`` as canonical JSON)."""
+        return {
+            TAG_PREFIX + key: _text(value)
+            for key, value in asdict(self).items()
+            if value is not None and value != ""
+        }
+
+    def identity(self) -> dict[str, str]:
+        """The tags that identify one registration attempt: DAG id, run id, fingerprint.
+
+        A retry of the same task has the same identity, so it finds the version it made.
+        """
+        if not self.run_id:
+            raise ConfigError(
+                "Cannot register idempotently without lineage run_id.",
+                hint="Pass the Airflow run id (the operator does this) or any unique run key.",
+            )
+        keys = [TAG_PREFIX + key for key in ("dag_id", "run_id", "fingerprint")]
+        tags = self.tags()
+        return {key: tags[key] for key in keys if key in tags}
