@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from airflow_mlops.errors import ConfigError
@@ -86,12 +86,15 @@ class RunParams:
     promote: bool
 
     def training_params(self) -> dict[str, Any]:
-        """The hyper-parameters that go to training (and into the CT fingerprint)."""
-        params = asdict(self)
-        for key in ("data_rev", "promote"):
-            params.pop(key)
-        params["hidden_sizes"] = list(self.hidden_sizes)
-        return params
+        """The hyper-parameters that go to training (and into the CT fingerprint), named as
+        :class:`~airflow_mlops.training.config.TrainingConfig` names them."""
+        return {
+            "max_epochs": self.epochs,
+            "learning_rate": self.learning_rate,
+            "hidden_layers": list(self.hidden_sizes),
+            "batch_size": self.batch_size,
+            "seed": self.seed,
+        }
 
 
 def _check(field: Field, value: Any) -> Any:

@@ -13,9 +13,9 @@ def test_defaults_are_valid_and_split_into_training_params() -> None:
     assert params.data_rev == "main"
     assert params.promote is True
     assert params.training_params() == {
-        "epochs": 60,
+        "max_epochs": 60,
         "learning_rate": 0.003,
-        "hidden_sizes": [64, 32],
+        "hidden_layers": [64, 32],
         "batch_size": 64,
         "seed": 42,
     }
