@@ -352,7 +352,7 @@ class _Pass:
                 self.raw[column].append(values.copy())
         if self.grid and self.grid.columns:
             picked = [self.numeric.index(c) for c in self.grid.columns]
-            self._grid(block[:, picked], None if all_finite else finite[:, picked])
+            self._grid(block[:, picked], None if all_finite else finite[:, picked], columns)
         for column, unique in self.ks_values.items():
             values = columns[column]
             slot = np.searchsorted(unique, values, side="right")
@@ -383,12 +383,14 @@ class _Pass:
                 None if m2 is None else float(m2[i]),
             )
 
-    def _grid(self, block: np.ndarray, finite: np.ndarray | None) -> None:
+    def _grid(
+        self, block: np.ndarray, finite: np.ndarray | None, columns: dict[str, np.ndarray]
+    ) -> None:
         """Histogram on the grid; values off the grid are counted apart with their distance
         to it (only in the columns whose chunk range leaves the grid).
 
-        NaN compares false and ``fmin``/``fmax`` ignore it, so only the bin counts need the
-        ``finite`` mask (None when every value is finite).
+        ``columns`` holds each column's finite values (for the tails); ``finite`` masks the
+        block (None when every value is finite).
         """
         import numpy as np
 
@@ -396,11 +398,11 @@ class _Pass:
         lows = np.array([self.chunk_range[c][0] for c in grid.columns])
         highs = np.array([self.chunk_range[c][1] for c in grid.columns])
         for i in np.flatnonzero(lows < grid.low):
-            offset = block[:, i].astype(np.float64) - grid.low[i]
+            offset = columns[grid.columns[i]].astype(np.float64) - grid.low[i]
             self.below[i] += int((offset < 0).sum())
             self.below_area[i] -= float(np.fmin(offset, 0).sum())
         for i in np.flatnonzero(highs > grid.high):
-            over = block[:, i].astype(np.float64) - grid.high[i]
+            over = columns[grid.columns[i]].astype(np.float64) - grid.high[i]
             self.above[i] += int((over > 0).sum())
             self.above_area[i] += float(np.fmax(over, 0).sum())
         width = grid.width
@@ -578,7 +580,7 @@ def compute_drift(
                     below_area=below_area,
                     above_area=above_area,
                 )
-                exact = abs(score - threshold) <= bound
+                exact = bool(abs(score - threshold) <= bound)
             else:
                 below, at = cur.ks[column]
                 lt = np.cumsum(below)[:-1].astype(np.float64)
