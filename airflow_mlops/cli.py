@@ -63,7 +63,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from airflow_mlops.demo_story import run_demo
 
-    return run_demo(_stack_config(args), keep_running=args.keep_running)
+    return run_demo(_stack_config(args), keep_running=not args.stop)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,7 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run the level-1 CT story end to end on the demo data")
     demo.add_argument(
-        "--keep-running", action="store_true", help="leave the MLflow server running afterwards"
+        "--stop",
+        action="store_true",
+        help="stop Airflow and MLflow at the end (default: leave them up to browse the result)",
     )
     demo.set_defaults(func=cmd_demo)
     sub.add_parser("up", help="start Airflow standalone and MLflow").set_defaults(func=cmd_up)

@@ -1,44 +1,218 @@
-"""``airflow-mlops demo``: the continuous-training story on the embedded demo data."""
+"""``airflow-mlops demo``: the continuous-training story on the embedded demo data.
+
+It starts the real local stack (Airflow standalone with the scheduler, triggerer and DAG
+processor, plus the MLflow server) and drives it through the Airflow REST API, so every step
+below is a real DAG run that stays visible in the UI afterwards:
+
+1. level 2 builds and tests the training image, deploys it and starts CT: v1 becomes champion;
+2. new data (v2) lands on ``main``: the data-arrival sensor emits an asset event, CT runs and
+   the challenger is promoted or rejected with reasons;
+3. monitoring scores a drifted batch, finds drift, and its asset event starts retraining;
+4. an unchanged rerun skips training (fingerprint cache);
+5. a corrupt delivery is stopped by validation; the champion stays where it was.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-from airflow_mlops.stack import StackConfig, airflow_cli, ensure_mlflow, stop_service
+from airflow_mlops.airflow_api import AirflowApi
+from airflow_mlops.ct.demo import BACKEND_ENV, MODEL_NAME
+from airflow_mlops.stack import StackConfig, down, up
+
+CT_DAG = "mlops_level1_ct"
+DAG_IDS = {"mlops_level0_manual", CT_DAG, "mlops_level2_cicd", "mlops_monitoring",
+           "mlops_data_arrival"}  # fmt: skip
 
 
-def _step(title: str, action: Callable[[], object]) -> object:
-    print(f"\n==> {title}", flush=True)
-    started = time.monotonic()
-    result = action()
-    print(f"    done in {time.monotonic() - started:.1f} s", flush=True)
-    return result
+@dataclass
+class StepResult:
+    """What one step of the story did: the runs it waited for and how long it took."""
+
+    title: str
+    runs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    seconds: float = 0.0
 
 
-def run_demo(config: StackConfig, *, keep_running: bool = False) -> int:
-    """Bootstrap the data registry, start MLflow, run the DAGs, print where to look."""
-    from airflow_mlops.data.registry import bootstrap_registry
+@dataclass
+class Story:
+    """The API of the running stack and the results of the steps so far."""
+
+    config: StackConfig
+    api: AirflowApi
+    steps: list[StepResult] = field(default_factory=list)
+
+    def step(self, title: str, action: Callable[[StepResult], None]) -> StepResult:
+        print(f"\n==> {title}", flush=True)
+        result = StepResult(title)
+        started = time.monotonic()
+        action(result)
+        result.seconds = round(time.monotonic() - started, 1)
+        for dag_id, run in result.runs.items():
+            print(f"    {dag_id}: {run['state']} ({run['dag_run_id']})", flush=True)
+        print(f"    done in {result.seconds:.0f} s", flush=True)
+        self.steps.append(result)
+        return result
+
+    def run_dag(self, result: StepResult, dag_id: str, conf: dict | None = None) -> dict:
+        run = self.api.wait_for_run(dag_id, self.api.trigger(dag_id, conf))
+        result.runs[dag_id] = run
+        return run
+
+    def wait_next_ct_run(self, result: StepResult, known: set[str]) -> dict:
+        fresh = self.api.wait_for_new_run(CT_DAG, known)
+        run = self.api.wait_for_run(CT_DAG, fresh["dag_run_id"])
+        result.runs[CT_DAG] = run
+        return run
+
+    def ct_run_ids(self) -> set[str]:
+        return {r["dag_run_id"] for r in self.api.runs(CT_DAG)}
+
+
+def docker_backend(repo: Path) -> str:
+    """``docker`` when an engine answers (starting one as root on Debian), else ``local``."""
+    if shutil.which("docker") and _docker_ok():
+        return "docker"
+    script = repo / "scripts" / "ensure-docker.sh"
+    if os.geteuid() == 0 and Path("/etc/debian_version").exists() and script.exists():
+        print("    no Docker engine answers: starting one (scripts/ensure-docker.sh)", flush=True)
+        if subprocess.run(["bash", str(script)], check=False).returncode == 0 and _docker_ok():
+            return "docker"
+    print("    NOTE: no Docker engine is reachable; training runs in a local subprocess "
+          "(backend=local). Start Docker to train in the container.", flush=True)  # fmt: skip
+    return "local"
+
+
+def _docker_ok() -> bool:
+    done = subprocess.run(["docker", "info"], capture_output=True, check=False)
+    return done.returncode == 0
+
+
+def write_batches(incoming: Path) -> dict[str, Path]:
+    """The batches monitoring scores: a normal one and one whose features drifted."""
+    from airflow_mlops.data import demo
+
+    incoming.mkdir(parents=True, exist_ok=True)
+    full = demo.breast_cancer_frame()
+    paths = {"normal": incoming / "normal.csv", "drifted": incoming / "drifted.csv"}
+    full.sample(n=300, random_state=3).to_csv(paths["normal"], index=False)
+    demo.with_drift(full.sample(n=300, random_state=2)).to_csv(paths["drifted"], index=False)
+    return paths
+
+
+def run_story(config: StackConfig) -> Story:
+    """Run the five steps against the running stack; returns what happened."""
+    from airflow_mlops.data.registry import publish_version
 
     home = config.home
+    story = Story(config, AirflowApi(config.airflow_url))
+    story.api.wait_for_dags(DAG_IDS)
+    for dag_id in DAG_IDS:
+        story.api.unpause(dag_id)
+    batches = write_batches(home.root / "incoming")
+
+    def level2(result: StepResult) -> None:
+        known = story.ct_run_ids()
+        story.run_dag(result, "mlops_level2_cicd")
+        story.wait_next_ct_run(result, known)
+
+    def new_data(result: StepResult) -> None:
+        publish_version(home.registry_repo, "v2")
+        known = story.ct_run_ids()
+        story.run_dag(result, "mlops_data_arrival")
+        story.wait_next_ct_run(result, known)
+
+    def drift(result: StepResult) -> None:
+        publish_version(home.registry_repo, "v3-drift")
+        shutil.copy(batches["drifted"], home.root / "incoming" / "batch.csv")
+        known = story.ct_run_ids()
+        story.run_dag(result, "mlops_monitoring")
+        story.wait_next_ct_run(result, known)
+
+    def rerun(result: StepResult) -> None:
+        story.run_dag(result, CT_DAG, {"trigger": "manual"})
+
+    def corrupt(result: StepResult) -> None:
+        story.run_dag(result, CT_DAG, {"data_rev": "v4-corrupt"})
+
+    story.step("Level 2: build and test the training image, deploy it, run CT on v1", level2)
+    story.step("New data: v2 lands on main -> sensor -> asset event -> CT", new_data)
+    story.step("Monitoring: a drifted batch -> drift detected -> retraining", drift)
+    story.step("Unchanged rerun: same data, image and params -> training skipped", rerun)
+    story.step("Corrupt delivery v4-corrupt -> validation stops the run", corrupt)
+    return story
+
+
+def registry_table(tracking_uri: str) -> list[dict[str, str]]:
+    """One row per model version: metrics, aliases, data revision, trigger, gate decision."""
+    from airflow_mlops.registry.client import mlflow_client
+
+    client = mlflow_client(tracking_uri)
+    rows = []
+    for version in sorted(client.search_model_versions(f"name='{MODEL_NAME}'"),
+                          key=lambda v: int(v.version)):  # fmt: skip
+        tags = version.tags or {}
+        run = client.get_run(version.run_id) if version.run_id else None
+        metrics = run.data.metrics if run else {}
+        rows.append({
+            "version": version.version,
+            "aliases": ",".join(sorted(version.aliases or [])) or "-",
+            "val_accuracy": f"{metrics['val_accuracy']:.3f}" if "val_accuracy" in metrics else "-",
+            "data_rev": tags.get("mlops.data_rev", "-")[:12],
+            "trigger": tags.get("mlops.trigger", "-"),
+            "gate": tags.get("mlops.gate_decision", "-"),
+        })  # fmt: skip
+    return rows
+
+
+def print_table(rows: list[dict[str, str]]) -> None:
+    if not rows:
+        print("(no model versions)")
+        return
+    widths = {key: max(len(key), *(len(row[key]) for row in rows)) for key in rows[0]}
+    print("  ".join(key.ljust(width) for key, width in widths.items()))
+    for row in rows:
+        print("  ".join(row[key].ljust(width) for key, width in widths.items()))
+
+
+def run_demo(config: StackConfig, *, keep_running: bool = True) -> int:
+    """Bootstrap, start the stack, run the story, print the table and where to look."""
+    from airflow_mlops.data.registry import bootstrap_registry
+
     started = time.monotonic()
-    registry = _step(
-        "Bootstrap the DVC data registry (v1, v2, v3-drift, v4-corrupt)",
-        lambda: bootstrap_registry(home.registry_repo, home.dvc_remote),
-    )
-    _step(f"Start the MLflow server on {config.mlflow_url}", lambda: ensure_mlflow(config))
-    _step("Migrate the Airflow metadata DB", lambda: airflow_cli(config, "db", "migrate"))
-    dag_ids = sorted(p.stem for p in config.dags_folder.glob("*.py") if not p.stem.startswith("_"))
-    for dag_id in dag_ids:
-        _step(f"Run DAG {dag_id}", lambda d=dag_id: airflow_cli(config, "dags", "test", d))
-    if not keep_running:
-        stop_service("mlflow", home.pids)
-    print(f"\nDemo finished in {time.monotonic() - started:.0f} s.")
-    print(f"  data registry: {registry.repo}")
-    print(f"  MLflow store:  {home.mlflow_dir}")
-    print(f"  Airflow home:  {home.airflow_home} (task logs in logs/)")
+    repo = config.dags_folder.parent
+    print("==> Preflight: Docker engine", flush=True)
+    os.environ[BACKEND_ENV] = docker_backend(repo)
+    print("\n==> Bootstrap the DVC data registry (v1 on main; v2, v3-drift, v4-corrupt tagged)")
+    home = config.home
+    bootstrap_registry(home.registry_repo, home.dvc_remote, force=True)
+    print(f"\n==> Start Airflow on {config.airflow_url} and MLflow on {config.mlflow_url}")
+    down(config)
+    shutil.rmtree(home.airflow_home, ignore_errors=True)
+    shutil.rmtree(home.mlflow_dir, ignore_errors=True)
+    up(config)
+    try:
+        story = run_story(config)
+    finally:
+        if not keep_running:
+            down(config)
+    print(f"\nDemo finished in {time.monotonic() - started:.0f} s "
+          f"(training backend: {os.environ[BACKEND_ENV]}).\n")  # fmt: skip
+    print_table(registry_table(config.mlflow_url))
+    for step in story.steps:
+        states = ", ".join(f"{d}={r['state']}" for d, r in step.runs.items())
+        print(f"  {step.seconds:6.0f} s  {step.title}: {states}")
     print(
-        "  Browse it all: `airflow-mlops up`, then Airflow http://127.0.0.1:8080 and MLflow "
-        "http://127.0.0.1:5000"
+        f"\n  Airflow UI:  {config.airflow_url}   (MLOps page: {config.airflow_url}/plugin/mlops)"
     )
+    print(f"  MLflow UI:   {config.mlflow_url}")
+    print(f"  Reports:     {home.artifacts}")
+    print("  Stop everything with `.venv/bin/airflow-mlops down`.")
     return 0
