@@ -185,12 +185,12 @@ def _logged_model(
     import mlflow
 
     client = mlflow_client(tracking_uri)
-    experiment_id = _experiment_id(client, tracking_uri, experiment)
+    exp_id = experiment_id(client, tracking_uri, experiment)
     done = registry_call(
         f"search earlier registration runs of {name!r}",
         tracking_uri,
         lambda: client.search_runs(
-            [experiment_id],
+            [exp_id],
             filter_string=" AND ".join(
                 [*tag_clauses({**identity, MODEL_TAG: name}), "attributes.status = 'FINISHED'"]
             ),
@@ -208,7 +208,7 @@ def _logged_model(
         with (
             _tracking(tracking_uri),
             mlflow.start_run(
-                experiment_id=experiment_id,
+                experiment_id=exp_id,
                 run_name=run_tags.get("mlops.run_id"),
                 tags=dict(run_tags),
             ) as run,
@@ -229,7 +229,7 @@ def _logged_model(
     return registry_call(f"log the ONNX model of {name!r}", tracking_uri, log)
 
 
-def _experiment_id(client: Any, tracking_uri: str, experiment: str) -> str:
+def experiment_id(client: Any, tracking_uri: str, experiment: str) -> str:
     from mlflow.exceptions import RestException
 
     def get_or_create() -> str:

@@ -1,0 +1,143 @@
+"""Champion/challenger gate and compare-and-set promotion against a real MLflow server."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import mlflow.artifacts
+import pytest
+
+from airflow_mlops.registry import CHAMPION, PREVIOUS
+from airflow_mlops.registry.client import alias_version, mlflow_client, resolve_model_version
+from airflow_mlops.registry.evaluation import evaluate_and_promote, gate_from_config
+from airflow_mlops.registry.promote import (
+    PromotionConflictError,
+    champion_lock,
+    lock_name,
+    promote,
+    rollback,
+)
+from airflow_mlops.registry.register import register_onnx_model
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def register(mlflow_server, onnx_models, model_name, lineage_for):
+    """``register(kind)`` -> version number of a new registration of that model kind."""
+    counter = iter(range(1, 100))
+
+    def run(kind: str) -> str:
+        lineage = lineage_for(f"manual__{kind}_{next(counter)}")
+        return register_onnx_model(mlflow_server, model_name, onnx_models[kind], lineage).version
+
+    return run
+
+
+def test_first_version_accepted_then_better_one_promoted_worse_one_rejected(
+    mlflow_server, register, model_name, cancer
+):
+    gate = gate_from_config({"thresholds": {"accuracy": 0.8}, "min_improvement": 0.01})
+    weak = register("weak")
+    first = evaluate_and_promote(mlflow_server, model_name, weak, cancer, gate=gate)
+    assert (first.accepted, first.promoted, first.champion_after) == (True, True, weak)
+    assert "no champion yet" in first.reasons[0]
+
+    good = register("good")
+    second = evaluate_and_promote(mlflow_server, model_name, good, cancer, gate=gate)
+    assert (second.accepted, second.champion_before, second.champion_after) == (True, weak, good)
+    assert second.metrics["challenger"] > second.metrics["champion"] + 0.01
+    assert alias_version(mlflow_server, model_name, PREVIOUS) == weak
+
+    again = evaluate_and_promote(mlflow_server, model_name, good, cancer, gate=gate)
+    assert again.promoted and "already the champion" in again.reasons[0]
+
+    worse = register("weak")
+    third = evaluate_and_promote(mlflow_server, model_name, worse, cancer, gate=gate)
+    assert (third.accepted, third.promoted, third.champion_after) == (False, False, good)
+    assert "improvement in accuracy" in third.reasons[0]
+    tags = resolve_model_version(mlflow_server, model_name, worse).tags
+    assert tags["mlops.gate_decision"] == "rejected"
+    assert json.loads(tags["mlops.gate_reasons"]) == third.reasons
+    report = Path(
+        mlflow.artifacts.download_artifacts(
+            artifact_uri=third.report_uri.rsplit("/", 1)[0], tracking_uri=mlflow_server
+        )
+    )
+    text = (report / "report.md").read_text()
+    assert "REJECTED" in text and "| west |" in text
+    assert (report / "slices.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_challenger_worse_on_one_slice_is_rejected(mlflow_server, register, model_name, cancer):
+    weak = register("weak")
+    promote(mlflow_server, model_name, weak, expected_champion=None)
+    broken = register("west_broken")
+    gate = gate_from_config({"slice_column": "clinic", "slice_tolerance": 0.05})
+    outcome = evaluate_and_promote(mlflow_server, model_name, broken, cancer, gate=gate)
+    assert not outcome.accepted and outcome.champion_after == weak
+    assert outcome.metrics["challenger"] > outcome.metrics["champion"]  # better overall
+    assert [r for r in outcome.reasons if "slice 'west'" in r], outcome.reasons
+
+
+def test_latency_budget_and_absolute_threshold(mlflow_server, register, model_name, cancer):
+    good = register("good")
+    gate = gate_from_config({"thresholds": {"accuracy": 0.999}, "max_latency_ms": 1e-6})
+    outcome = evaluate_and_promote(mlflow_server, model_name, good, cancer, gate=gate)
+    assert not outcome.accepted and alias_version(mlflow_server, model_name, CHAMPION) is None
+    assert {r.split(":")[0] for r in outcome.reasons} == {
+        "failed threshold accuracy",
+        "failed latency p50 at batch 1 (ms)",
+    }
+
+
+def test_concurrent_promotions_one_wins_other_fails_cleanly(mlflow_server, register, model_name):
+    base, one, two = register("weak"), register("good"), register("good")
+    promote(mlflow_server, model_name, base, expected_champion=None)
+    barrier = threading.Barrier(2)
+    results: dict[str, object] = {}
+
+    def attempt(version: str) -> None:
+        barrier.wait()
+        try:
+            results[version] = promote(mlflow_server, model_name, version, expected_champion=base)
+        except PromotionConflictError as error:
+            results[version] = error
+
+    threads = [threading.Thread(target=attempt, args=(v,)) for v in (one, two)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    errors = [v for v, r in results.items() if isinstance(r, PromotionConflictError)]
+    winners = [v for v, r in results.items() if not isinstance(r, Exception)]
+    assert len(errors) == 1 and len(winners) == 1, results
+    assert alias_version(mlflow_server, model_name, CHAMPION) == winners[0]
+    assert alias_version(mlflow_server, model_name, PREVIOUS) == base
+    assert f"not version {base}" in str(results[errors[0]])
+    assert resolve_model_version(mlflow_server, model_name, CHAMPION).version == winners[0]
+
+
+def test_rollback_moves_champion_back_and_is_safe_to_retry(mlflow_server, register, model_name):
+    first, second = register("weak"), register("good")
+    promote(mlflow_server, model_name, first, expected_champion=None)
+    promote(mlflow_server, model_name, second, expected_champion=first)
+    with pytest.raises(PromotionConflictError):
+        rollback(mlflow_server, model_name, expected_champion=first)
+    back = rollback(mlflow_server, model_name)
+    assert (back.champion, back.moved_from, back.already) == (first, second, False)
+    assert alias_version(mlflow_server, model_name, PREVIOUS) is None
+    assert resolve_model_version(mlflow_server, model_name, second).tags["mlops.rolled_back"]
+    assert rollback(mlflow_server, model_name).already
+
+
+def test_busy_lock_fails_cleanly(mlflow_server, register, model_name):
+    version = register("weak")
+    busy = pytest.raises(PromotionConflictError, match="stayed busy")
+    with champion_lock(mlflow_server, model_name), busy:
+        promote(mlflow_server, model_name, version, expected_champion=None, lock_timeout_s=1)
+    assert alias_version(mlflow_server, model_name, CHAMPION) is None
+    names = [m.name for m in mlflow_client(mlflow_server).search_registered_models()]
+    assert lock_name(model_name) not in names
