@@ -82,13 +82,11 @@ def read_table(
     :raises DataError: the file is missing, too large, empty, not a table of its format, or
         malformed (bad bytes, truncated row, wrong delimiter, duplicate column names).
     """
-    import fsspec
-
     location = str(path)
     kind = table_format(location)
     limit = default_max_bytes() if max_bytes is None else max_bytes
     try:
-        with fsspec.open(location, "rb", **(storage_options or {})) as handle:
+        with _open(location, storage_options) as handle:
             size = _size_of(handle)
             if size is not None and size > limit:
                 raise _too_large(location, size, limit, "file")
@@ -117,6 +115,15 @@ def read_table(
             hint="The upstream export stopped after the header; re-run it.",
         )
     return frame
+
+
+def _open(location: str, storage_options: dict[str, Any] | None) -> Any:
+    """A binary file object: plain ``open`` for local paths, fsspec for URLs (``s3://``)."""
+    if "://" not in location:
+        return open(location, "rb")  # the caller's with-block closes it
+    import fsspec
+
+    return fsspec.open(location, "rb", **(storage_options or {}))
 
 
 def _size_of(handle: Any) -> int | None:
