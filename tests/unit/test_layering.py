@@ -11,7 +11,16 @@ from pathlib import Path
 
 import airflow_mlops
 
-HEAVY = ("torch", "mlflow", "great_expectations", "evidently", "dvc")
+HEAVY = (
+    "torch",
+    "mlflow",
+    "great_expectations",
+    "evidently",
+    "dvc",
+    "onnx",
+    "onnxruntime",
+    "sklearn",
+)
 ADAPTERS = ("operators", "sensors", "plugins", "hooks")
 
 
