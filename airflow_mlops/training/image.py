@@ -207,10 +207,11 @@ def build_image(
         context_root.mkdir(parents=True, exist_ok=True)
         context = Path(tempfile.mkdtemp(prefix="build-", dir=context_root))
         try:
-            (context / "wheelhouse").mkdir()
+            (context / "deps").mkdir()
             for wheel in wheels.iterdir():
-                os.link(wheel, context / "wheelhouse" / wheel.name)
-            _package_wheel(root, context / "wheelhouse")
+                os.link(wheel, context / "deps" / wheel.name)
+            (context / "pkg").mkdir()
+            _package_wheel(root, context / "pkg")
             shutil.copy2(root / "docker" / "Dockerfile", context / "Dockerfile")
             _docker("build", "--build-arg", f"BASE_IMAGE={base_image}", "--label",
                     f"airflow-mlops.content={reference}", "-t", reference, str(context),

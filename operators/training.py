@@ -1,0 +1,307 @@
+"""TrainInDockerOperator: run the training entrypoint in a locked-down container (or locally)."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import threading
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.docker.exceptions import DockerContainerFailedException
+from airflow.providers.docker.operators.docker import DockerOperator
+
+from airflow_mlops.errors import ConfigError, MlopsError, TrainingError
+from airflow_mlops.operators.exceptions import MlopsTaskError
+from airflow_mlops.settings import MlopsHome
+from airflow_mlops.training.config import TrainingConfig
+from airflow_mlops.training.container import (
+    DATA_MOUNT,
+    GPU_MODES,
+    OUTPUT_MOUNT,
+    choose_gpu,
+    entrypoint_args,
+    explain_failure,
+    prepare_output,
+    read_result,
+    run_local,
+)
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+#: the Airflow Variable holding the training image (the level-2 DAG sets it after a build)
+IMAGE_VARIABLE = "mlops_training_image"
+DEFAULT_IMAGE = "airflow-mlops-train:latest"
+BACKENDS = ("docker", "local")
+#: the image's non-root user, used when the worker itself runs as root
+IMAGE_USER = "1000:1000"
+
+
+class TrainingTaskError(MlopsTaskError):
+    """Training failed: bad params, no engine, OOM, crash (traceback inside) or timeout."""
+
+
+class TrainInDockerOperator(DockerOperator):
+    """Train a model with ``python -m airflow_mlops.training`` in the training image.
+
+    The data file's directory is mounted read-only at ``/mnt/data``, ``output_dir`` read-write at
+    ``/mnt/output``; the container runs as a non-root user on a read-only root filesystem with no
+    network, no capabilities, memory (without swap), shm and optional CPU limits, and is always
+    removed (also after a failure or a timeout). The result is read as JSON from the output
+    directory, never through ``retrieve_output``. Returns to XCom ``{"checkpoint_uri",
+    "metrics", "image_digest", "device", "backend"}`` (``metrics`` without the per-epoch
+    history, which stays in metrics.json).
+
+    :param data_path: a local CSV/Parquet file, e.g. the DVC pull task's ``local_path``.
+        (templated)
+    :param training_params: :class:`~airflow_mlops.training.config.TrainingConfig` fields as a
+        dict, validated before the container starts; ``device`` is set from ``gpu``. (templated)
+    :param output_dir: where model.pt, metrics.json and config.json go; default
+        ``$AIRFLOW_MLOPS_HOME/artifacts/training/<dag_id>/<run_id>/<task_id>``. (templated)
+    :param image: the training image; default the Airflow Variable ``mlops_training_image``,
+        else ``airflow-mlops-train:latest``. (templated)
+    :param gpu: ``"auto"`` requests GPUs when the engine has the NVIDIA runtime and logs its
+        choice, ``"required"`` fails clearly without it, ``"none"`` trains on the CPU.
+    :param backend: ``"docker"``; or ``"local"`` to run the same entrypoint in a subprocess of
+        the worker's Python (no isolation; for machines without a Docker engine).
+    :param train_timeout: kill and remove the container after this long (seconds or timedelta).
+    :param mem_limit: container memory limit (swap disabled), e.g. ``"4g"``.
+    :param cpu_limit: CPUs the container may use (a hard quota, unlike ``cpus``), or None.
+    :param shm_size: ``/dev/shm`` size in bytes.
+    :param tmp_size: size of the ``/tmp`` tmpfs (the only writable path besides the output).
+    :param network_mode: ``"none"`` by default: training needs no network.
+    :param user: ``uid:gid`` in the container; default the worker's own ids, or the image's
+        non-root user ``1000:1000`` when the worker runs as root (the output dir is then
+        handed to that user).
+    :param private_environment: secrets for the container; not templated, never logged.
+    """
+
+    template_fields: Sequence[str] = (
+        *DockerOperator.template_fields,
+        "data_path",
+        "training_params",
+        "output_dir",
+    )
+    template_fields_renderers = {"training_params": "json"}
+    ui_color = "#f0a04b"
+
+    def __init__(
+        self,
+        *,
+        data_path: str,
+        training_params: dict[str, Any],
+        output_dir: str | None = None,
+        image: str | None = None,
+        gpu: str = "auto",
+        backend: str = "docker",
+        train_timeout: float | timedelta = timedelta(hours=2),
+        mem_limit: str | None = "4g",
+        cpu_limit: float | None = None,
+        shm_size: int = 1 << 30,
+        tmp_size: str = "1g",
+        network_mode: str = "none",
+        user: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if gpu not in GPU_MODES:
+            raise ValueError(f"gpu={gpu!r} is not one of {', '.join(GPU_MODES)}.")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend={backend!r} is not one of {', '.join(BACKENDS)}.")
+        seconds = (
+            train_timeout.total_seconds()
+            if isinstance(train_timeout, timedelta)
+            else float(train_timeout)
+        )
+        if seconds <= 0:
+            raise ValueError(f"train_timeout={train_timeout!r} must be positive.")
+        if cpu_limit is not None and cpu_limit <= 0:
+            raise ValueError(f"cpu_limit={cpu_limit!r} must be positive or None.")
+        super().__init__(
+            image=image or f"{{{{ var.value.get('{IMAGE_VARIABLE}', '{DEFAULT_IMAGE}') }}}}",
+            mem_limit=mem_limit,
+            shm_size=shm_size,
+            network_mode=network_mode,
+            user=user,
+            auto_remove="never",  # removed by execute itself, after reading its exit state
+            mount_tmp_dir=False,
+            retrieve_output=False,
+            **kwargs,
+        )
+        labels = self.labels or {}
+        labels = dict.fromkeys(labels, "") if isinstance(labels, list) else dict(labels)
+        self.labels = {**labels, "airflow-mlops.training": "true"}
+        self.data_path = data_path
+        self.training_params = training_params
+        self.output_dir = output_dir
+        self.gpu = gpu
+        self.backend = backend
+        self.train_timeout = seconds
+        self.cpu_limit = cpu_limit
+        self.tmp_size = tmp_size
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        data = self._check_data(self.data_path)
+        params = self._check_params(self.training_params)
+        output = prepare_output(self.output_dir or self.default_output_dir(context))
+        self.log.info("training on %s, output in %s, backend %s", data, output, self.backend)
+        try:
+            if self.backend == "local":
+                device = {"none": "cpu", "required": "cuda", "auto": "auto"}[self.gpu]
+                result = run_local(
+                    data,
+                    output,
+                    {**params, "device": device},
+                    timeout=self.train_timeout,
+                    log=self.log.info,
+                )
+                return {**result, "image_digest": None, "backend": "local"}
+            return self._run_in_docker(context, data, output, params)
+        except MlopsError as error:
+            raise TrainingTaskError.from_core(error) from error
+
+    def default_output_dir(self, context: Context) -> Path:
+        """``<artifact root>/training/<dag_id>/<run_id>/<task_id>[/<map_index>]``."""
+        ti = context["ti"]
+        parts = [ti.dag_id, ti.run_id, ti.task_id]
+        if getattr(ti, "map_index", -1) >= 0:
+            parts.append(str(ti.map_index))
+        safe = [re.sub(r"[^A-Za-z0-9._-]+", "_", str(part)) for part in parts]
+        return MlopsHome.from_env().artifacts.joinpath("training", *safe)
+
+    def _check_data(self, data_path: str) -> Path:
+        path = Path(str(data_path))
+        if not path.is_file():
+            raise TrainingTaskError(
+                f"data_path {str(data_path)!r} is not a local file.\nWhat to do: pass the file "
+                "that the DVC pull task wrote (its XCom 'local_path'), on a disk this worker and "
+                "the Docker engine share."
+            )
+        return path.resolve()
+
+    def _check_params(self, training_params: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return TrainingConfig.from_dict(dict(training_params)).to_dict()
+        except (ConfigError, TypeError, ValueError) as error:
+            if isinstance(error, MlopsError):
+                raise TrainingTaskError.from_core(error) from error
+            raise TrainingTaskError(f"training_params must be a dict: {error}") from error
+
+    def _engine_runtimes(self) -> list[str]:
+        """The engine's runtimes; a clear error when no engine answers."""
+        try:
+            info = self.cli.info()
+        except Exception as error:  # docker raises DockerException, requests errors, ...
+            raise TrainingError(
+                f"No Docker engine answers at {self.docker_url}: {error}",
+                hint="Start Docker (`sudo systemctl start docker`, or `dockerd &` as root) and "
+                "make its socket readable by the Airflow worker, or set backend='local' to "
+                "train in a subprocess of the worker.",
+            ) from error
+        return sorted(info.get("Runtimes", {}))
+
+    def on_kill(self) -> None:
+        super().on_kill()
+        self._remove_container()
+
+    def _run_in_docker(
+        self, context: Context, data: Path, output: Path, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        from docker.errors import DockerException
+        from docker.types import DeviceRequest
+
+        choice = choose_gpu(self.gpu, self._engine_runtimes())
+        self.log.info(
+            "GPU: %s -> %s", choice.reason, "GPU requested" if choice.request_gpu else "CPU"
+        )
+        if choice.request_gpu:
+            self.device_requests = [DeviceRequest(count=-1, capabilities=[["gpu"]])]
+        self.user = self.user or self._container_user(data, output)
+        self.mounts = [
+            *self.mounts,
+            {"target": DATA_MOUNT, "source": str(data.parent), "type": "bind", "read_only": True},
+            {"target": OUTPUT_MOUNT, "source": str(output), "type": "bind"},
+        ]
+        self.command = entrypoint_args(data.name, {**params, "device": choice.device})
+        self.environment = {**self.environment, "PYTHONUNBUFFERED": "1", "HOME": "/tmp"}
+        # DockerOperator builds the host config without these: add them to this client's calls.
+        self.cli.create_host_config = functools.partial(
+            self.cli.create_host_config,
+            read_only=True,
+            tmpfs={"/tmp": f"rw,size={self.tmp_size}"},
+            security_opt=["no-new-privileges"],
+            cap_drop=["ALL"],
+            memswap_limit=self.mem_limit,
+            nano_cpus=int(self.cpu_limit * 1e9) if self.cpu_limit else None,
+        )
+        timed_out = threading.Event()
+        finished = threading.Event()
+
+        def kill_at_deadline() -> None:
+            if finished.wait(self.train_timeout) or not self.container:
+                return
+            timed_out.set()
+            self.log.error(
+                "train_timeout of %g s reached: killing the container", self.train_timeout
+            )
+            try:
+                self.cli.kill(self.container["Id"])
+            except DockerException as error:  # it exited on its own meanwhile
+                self.log.info("container already stopped: %s", error)
+
+        watchdog = threading.Thread(target=kill_at_deadline, daemon=True)
+        watchdog.start()
+        try:
+            super().execute(context)
+        except DockerContainerFailedException as error:
+            state = self.cli.inspect_container(self.container["Id"])["State"]
+            raise explain_failure(
+                exit_code=state.get("ExitCode"),
+                output_dir=output,
+                logs=[str(line) for line in error.logs or []],
+                oom_killed=bool(state.get("OOMKilled")),
+                timed_out_after=self.train_timeout if timed_out.is_set() else None,
+                memory_limit=self.mem_limit,
+            ) from error
+        except DockerException as error:
+            raise TrainingError(
+                f"The Docker engine refused to run image {self.image!r}: {error}",
+                hint="Check that the image exists on the engine (docker/build.sh builds it) "
+                "and that the GPU runtime is installed when a GPU is requested.",
+            ) from error
+        finally:
+            finished.set()
+            self._remove_container()
+        return {**read_result(output), "image_digest": self._image_digest(), "backend": "docker"}
+
+    def _image_digest(self) -> str:
+        """The image's repo digest when it was pushed to a registry, else its local id."""
+        image = self.cli.inspect_image(self.image)
+        return (image.get("RepoDigests") or [None])[0] or image["Id"]
+
+    def _container_user(self, data: Path, output: Path) -> str:
+        """The worker's ids; for a root worker the image's user, who must be able to read data."""
+        if os.geteuid() != 0:
+            return f"{os.getuid()}:{os.getgid()}"
+        if not (data.stat().st_mode & 0o004 and data.parent.stat().st_mode & 0o005 == 0o005):
+            raise TrainingError(
+                f"The container runs as {IMAGE_USER} (the worker is root) but cannot read "
+                f"{str(data)!r} (mode {oct(data.stat().st_mode & 0o777)}, directory mode "
+                f"{oct(data.parent.stat().st_mode & 0o777)}).",
+                hint="Make the data readable (`chmod o+rX` on the file and its directory), or "
+                "pass user='<uid>:<gid>' of a non-root user that owns it.",
+            )
+        uid, gid = (int(part) for part in IMAGE_USER.split(":"))
+        os.chown(output, uid, gid)
+        return IMAGE_USER
+
+    def _remove_container(self) -> None:
+        if not self.container:
+            return
+        try:
+            self.cli.remove_container(self.container["Id"], force=True)
+        except Exception as error:  # already gone: nothing is left behind either way
+            self.log.warning("could not remove container %s: %s", self.container["Id"], error)
