@@ -30,6 +30,7 @@ MODEL_ARTIFACT = "model"
 ONNX_FILE = "model.onnx"
 #: version tag holding the sha256 of the ONNX file; downloads are checked against it
 ONNX_SHA256_TAG = "mlops.onnx_sha256"
+FINGERPRINT_TAG = "mlops.fingerprint"
 
 T = TypeVar("T")
 
@@ -166,6 +167,12 @@ def find_versions(tracking_uri: str, name: str, tags: Mapping[str, str]) -> list
     )
     ordered = sorted(found, key=lambda v: int(v.version))
     return [version_ref(client, tracking_uri, v) for v in ordered]
+
+
+def find_trained_version(tracking_uri: str, name: str, fingerprint: str) -> ModelVersionRef | None:
+    """The oldest version of ``name`` tagged with CT ``fingerprint``, or None."""
+    found = find_versions(tracking_uri, name, {FINGERPRINT_TAG: fingerprint})
+    return found[0] if found else None
 
 
 def resolve_model_version(tracking_uri: str, name: str, alias_or_version: str) -> ModelVersionRef:

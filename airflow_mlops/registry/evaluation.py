@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ from airflow_mlops.registry.report import REPORT_FILE, write_report
 if TYPE_CHECKING:
     import pandas as pd
 
+Compare = Callable[[Evaluation, Evaluation | None], GateDecision]
 REPORT_TAG = "mlops.report_uri"
 DECISION_TAG = "mlops.gate_decision"
 REASONS_TAG = "mlops.gate_reasons"
@@ -69,12 +71,17 @@ def evaluate_and_promote(
     challenger_version: str,
     holdout: pd.DataFrame,
     *,
-    gate: Gate | None = None,
+    config: GateConfig | None = None,
+    compare: Compare | None = None,
     promote: bool = True,
     cache_dir: str | Path | None = None,
 ) -> PromotionOutcome:
-    """Score challenger and champion on ``holdout``, judge with ``gate``, log the report,
-    tag the challenger with the decision, and (``promote=True``) move ``champion``.
+    """Score challenger and champion on ``holdout``, judge them, log the report, tag the
+    challenger with the decision, and (``promote=True``) move ``champion``.
+
+    :param config: the gate rules (slice column, thresholds, ...); defaults to GateConfig().
+    :param compare: the judge, ``compare(challenger, champion) -> GateDecision``; default
+        ``Gate(config).compare``.
 
     Re-running after a promotion finds the challenger already champion and changes nothing.
 
@@ -84,8 +91,8 @@ def evaluate_and_promote(
     """
     from airflow_mlops.export.runtime import OnnxPredictor
 
-    gate = gate or Gate()
-    config = gate.config
+    config = config or GateConfig()
+    compare = compare or Gate(config).compare
     champion_before = alias_version(tracking_uri, name, CHAMPION)
     challenger = resolve_model_version(tracking_uri, name, str(challenger_version))
     if champion_before == challenger.version:
@@ -114,7 +121,7 @@ def evaluate_and_promote(
 
         challenger_eval = score(challenger)
         champion_eval = score(champion) if champion else None
-        decision = gate.compare(challenger_eval, champion_eval)
+        decision = compare(challenger_eval, champion_eval)
         report = write_report(
             Path(scratch) / "report",
             name=name,
@@ -189,10 +196,3 @@ def _tag_decision(
 
     what = f"tag {challenger.name} v{challenger.version} with the gate decision"
     registry_call(what, tracking_uri, tag)
-
-
-def gate_from_config(config: GateConfig | dict[str, Any] | None) -> Gate:
-    """A :class:`Gate` from a config object or a plain dict (None: the defaults)."""
-    if isinstance(config, GateConfig):
-        return Gate(config)
-    return Gate(GateConfig.from_dict(config))

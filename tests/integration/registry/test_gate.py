@@ -11,7 +11,8 @@ import pytest
 
 from airflow_mlops.registry import CHAMPION, PREVIOUS
 from airflow_mlops.registry.client import alias_version, mlflow_client, resolve_model_version
-from airflow_mlops.registry.evaluation import evaluate_and_promote, gate_from_config
+from airflow_mlops.registry.evaluation import evaluate_and_promote
+from airflow_mlops.registry.gate import GateConfig
 from airflow_mlops.registry.promote import (
     PromotionConflictError,
     champion_lock,
@@ -39,23 +40,23 @@ def register(mlflow_server, onnx_models, model_name, lineage_for):
 def test_first_version_accepted_then_better_one_promoted_worse_one_rejected(
     mlflow_server, register, model_name, cancer
 ):
-    gate = gate_from_config({"thresholds": {"accuracy": 0.8}, "min_improvement": 0.01})
+    gate = GateConfig.from_dict({"thresholds": {"accuracy": 0.8}, "min_improvement": 0.01})
     weak = register("weak")
-    first = evaluate_and_promote(mlflow_server, model_name, weak, cancer, gate=gate)
+    first = evaluate_and_promote(mlflow_server, model_name, weak, cancer, config=gate)
     assert (first.accepted, first.promoted, first.champion_after) == (True, True, weak)
     assert "no champion yet" in first.reasons[0]
 
     good = register("good")
-    second = evaluate_and_promote(mlflow_server, model_name, good, cancer, gate=gate)
+    second = evaluate_and_promote(mlflow_server, model_name, good, cancer, config=gate)
     assert (second.accepted, second.champion_before, second.champion_after) == (True, weak, good)
     assert second.metrics["challenger"] > second.metrics["champion"] + 0.01
     assert alias_version(mlflow_server, model_name, PREVIOUS) == weak
 
-    again = evaluate_and_promote(mlflow_server, model_name, good, cancer, gate=gate)
+    again = evaluate_and_promote(mlflow_server, model_name, good, cancer, config=gate)
     assert again.promoted and "already the champion" in again.reasons[0]
 
     worse = register("weak")
-    third = evaluate_and_promote(mlflow_server, model_name, worse, cancer, gate=gate)
+    third = evaluate_and_promote(mlflow_server, model_name, worse, cancer, config=gate)
     assert (third.accepted, third.promoted, third.champion_after) == (False, False, good)
     assert "improvement in accuracy" in third.reasons[0]
     tags = resolve_model_version(mlflow_server, model_name, worse).tags
@@ -75,8 +76,8 @@ def test_challenger_worse_on_one_slice_is_rejected(mlflow_server, register, mode
     weak = register("weak")
     promote(mlflow_server, model_name, weak, expected_champion=None)
     broken = register("west_broken")
-    gate = gate_from_config({"slice_column": "clinic", "slice_tolerance": 0.05})
-    outcome = evaluate_and_promote(mlflow_server, model_name, broken, cancer, gate=gate)
+    gate = GateConfig.from_dict({"slice_column": "clinic", "slice_tolerance": 0.05})
+    outcome = evaluate_and_promote(mlflow_server, model_name, broken, cancer, config=gate)
     assert not outcome.accepted and outcome.champion_after == weak
     assert outcome.metrics["challenger"] > outcome.metrics["champion"]  # better overall
     assert [r for r in outcome.reasons if "slice 'west'" in r], outcome.reasons
@@ -84,8 +85,8 @@ def test_challenger_worse_on_one_slice_is_rejected(mlflow_server, register, mode
 
 def test_latency_budget_and_absolute_threshold(mlflow_server, register, model_name, cancer):
     good = register("good")
-    gate = gate_from_config({"thresholds": {"accuracy": 0.999}, "max_latency_ms": 1e-6})
-    outcome = evaluate_and_promote(mlflow_server, model_name, good, cancer, gate=gate)
+    gate = GateConfig.from_dict({"thresholds": {"accuracy": 0.999}, "max_latency_ms": 1e-6})
+    outcome = evaluate_and_promote(mlflow_server, model_name, good, cancer, config=gate)
     assert not outcome.accepted and alias_version(mlflow_server, model_name, CHAMPION) is None
     assert {r.split(":")[0] for r in outcome.reasons} == {
         "failed threshold accuracy",

@@ -1,0 +1,77 @@
+"""The ``mlflow`` connection type: where the MLflow tracking server is, and its credentials."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseHook
+
+from airflow_mlops.errors import ConfigError
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+
+class MlflowHook(BaseHook):
+    """An MLflow tracking server from an Airflow connection of type ``mlflow``.
+
+    The connection's host is the tracking URL (``http://mlflow:5000``), or a bare host name
+    completed by its schema (default ``http``) and port. Login and password, when set, are
+    handed to MLflow as ``MLFLOW_TRACKING_USERNAME``/``PASSWORD`` (basic auth). Without the
+    connection, ``MLFLOW_TRACKING_URI`` is used.
+
+    :param mlflow_conn_id: the Airflow connection id (``mlflow_default`` by default).
+    """
+
+    conn_name_attr = "mlflow_conn_id"
+    default_conn_name = "mlflow_default"
+    conn_type = "mlflow"
+    hook_name = "MLflow"
+
+    def __init__(self, mlflow_conn_id: str = default_conn_name) -> None:
+        super().__init__()
+        self.mlflow_conn_id = mlflow_conn_id
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Connection form: host is the tracking URL; no extra JSON needed."""
+        return {
+            "hidden_fields": ["extra"],
+            "relabeling": {"host": "Tracking URL"},
+            "placeholders": {"host": "http://mlflow:5000", "login": "(optional, basic auth)"},
+        }
+
+    def get_tracking_uri(self) -> str:
+        """The tracking URL of the connection, else ``MLFLOW_TRACKING_URI``.
+
+        :raises ConfigError: neither is set.
+        """
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        try:
+            conn = self.get_connection(self.mlflow_conn_id)
+        except AirflowNotFoundException:
+            conn = None
+        if conn is not None and conn.host:
+            if conn.login:
+                os.environ["MLFLOW_TRACKING_USERNAME"] = conn.login
+                os.environ["MLFLOW_TRACKING_PASSWORD"] = conn.password or ""
+            if "://" in conn.host:
+                return conn.host.rstrip("/")
+            port = f":{conn.port}" if conn.port else ""
+            return f"{conn.schema or 'http'}://{conn.host}{port}"
+        if os.environ.get("MLFLOW_TRACKING_URI"):
+            return os.environ["MLFLOW_TRACKING_URI"]
+        raise ConfigError(
+            f"No MLflow tracking URL: connection {self.mlflow_conn_id!r} is not defined and "
+            "MLFLOW_TRACKING_URI is not set.",
+            hint=f"Add an Airflow connection {self.mlflow_conn_id!r} of type mlflow whose host "
+            "is the tracking URL (e.g. http://mlflow:5000), or set MLFLOW_TRACKING_URI.",
+        )
+
+    def get_conn(self) -> MlflowClient:
+        """An ``MlflowClient`` for the tracking server (tracking and registry)."""
+        from airflow_mlops.registry.client import mlflow_client
+
+        return mlflow_client(self.get_tracking_uri())
