@@ -28,21 +28,34 @@ class LearnOptions:
 
     :param label: the label column: it must exist and keep its classes.
     :param range_margin: numeric ranges widened by this fraction of the observed span.
+    :param range_mostly: fraction of values that must fall in that range; a larger share
+        outside it is value skew (severity ``retrain`` in the learned file).
+    :param hard_range_spans: values further than this many spans outside the observed range
+        (or negative in a column that never was) are broken data (severity ``stop``).
     :param null_margin: tolerated rise of a column's null fraction over the reference.
     :param max_categories: a text column with more distinct values gets no category set.
     :param row_count_bounds: accepted row count as factors of the reference row count.
-    :param max_duplicate_fraction: tolerated fraction of rows that repeat another row.
+    :param max_duplicate_fraction: tolerated fraction of rows that have an identical twin
+        (both copies count, as in GX). Sampling with replacement gives a few percent.
     """
 
     label: str | None = None
     range_margin: float = 0.1
+    range_mostly: float = 0.99
+    hard_range_spans: float = 3.0
     null_margin: float = 0.05
     max_categories: int = 50
     row_count_bounds: tuple[float, float] = (0.1, 10.0)
-    max_duplicate_fraction: float = 0.05
+    max_duplicate_fraction: float = 0.2
 
     def __post_init__(self) -> None:
-        for name in ("range_margin", "null_margin", "max_duplicate_fraction"):
+        if not isinstance(self.hard_range_spans, int | float) or self.hard_range_spans < 0:
+            raise ConfigError(
+                f"LearnOptions.hard_range_spans must be a number >= 0, got "
+                f"{self.hard_range_spans!r}.",
+                hint="E.g. 3.0: values three spans beyond the reference range are broken data.",
+            )
+        for name in ("range_margin", "range_mostly", "null_margin", "max_duplicate_fraction"):
             value = getattr(self, name)
             if not isinstance(value, int | float) or not 0 <= value <= 1:
                 raise ConfigError(
@@ -189,20 +202,33 @@ def _range_expectations(
     column: str, values: pd.Series, options: LearnOptions
 ) -> list[dict[str, Any]]:
     low, high = float(values.min()), float(values.max())
-    margin = (high - low) * options.range_margin
-    lower = low - margin
+    span = high - low
+    margin = span * options.range_margin
+    soft_low, hard_low = low - margin, low - span * options.hard_range_spans
     if low >= 0:
-        lower = max(0.0, lower)
-    learned = [
-        _expectation(
-            "expect_column_values_to_be_between",
-            "value",
-            f"reference range [{low:.6g}, {high:.6g}] widened by {options.range_margin:.0%}",
-            column=column,
-            min_value=_round(lower, up=False),
-            max_value=_round(high + margin, up=True),
-        )
-    ]
+        soft_low, hard_low = max(0.0, soft_low), 0.0
+    hard = _expectation(
+        "expect_column_values_to_be_between",
+        "value",
+        f"broken values: below {'zero' if low >= 0 else 'the plausible range'} or "
+        f"{options.hard_range_spans:g} spans beyond the reference range [{low:.6g}, {high:.6g}]",
+        column=column,
+        min_value=_round(hard_low, up=False),
+        max_value=_round(high + span * options.hard_range_spans, up=True),
+    )
+    hard["meta"]["severity"] = "stop"
+    soft = _expectation(
+        "expect_column_values_to_be_between",
+        "value",
+        f"value skew: reference range [{low:.6g}, {high:.6g}] widened by "
+        f"{options.range_margin:.0%}, at least {options.range_mostly:.0%} of values inside",
+        column=column,
+        min_value=_round(soft_low, up=False),
+        max_value=_round(high + margin, up=True),
+        mostly=options.range_mostly,
+    )
+    soft["meta"]["severity"] = "retrain"
+    learned = [hard, soft]
     if high > low:
         learned.append(
             _expectation(
@@ -229,6 +255,8 @@ def _options_dict(options: LearnOptions) -> dict[str, Any]:
     return {
         "label": options.label,
         "range_margin": options.range_margin,
+        "range_mostly": options.range_mostly,
+        "hard_range_spans": options.hard_range_spans,
         "null_margin": options.null_margin,
         "max_categories": options.max_categories,
         "row_count_bounds": list(options.row_count_bounds),

@@ -21,11 +21,13 @@ FRAME = pd.DataFrame(
 )
 
 
-def _by(suite: dict, kind: str, column: str | None = None) -> dict:
+def _by(suite: dict, kind: str, column: str | None = None, severity: str | None = None) -> dict:
     [item] = [
         e
         for e in suite["expectations"]
-        if e["type"] == kind and (column is None or e["kwargs"].get("column") == column)
+        if e["type"] == kind
+        and (column is None or e["kwargs"].get("column") == column)
+        and (severity is None or e["meta"].get("severity") == severity)
     ]
     return item
 
@@ -35,9 +37,11 @@ def test_learned_expectations_and_levels() -> None:
     columns = _by(suite, "expect_table_columns_to_match_set")
     assert columns["kwargs"]["column_set"] == list(FRAME.columns)
     assert columns["meta"]["level"] == "schema"
-    between = _by(suite, "expect_column_values_to_be_between", "size")
-    assert between["kwargs"] == {"column": "size", "min_value": 0.0, "max_value": 4.0}
-    assert between["meta"]["level"] == "value"
+    skew = _by(suite, "expect_column_values_to_be_between", "size", "retrain")
+    assert skew["kwargs"] == {"column": "size", "min_value": 0.0, "max_value": 4.0, "mostly": 0.99}
+    assert skew["meta"]["level"] == "value"
+    broken = _by(suite, "expect_column_values_to_be_between", "size", "stop")
+    assert broken["kwargs"] == {"column": "size", "min_value": 0.0, "max_value": 9.0}
     assert _by(suite, "expect_column_values_to_not_be_null", "size")["kwargs"]["mostly"] == 0.7
     assert _by(suite, "expect_column_values_to_be_in_set", "site")["kwargs"]["value_set"] == [
         "a",
@@ -54,7 +58,7 @@ def test_learned_expectations_and_levels() -> None:
 def test_ranges_round_outwards() -> None:
     frame = pd.DataFrame({"x": [0.1234567891, 1.2345678912]})
     suite = learn_suite(frame, name="s", options=LearnOptions(range_margin=0))
-    kwargs = _by(suite, "expect_column_values_to_be_between", "x")["kwargs"]
+    kwargs = _by(suite, "expect_column_values_to_be_between", "x", "retrain")["kwargs"]
     assert kwargs["min_value"] <= frame["x"].min() and kwargs["max_value"] >= frame["x"].max()
 
 
@@ -74,7 +78,14 @@ def test_refuses_empty_reference_and_missing_label() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"range_margin": -1}, {"null_margin": 2}, {"row_count_bounds": (2, 3)}, {"max_categories": 0}],
+    [
+        {"range_margin": -1},
+        {"range_mostly": 1.5},
+        {"hard_range_spans": -1},
+        {"null_margin": 2},
+        {"row_count_bounds": (2, 3)},
+        {"max_categories": 0},
+    ],
 )
 def test_learn_options_are_checked(kwargs: dict) -> None:
     with pytest.raises(ConfigError):

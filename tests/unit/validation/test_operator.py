@@ -118,16 +118,34 @@ def test_value_failures_follow_the_policy(
 ) -> None:
     operator = _operator(
         tmp_path,
-        dataset=str(corpus["out_of_range"]),
+        dataset=str(corpus["unseen_category"]),
         reference=str(reference_csv),
-        policy={"overrides": {"expect_column_values_to_be_between": severity}},
+        policy={"overrides": {"expect_column_values_to_be_in_set": severity}},
     )
     result = operator.execute(task_context)
     assert result["outcome"] == outcome and result["retrain"] is retrain
     assert result["success"] is False
     [failure] = result["failed"]
-    assert failure["column"] == "mean_area" and failure["unexpected_count"] == 10
-    assert failure["severity"] == severity and len(failure["examples"]) == 5
+    assert failure["column"] == "clinic" and failure["unexpected_count"] == 10
+    assert failure["severity"] == severity and failure["examples"] == ["unknown-site"] * 5
+
+
+def test_value_skew_asks_for_retraining_and_broken_values_stop(
+    tmp_path: Path, corpus: dict[str, Path], reference_csv: Path, task_context: dict[str, Any]
+) -> None:
+    from airflow_mlops.data.demo import with_drift
+    from airflow_mlops.validation.corpus import clean_batch, reference_frame
+
+    drifted = tmp_path / "drifted.csv"
+    with_drift(clean_batch(reference_frame()), {"mean_radius": 3.0}).to_csv(drifted, index=False)
+    result = _operator(tmp_path, dataset=str(drifted), reference=str(reference_csv)).execute(
+        task_context
+    )
+    assert (result["outcome"], result["retrain"]) == ("warn", True)
+    assert {(f["column"], f["severity"]) for f in result["failed"]} == {("mean_radius", "retrain")}
+    broken = _operator(tmp_path, dataset=str(corpus["out_of_range"]), reference=str(reference_csv))
+    with pytest.raises(DataValidationFailed, match=r"\[stop\].*mean_area"):
+        broken.execute(task_context)
 
 
 def test_value_failures_stop_by_default(
