@@ -199,7 +199,8 @@ class DriftMonitorOperator(BaseOperator):
     :param data_registry: the DVC data registry of the training data. (templated)
     :param inference_log_root: default ``<artifacts>/inference_log``. (templated)
     :param drift: per-column methods and thresholds (Evidently's names and defaults).
-    :param label: label column for performance drift (labelled rows of the log).
+    :param label_column: label column for performance drift (labelled rows of the log);
+        default the model's label.
     :param max_performance_drop: accuracy points lost (relative RMSE increase for
         regression) that trigger retraining.
     :param mlflow_conn_id: Airflow connection of type ``mlflow``.
@@ -229,7 +230,7 @@ class DriftMonitorOperator(BaseOperator):
         data_registry: str | None = None,
         inference_log_root: str | None = None,
         drift: DriftConfig | Mapping[str, Any] | None = None,
-        label: str | None = None,
+        label_column: str | None = None,
         max_performance_drop: float = 0.05,
         mlflow_conn_id: str = "mlflow_default",
         cache_dir: str | None = None,
@@ -251,7 +252,7 @@ class DriftMonitorOperator(BaseOperator):
         self.reference_path = reference_path
         self.data_registry = data_registry
         self.inference_log_root = inference_log_root
-        self.label = label
+        self.label_column = label_column
         self.max_performance_drop = max_performance_drop
         self.mlflow_conn_id = mlflow_conn_id
         self.cache_dir = cache_dir
@@ -366,7 +367,7 @@ class DriftMonitorOperator(BaseOperator):
                 report_path=report,
                 config=self.drift,
                 task=predictor.task,
-                label=self.label or predictor.label,
+                label=self.label_column or predictor.label,
                 max_performance_drop=self.max_performance_drop,
             )
         except MlopsError as error:

@@ -82,6 +82,13 @@ def streamed_score(source: Source, task: str, label: str) -> tuple[float, int] |
     return (hits / rows if task == "classification" else float(np.sqrt(squares / rows))), rows
 
 
+def has_column(files: Sequence[Path], column: str) -> bool:
+    """Whether every Parquet file has ``column`` (labels are joined to the log later)."""
+    import pyarrow.parquet as pq
+
+    return all(column in pq.ParquetFile(f).schema_arrow.names for f in files)
+
+
 def performance_drop(reference: float, current: float, task: str) -> float:
     """How much worse ``current`` is: accuracy points lost, or relative RMSE increase."""
     if task == "classification":
@@ -147,7 +154,7 @@ def monitor_window(
             frame_source(reference[[PREDICTION]]), current, config=config, **typed
         ).columns[0]
     performance = None
-    if label and label in reference.columns and PREDICTION in reference.columns:
+    if label and {label, PREDICTION} <= set(reference.columns) and has_column(current_files, label):
         measured = streamed_score(current, task, label)
         if measured is not None:
             before = score_of(task, reference[PREDICTION], reference[label])

@@ -1,0 +1,170 @@
+"""BatchPredictOperator and DriftMonitorOperator through ``execute`` with a small context: the
+model comes from a local ONNX file (``load_model`` overridden), the rest is real."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from airflow.sdk import Asset
+from airflow.sdk.execution_time.context import OutletEventAccessors
+
+from airflow_mlops.assets import drift_asset_uri
+from airflow_mlops.data.synthetic import SyntheticGenerator
+from airflow_mlops.drift.sources import write_parquet
+from airflow_mlops.export.runtime import OnnxPredictor
+from airflow_mlops.operators.monitoring import (
+    REPORT_KEY,
+    BatchPredictOperator,
+    DriftMonitorError,
+    DriftMonitorOperator,
+    drift_alias,
+)
+
+MODEL = "cancer"
+TODAY = dt.date.today().isoformat()
+
+
+@dataclass
+class Version:
+    version: str = "4"
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class FakeTi:
+    def __init__(self) -> None:
+        self.pushed: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed[key] = value
+
+
+def local_model(path: Path):
+    """Operator subclasses that score with a local ONNX file instead of the registry."""
+
+    class LocalBatch(BatchPredictOperator):
+        def load_model(self):
+            return "4", OnnxPredictor.load(path)
+
+    class LocalMonitor(DriftMonitorOperator):
+        def load_model(self):
+            return Version(), OnnxPredictor.load(path)
+
+    return LocalBatch, LocalMonitor
+
+
+@pytest.fixture(scope="module")
+def onnx_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import torch
+
+    from airflow_mlops.export.exporter import ExportConfig, export_model
+    from airflow_mlops.export.latency import TimingPlan
+
+    generator = SyntheticGenerator.fit()
+    frame = next(generator.chunks(1_000, seed=7, chunk_rows=1_000))
+    numeric = list(generator.features)
+    preprocessing = {
+        "numeric_columns": numeric,
+        "categorical_columns": ["clinic"],
+        "mean": frame[numeric].mean().astype(float).tolist(),
+        "std": frame[numeric].std().astype(float).tolist(),
+        "categories": {"clinic": list(generator.categories)},
+        "label": "malignant",
+        "task": "classification",
+        "classes": [0, 1],
+    }
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(len(numeric) + 4, 2)).eval()
+    config = ExportConfig(
+        sample_rows=32, timing=TimingPlan(warmup=1, min_calls=2, max_calls=3, max_seconds=0.1)
+    )
+    out = tmp_path_factory.mktemp("onnx") / "model"
+    return Path(export_model(net, preprocessing, out, config=config).onnx_path)
+
+
+def context(run_id: str) -> dict[str, Any]:
+    return {"run_id": run_id, "ti": FakeTi(), "outlet_events": OutletEventAccessors()}
+
+
+def batch(tmp_path: Path, rows: int, seed: int, shift: dict[str, float] | None = None) -> Path:
+    frame = next(SyntheticGenerator.fit().chunks(rows, seed=seed, chunk_rows=rows, shift=shift))
+    return write_parquet([frame], tmp_path / f"batch-{seed}.parquet")
+
+
+def monitor(cls, tmp_path: Path, **kwargs: Any) -> DriftMonitorOperator:
+    return cls(
+        task_id="monitor",
+        model_name=MODEL,
+        window_start=TODAY,
+        window_end=TODAY,
+        reference_path=str(batch(tmp_path, 3_000, 1)),
+        inference_log_root=str(tmp_path / "log"),
+        mlflow_conn_id="",
+        **kwargs,
+    )
+
+
+def score(cls, tmp_path: Path, path: Path, run_id: str) -> dict[str, Any]:
+    operator = cls(
+        task_id="score",
+        model_name=MODEL,
+        input_path=str(path),
+        inference_log_root=str(tmp_path / "log"),
+        output_path=str(tmp_path / "predictions" / f"{run_id}.parquet"),
+    )
+    return operator.execute(context(run_id))
+
+
+def test_batch_predict_returns_references(tmp_path, onnx_model):
+    local_batch, _ = local_model(onnx_model)
+    result = score(local_batch, tmp_path, batch(tmp_path, 800, 2), "scheduled__1")
+    assert result["rows"] == 800 and result["model_version"] == "4" and result["model"] == MODEL
+    assert f"date={TODAY}" in result["inference_log_uri"]
+    assert len(pd.read_parquet(result["predictions_uri"])) == 800
+
+
+def test_drift_emits_the_asset_event_with_its_extra(tmp_path, onnx_model):
+    local_batch, local_monitor = local_model(onnx_model)
+    shift = {"mean_radius": 2.0, "worst_area": 2.0, "mean_texture": 2.0, "worst_radius": 2.0}
+    score(local_batch, tmp_path, batch(tmp_path, 2_000, 3, shift=shift), "scheduled__2")
+    operator = monitor(local_monitor, tmp_path, drift={"drift_share": 0.1})
+    assert drift_alias(MODEL) in operator.outlets
+    ctx = context("scheduled__2")
+    result = operator.execute(ctx)
+
+    assert result["reason"] == "drift" and set(shift) <= set(result["drifted_columns"])
+    assert result["window"] == f"{TODAY}..{TODAY}"
+    events = ctx["outlet_events"][drift_alias(MODEL)].asset_alias_events
+    assert len(events) == 1
+    assert events[0].dest_asset_key.uri == Asset(drift_asset_uri(MODEL)).uri
+    assert events[0].extra == {
+        "reason": "drift",
+        "model": MODEL,
+        "window": f"{TODAY}..{TODAY}",
+        "drift_share": result["drift_share"],
+    }
+    assert ctx["ti"].pushed[REPORT_KEY] == Path(result["report_uri"]).as_uri()
+
+
+def test_no_drift_emits_nothing(tmp_path, onnx_model):
+    local_batch, local_monitor = local_model(onnx_model)
+    score(local_batch, tmp_path, batch(tmp_path, 2_000, 4), "scheduled__3")
+    ctx = context("scheduled__3")
+    result = monitor(local_monitor, tmp_path).execute(ctx)
+    assert result["reason"] is None
+    assert ctx["outlet_events"][drift_alias(MODEL)].asset_alias_events == []
+
+
+def test_empty_window_is_a_task_error(tmp_path, onnx_model):
+    _, local_monitor = local_model(onnx_model)
+    with pytest.raises(DriftMonitorError, match="the window is empty"):
+        monitor(local_monitor, tmp_path).execute(context("scheduled__4"))
+
+
+def test_invalid_drift_settings_fail_at_parse_time():
+    with pytest.raises(ValueError, match="Unknown drift methods"):
+        DriftMonitorOperator(task_id="m", model_name=MODEL, drift={"method": "energy"})
