@@ -35,13 +35,12 @@ class MlopsPlugin(AirflowPlugin):
 
     name = "airflow_mlops"
     fastapi_apps = [{"app": LazyApp(), "url_prefix": URL_PREFIX, "name": "MLOps API"}]
+    # No ``url_route``: Airflow would embed the page in an iframe sandboxed without
+    # allow-popups / allow-top-navigation, where links to MLflow and to DAG runs cannot open.
+    # In the Browse menu the entry is a real link that opens the page in its own tab (3.3.2
+    # renders a top-level entry without url_route as a <button href> that does nothing).
     external_views = [
-        {
-            "name": "MLOps",
-            "href": f"{URL_PREFIX}/",
-            "destination": "nav",
-            "url_route": "mlops",
-        }
+        {"name": "MLOps", "href": f"{URL_PREFIX}/", "destination": "nav", "category": "browse"}
     ]
     macros = [
         macros.champion_version,

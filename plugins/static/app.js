@@ -29,8 +29,7 @@ function safeHref(url) {
 function link(label, url, testId) {
   const href = safeHref(url);
   if (!href) return null;
-  // target _top: the page is embedded in Airflow's UI; a link replaces the whole window.
-  return el("a", { href, target: "_top", rel: "noopener noreferrer", "data-testid": testId }, label);
+  return el("a", { href, rel: "noopener noreferrer", "data-testid": testId }, label);
 }
 
 function setStatus(text, isError = false) {
@@ -120,7 +119,9 @@ function lineChart(container, points, { label, highlight, threshold, cls }) {
   let [y0, y1] = [Math.min(...ys), Math.max(...ys)];
   if (x0 === x1) { x0 -= 1; x1 += 1; }
   if (y0 === y1) { y0 -= 0.5; y1 += 0.5; }
-  const pad = (y1 - y0) * 0.1; y0 -= pad; y1 += pad;
+  const pad = (y1 - y0) * 0.1;
+  y0 = Math.min(...ys) >= 0 ? Math.max(0, y0 - pad) : y0 - pad;
+  y1 += pad;
   const sx = (x) => P.l + ((x - x0) / (x1 - x0)) * (W - P.l - P.r);
   const sy = (y) => H - P.b - ((y - y0) / (y1 - y0)) * (H - P.t - P.b);
   const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", class: cls, "aria-label": label });
@@ -194,6 +195,7 @@ async function loadModel(name) {
 }
 
 async function start() {
+  document.getElementById("airflow-link").href = ROOT.replace(/\/mlops$/, "") + "/";
   const select = document.getElementById("model-select");
   select.addEventListener("change", () => loadModel(select.value));
   document.getElementById("metric-select").addEventListener("change", (event) => {

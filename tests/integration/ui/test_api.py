@@ -108,6 +108,6 @@ def test_page_is_served_with_a_strict_content_security_policy(
 def test_plugin_page_is_in_the_navigation(client: TestClient, viewer: dict[str, str]) -> None:
     plugins = client.get("/api/v2/plugins", headers=viewer).json()["plugins"]
     (ours,) = [p for p in plugins if p["name"] == "airflow_mlops"]
-    assert ours["external_views"][0]["url_route"] == "mlops"
+    assert ours["external_views"][0]["href"] == "/mlops/"
     assert ours["fastapi_apps"][0]["url_prefix"] == "/mlops"
     assert "airflow_mlops.plugins.macros.champion_version" in ours["macros"]
