@@ -45,6 +45,6 @@ with DAG(
         task_id="check_drift",
         model_name=MODEL_NAME,
         data_registry=demo_dataset().registry,
-        label=LABEL,
+        label_column=LABEL,
     )
     score >> drift

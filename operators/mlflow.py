@@ -110,7 +110,8 @@ class SkipIfTrainedOperator(_MlflowOperator, SkipMixin):
 
     :param model_name: the registered model. (templated)
     :param data_md5: DVC md5 of the training data. (templated)
-    :param params: the training params, a dict. (templated)
+    :param training_params: the training params, a dict (not ``params``: that name is
+        Airflow's task params). (templated)
     :param image_digest: digest of the training image; None records ``"unpinned"``, which
         makes image changes invisible to the check: pass the digest in production. (templated)
     :param ignore_downstream_trigger_rules: True skips every downstream task; False only the
@@ -118,7 +119,7 @@ class SkipIfTrainedOperator(_MlflowOperator, SkipMixin):
     :param mlflow_conn_id: the Airflow connection of the MLflow server.
     """
 
-    template_fields: Sequence[str] = ("model_name", "data_md5", "params", "image_digest")
+    template_fields: Sequence[str] = ("model_name", "data_md5", "training_params", "image_digest")
     ui_color = "#f0e4ff"
     inherits_from_skipmixin = True
     error_class = RegistrationError
@@ -128,7 +129,7 @@ class SkipIfTrainedOperator(_MlflowOperator, SkipMixin):
         *,
         model_name: str,
         data_md5: str,
-        params: dict[str, Any] | str,
+        training_params: dict[str, Any] | str,
         image_digest: str | None = None,
         ignore_downstream_trigger_rules: bool = True,
         **kwargs: Any,
@@ -136,7 +137,7 @@ class SkipIfTrainedOperator(_MlflowOperator, SkipMixin):
         super().__init__(**kwargs)
         self.model_name = model_name
         self.data_md5 = data_md5
-        self.params = params
+        self.training_params = training_params
         self.image_digest = image_digest
         self.ignore_downstream_trigger_rules = ignore_downstream_trigger_rules
 
@@ -144,7 +145,7 @@ class SkipIfTrainedOperator(_MlflowOperator, SkipMixin):
         from airflow_mlops.registry.client import find_trained_version
 
         try:
-            params = as_mapping(self.params, "params")
+            params = as_mapping(self.training_params, "training_params")
             digest = self.image_digest or UNPINNED_IMAGE
             ct_print = fingerprint(str(self.data_md5), digest, params)
             known = find_trained_version(self.tracking_uri(), self.model_name, ct_print)

@@ -67,7 +67,8 @@ def plan_ct_pipeline(config: CTPipelineConfig) -> list[TaskSpec]:
         validate_args["reference"] = xcom(PULL_REFERENCE, "targets", 0, "local_path")
         validate_upstream = (PULL, PULL_REFERENCE)
     lineage = {
-        "dataset": data.name,
+        # the DVC path: monitoring pulls the champion's training data back by it
+        "dataset": data.path,
         "data_rev": xcom(PULL, "rev"),
         "data_commit": xcom(PULL, "commit"),
         "data_md5": xcom(PULL, "md5"),
@@ -85,7 +86,8 @@ def plan_ct_pipeline(config: CTPipelineConfig) -> list[TaskSpec]:
             {
                 "model_name": config.model_name,
                 "data_md5": xcom(PULL, "md5"),
-                "params": xcom(PREPARE, "training"),
+                "training_params": xcom(PREPARE, "training"),
+                "image_digest": xcom(PREPARE, "image"),
                 "mlflow_conn_id": config.mlflow_conn_id,
             },
         ),
@@ -96,7 +98,7 @@ def plan_ct_pipeline(config: CTPipelineConfig) -> list[TaskSpec]:
             {
                 "data_path": dataset_file,
                 "training_params": xcom(PREPARE, "training"),
-                "image": config.training_image,
+                "image": xcom(PREPARE, "image") if config.backend == "docker" else None,
                 "backend": config.backend,
                 "gpu": config.gpu,
             },
@@ -118,6 +120,8 @@ def plan_ct_pipeline(config: CTPipelineConfig) -> list[TaskSpec]:
                 "export_result": xcom(EXPORT),
                 "lineage": lineage,
                 "fingerprint": xcom(FINGERPRINT, "fingerprint"),
+                "image_digest": xcom(PREPARE, "image"),
+                "example_uri": dataset_file,
                 "mlflow_conn_id": config.mlflow_conn_id,
             },
         ),
