@@ -34,7 +34,7 @@ def test_every_dag_file_imports_without_errors(dagbag) -> None:
 
 def test_every_dag_is_documented_owned_tagged_and_retried(dagbag) -> None:
     for dag_id in EXPECTED:
-        dag = dagbag.get_dag(dag_id)
+        dag = dagbag.dags[dag_id]
         assert dag.doc_md and len(dag.doc_md) > 100, f"{dag_id} lacks doc_md"
         assert dag.tags and "mlops" in dag.tags, f"{dag_id} lacks tags"
         assert dag.max_active_runs <= 4, f"{dag_id} allows too many runs at once"
