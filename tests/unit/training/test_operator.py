@@ -1,0 +1,99 @@
+"""TrainInDockerOperator without a Docker engine: argument checks, params, local backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from airflow_mlops.operators.training import (
+    IMAGE_VARIABLE,
+    TrainInDockerOperator,
+    TrainingTaskError,
+)
+
+NO_ENGINE = "unix:///nonexistent/docker.sock"
+
+
+def context(run_id: str = "manual__2026-01-01T00:00:00+00:00") -> dict:
+    return {"ti": SimpleNamespace(dag_id="ct", run_id=run_id, task_id="train", map_index=-1)}
+
+
+@pytest.fixture(scope="module")
+def demo_csv(cancer: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("data") / "cancer.csv"
+    cancer.to_csv(path, index=False)
+    return path
+
+
+def make(demo_csv: Path, tmp_path: Path, **kwargs) -> TrainInDockerOperator:
+    kwargs.setdefault("training_params", {"label": "malignant", "max_epochs": 2})
+    return TrainInDockerOperator(
+        task_id="train", data_path=str(demo_csv), output_dir=str(tmp_path / "out"),
+        docker_url=NO_ENGINE, **kwargs,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"gpu": "yes"}, "gpu='yes' is not one of auto, required, none"),
+        ({"backend": "k8s"}, "backend='k8s' is not one of docker, local"),
+        ({"train_timeout": 0}, "train_timeout=0 must be positive"),
+        ({"cpu_limit": -1}, "cpu_limit=-1 must be positive"),
+    ],
+)
+def test_cheap_arguments_are_checked_at_construction(kwargs, message, demo_csv, tmp_path) -> None:
+    with pytest.raises(ValueError, match=message):
+        make(demo_csv, tmp_path, **kwargs)
+
+
+def test_templated_fields_and_default_image(demo_csv: Path, tmp_path: Path) -> None:
+    op = make(demo_csv, tmp_path)
+    for field in ("image", "data_path", "training_params", "output_dir", "environment"):
+        assert field in op.template_fields
+    assert IMAGE_VARIABLE in op.image
+    assert op.network_mode == "none"
+    assert op.auto_remove == "never"  # execute removes the container itself, after inspecting it
+    assert op.retrieve_output is False
+    assert op.labels["airflow-mlops.training"] == "true"
+
+
+def test_bad_params_fail_before_any_container(demo_csv: Path, tmp_path: Path) -> None:
+    op = make(demo_csv, tmp_path, training_params={"label": "malignant", "epochs": 3})
+    with pytest.raises(TrainingTaskError, match=r"Unknown training parameters: \['epochs'\]"):
+        op.execute(context())
+
+
+def test_missing_data_is_reported(tmp_path: Path) -> None:
+    op = make(tmp_path / "nope.csv", tmp_path)
+    with pytest.raises(TrainingTaskError, match=r"nope\.csv' is not a local file"):
+        op.execute(context())
+
+
+def test_no_engine_says_how_to_start_one_or_go_local(demo_csv: Path, tmp_path: Path) -> None:
+    op = make(demo_csv, tmp_path)
+    with pytest.raises(
+        TrainingTaskError, match="No Docker engine answers at unix:///nonexistent"
+    ) as info:
+        op.execute(context())
+    assert "backend='local'" in str(info.value)
+
+
+def test_local_backend_trains_in_a_subprocess(demo_csv: Path, tmp_path: Path) -> None:
+    result = make(demo_csv, tmp_path, backend="local", gpu="none").execute(context())
+    assert result["backend"] == "local"
+    assert result["image_digest"] is None
+    assert result["device"] == "cpu"
+    assert result["metrics"]["epochs_run"] == 2
+    assert (tmp_path / "out" / "model.pt").is_file()
+
+
+def test_default_output_dir_is_per_run_and_path_safe(demo_csv: Path, tmp_path: Path) -> None:
+    op = TrainInDockerOperator(
+        task_id="train", data_path=str(demo_csv), training_params={"label": "malignant"}
+    )
+    path = op.default_output_dir(context("manual__2026-01-01T00:00:00+00:00"))
+    assert path.parts[-4:] == ("training", "ct", "manual__2026-01-01T00_00_00_00_00", "train")
