@@ -9,6 +9,7 @@ logging and registering costs neither a second upload nor a second version.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
 import threading
 from collections.abc import Iterator, Mapping
@@ -21,7 +22,6 @@ from airflow_mlops.registry.client import (
     CHALLENGER,
     MODEL_ARTIFACT,
     ONNX_SHA256_TAG,
-    file_sha256,
     find_versions,
     mlflow_client,
     registry_call,
@@ -107,7 +107,8 @@ def register_onnx_model(
     from airflow_mlops.export.runtime import OnnxPredictor
 
     predictor = OnnxPredictor.load(onnx_path)
-    sha256 = file_sha256(onnx_path)
+    # mlflow.onnx re-serialises the loaded model: hash those bytes, which are what it stores
+    sha256 = hashlib.sha256(_load_onnx(onnx_path).SerializeToString()).hexdigest()
     identity = lineage.identity()
     client = mlflow_client(tracking_uri)
     existing = find_versions(tracking_uri, name, identity)
