@@ -223,6 +223,8 @@ def _logged_model(
                 input_example=feeds,
                 pip_requirements=_pip_requirements(),
                 onnx_execution_providers=["CPUExecutionProvider"],
+                # one self-contained file: it is what download_onnx fetches and verifies
+                save_as_external_data=False,
             )
             mlflow.set_tag(MODEL_ID_TAG, info.model_id)
         return run.info.run_id, info.model_id, info.model_uri
