@@ -30,7 +30,7 @@ def main() -> int:
     parser.add_argument("--base", default="local/bookworm-py:base", help="training image base")
     args = parser.parse_args()
     size = "quick" if args.quick else "full"
-    rows, epochs, repeats = (20_000, 4, 2) if args.quick else (200_000, 6, 3)
+    rows, epochs, repeats = (10_000, 3, 2) if args.quick else (200_000, 6, 3)
 
     from airflow_mlops.data.synthetic import SyntheticGenerator
     from airflow_mlops.operators.training import TrainInDockerOperator
