@@ -103,17 +103,17 @@ def lineage_for() -> Callable[..., Any]:
 
     def build(run_id: str, **fields: Any) -> Lineage:
         params = fields.pop("params", {"epochs": 5, "lr": 0.01})
-        return Lineage(
-            dataset="cancer",
-            data_rev="v1",
-            data_md5="0" * 32,
-            image_digest="sha256:" + "a" * 64,
-            dag_id="mlops_level1_ct",
-            run_id=run_id,
-            trigger="manual",
-            params=params,
-            fingerprint=fingerprint("0" * 32, "sha256:" + "a" * 64, {**params, "run": run_id}),
-            **fields,
-        )
+        values = {
+            "dataset": "cancer",
+            "data_rev": "v1",
+            "data_md5": "0" * 32,
+            "image_digest": "sha256:" + "a" * 64,
+            "dag_id": "mlops_level1_ct",
+            "run_id": run_id,
+            "trigger": "manual",
+            "params": params,
+            "fingerprint": fingerprint("0" * 32, "sha256:" + "a" * 64, {**params, "run": run_id}),
+        }
+        return Lineage(**{**values, **fields})
 
     return build
