@@ -52,20 +52,39 @@ def plan_ct_pipeline(config: CTPipelineConfig) -> list[TaskSpec]:
     }
     validate_args: dict[str, Any] = {"dataset": dataset_file, "label_column": data.label}
     tasks = [TaskSpec(PREPARE, "prepare", args={"config": config})]
+    # The fingerprint check comes right after the pull: data already trained on with the same
+    # image and params passed validation then, so an unchanged rerun skips everything else.
+    tasks.append(
+        TaskSpec(PULL, "pull", (PREPARE,), {**pull_args, "rev": xcom(PREPARE, "data_rev")})
+    )
+    tasks.append(
+        TaskSpec(
+            FINGERPRINT,
+            "fingerprint",
+            (PULL,),
+            {
+                "model_name": config.model_name,
+                "data_md5": xcom(PULL, "md5"),
+                "training_params": xcom(PREPARE, "training"),
+                "image_digest": xcom(PREPARE, "image"),
+                "mlflow_conn_id": config.mlflow_conn_id,
+            },
+        )
+    )
     if config.validation_suite:
         validate_args["suite"] = config.validation_suite
-        validate_upstream: tuple[str, ...] = (PULL,)
+        validate_upstream: tuple[str, ...] = (FINGERPRINT,)
     else:
         tasks.append(
             TaskSpec(
                 PULL_REFERENCE,
                 "pull",
-                (PREPARE,),
+                (FINGERPRINT,),
                 {**pull_args, "rev": config.validation_reference_rev},
             )
         )
         validate_args["reference"] = xcom(PULL_REFERENCE, "targets", 0, "local_path")
-        validate_upstream = (PULL, PULL_REFERENCE)
+        validate_upstream = (PULL_REFERENCE,)
     lineage = {
         # the DVC path: monitoring pulls the champion's training data back by it
         "dataset": data.path,
@@ -77,24 +96,11 @@ def plan_ct_pipeline(config: CTPipelineConfig) -> list[TaskSpec]:
         "params": xcom(PREPARE, "training"),
     }
     tasks += [
-        TaskSpec(PULL, "pull", (PREPARE,), {**pull_args, "rev": xcom(PREPARE, "data_rev")}),
         TaskSpec(VALIDATE, "validate", validate_upstream, validate_args),
-        TaskSpec(
-            FINGERPRINT,
-            "fingerprint",
-            (VALIDATE,),
-            {
-                "model_name": config.model_name,
-                "data_md5": xcom(PULL, "md5"),
-                "training_params": xcom(PREPARE, "training"),
-                "image_digest": xcom(PREPARE, "image"),
-                "mlflow_conn_id": config.mlflow_conn_id,
-            },
-        ),
         TaskSpec(
             TRAIN,
             "train",
-            (FINGERPRINT,),
+            (VALIDATE,),
             {
                 "data_path": dataset_file,
                 "training_params": xcom(PREPARE, "training"),

@@ -46,3 +46,10 @@ def test_training_reads_the_pulled_file_and_promotion_emits_the_model_asset() ->
     assert tasks[plan.TRAIN].args["backend"] == "local"
     assert tasks[plan.PROMOTE].outlets == ("mlops://model/cancer-mlp",)
     assert tasks[plan.PROMOTE].args["segment_column"] == "clinic"
+
+
+def test_an_unchanged_rerun_stops_right_after_the_pull() -> None:
+    tasks = {t.task_id: t for t in plan.plan_ct_pipeline(config())}
+    assert tasks[plan.FINGERPRINT].upstream == (plan.PULL,)
+    assert tasks[plan.PULL_REFERENCE].upstream == (plan.FINGERPRINT,)
+    assert tasks[plan.TRAIN].upstream == (plan.VALIDATE,)
