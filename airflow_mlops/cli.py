@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from airflow_mlops.errors import MlopsError
+from airflow_mlops.registry.cli import add_rollback_parser
 from airflow_mlops.settings import MlopsHome
 
 
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("up", help="start Airflow standalone and MLflow").set_defaults(func=cmd_up)
     sub.add_parser("down", help="stop the local services").set_defaults(func=cmd_down)
     sub.add_parser("status", help="show which services run").set_defaults(func=cmd_status)
+    add_rollback_parser(sub)
     boot = sub.add_parser("bootstrap-data", help="create the demo DVC data registry")
     boot.add_argument("--force", action="store_true", help="recreate it from scratch")
     boot.set_defaults(func=cmd_bootstrap_data)

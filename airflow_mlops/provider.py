@@ -10,8 +10,15 @@ from typing import Any
 
 from airflow_mlops import __version__
 
-#: operator extra links (class paths); each family's operator module defines its own
-EXTRA_LINKS: list[str] = []
+#: operator extra links (class paths)
+EXTRA_LINKS: list[str] = [
+    "airflow_mlops.operators.validation.ValidationDocsLink",
+    "airflow_mlops.operators.monitoring.DriftReportLink",
+    "airflow_mlops.plugins.links.MlflowRunLink",
+    "airflow_mlops.plugins.links.MlflowModelVersionLink",
+    "airflow_mlops.plugins.links.DataDocsLink",
+    "airflow_mlops.plugins.links.DriftReportLink",
+]
 
 
 def get_provider_info() -> dict[str, Any]:

@@ -57,6 +57,10 @@ def airflow_env(config: StackConfig) -> dict[str, str]:
             {"conn_type": "mlflow", "host": config.mlflow_url}
         ),
         "DVC_NO_ANALYTICS": "1",
+        # MLflow retries an unreachable server for minutes by default: fail fast and let
+        # Airflow's task retries (with their delay) take over
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+        "MLFLOW_HTTP_REQUEST_TIMEOUT": "60",
     }
 
 

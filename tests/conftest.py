@@ -47,6 +47,7 @@ def airflow_db() -> Path:
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real MLflow tracking server (SQLite backend, local artifacts); yields its URL."""
+    from airflow_mlops.errors import ServiceError
     from airflow_mlops.services import (
         free_port,
         mlflow_server_spec,
@@ -55,8 +56,14 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
 
     root = tmp_path_factory.mktemp("mlflow")
-    spec = mlflow_server_spec(root / "store", free_port())
-    service = start_service(spec, run_dir=root / "run", log_dir=root / "logs")
+    for attempt in (1, 2):  # MLflow's first DB migration is occasionally flaky on a fresh store
+        spec = mlflow_server_spec(root / f"store-{attempt}", free_port())
+        try:
+            service = start_service(spec, run_dir=root / "run", log_dir=root / "logs")
+            break
+        except ServiceError:
+            if attempt == 2:
+                raise
     yield f"http://127.0.0.1:{spec.port}"
     stop_service(service.name, root / "run")
 

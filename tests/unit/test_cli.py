@@ -17,6 +17,7 @@ def test_every_documented_command_parses() -> None:
     parser = build_parser()
     for command in ("demo", "up", "down", "status", "bootstrap-data"):
         assert parser.parse_args([command]).func
+    assert parser.parse_args(["rollback", "--model", "m"]).model == "m"
 
 
 def test_status_reports_stopped_services(tmp_path: Path, capsys) -> None:
