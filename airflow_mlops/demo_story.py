@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from airflow_mlops.airflow_api import AirflowApi
+from airflow_mlops.airflow_api import FINISHED, AirflowApi
 from airflow_mlops.ct.demo import BACKEND_ENV, MODEL_NAME
 from airflow_mlops.stack import StackConfig, down, up
 
@@ -37,8 +37,11 @@ class StepResult:
     """What one step of the story did: the runs it waited for and how long it took."""
 
     title: str
-    runs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    runs: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+
+    def states(self, dag_id: str) -> list[str]:
+        return [run["state"] for run in self.runs if run["dag_id"] == dag_id]
 
 
 @dataclass
@@ -55,25 +58,46 @@ class Story:
         started = time.monotonic()
         action(result)
         result.seconds = round(time.monotonic() - started, 1)
-        for dag_id, run in result.runs.items():
-            print(f"    {dag_id}: {run['state']} ({run['dag_run_id']})", flush=True)
+        for run in result.runs:
+            print(f"    {run['dag_id']}: {run['state']} ({run['run_type']}, "
+                  f"{run['dag_run_id']})", flush=True)  # fmt: skip
         print(f"    done in {result.seconds:.0f} s", flush=True)
         self.steps.append(result)
         return result
 
     def run_dag(self, result: StepResult, dag_id: str, conf: dict | None = None) -> dict:
+        """Trigger a run of ``dag_id`` and wait for it."""
         run = self.api.wait_for_run(dag_id, self.api.trigger(dag_id, conf))
-        result.runs[dag_id] = run
+        result.runs.append(run)
         return run
 
-    def wait_next_ct_run(self, result: StepResult, known: set[str]) -> dict:
-        fresh = self.api.wait_for_new_run(CT_DAG, known)
-        run = self.api.wait_for_run(CT_DAG, fresh["dag_run_id"])
-        result.runs[CT_DAG] = run
-        return run
+    def first_run_after_unpause(self, result: StepResult, dag_id: str) -> dict:
+        """Unpause ``dag_id`` and wait for the run its schedule starts at once (catchup=False
+        runs the latest scheduled interval), as its nightly run would."""
+        known = self.run_ids(dag_id)
+        self.api.unpause(dag_id)
+        return self.wait_new_runs(result, dag_id, known)[0]
 
-    def ct_run_ids(self) -> set[str]:
-        return {r["dag_run_id"] for r in self.api.runs(CT_DAG)}
+    def wait_new_runs(
+        self, result: StepResult, dag_id: str, known: set[str], settle_s: float = 8.0
+    ) -> list[dict]:
+        """Wait until ``dag_id`` has new runs and all of them finished, then ``settle_s``
+        more seconds without another new run (queued events start one more run)."""
+        self.api.wait_for_new_run(dag_id, known)
+        quiet_since = None
+        while True:
+            fresh = [r for r in self.api.runs(dag_id) if r["dag_run_id"] not in known]
+            if any(r["state"] not in FINISHED for r in fresh):
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since > settle_s:
+                result.runs.extend(fresh)
+                return fresh
+            time.sleep(2)
+
+    def run_ids(self, dag_id: str) -> set[str]:
+        return {r["dag_run_id"] for r in self.api.runs(dag_id)}
 
 
 def docker_backend(repo: Path) -> str:
@@ -108,33 +132,36 @@ def write_batches(incoming: Path) -> dict[str, Path]:
 
 
 def run_story(config: StackConfig) -> Story:
-    """Run the five steps against the running stack; returns what happened."""
+    """Run the five steps against the running stack; returns what happened.
+
+    Each scheduled DAG is unpaused at its step, so that its first scheduled run happens then.
+    """
     from airflow_mlops.data.registry import publish_version
 
     home = config.home
     story = Story(config, AirflowApi(config.airflow_url))
     story.api.wait_for_dags(DAG_IDS)
-    for dag_id in DAG_IDS:
-        story.api.unpause(dag_id)
     batches = write_batches(home.root / "incoming")
 
     def level2(result: StepResult) -> None:
-        known = story.ct_run_ids()
+        story.api.unpause("mlops_level2_cicd")
+        known = story.run_ids(CT_DAG)
         story.run_dag(result, "mlops_level2_cicd")
-        story.wait_next_ct_run(result, known)
+        story.api.unpause(CT_DAG)  # its nightly run catches up too: a cache hit, or the trainer
+        story.wait_new_runs(result, CT_DAG, known)
 
     def new_data(result: StepResult) -> None:
         publish_version(home.registry_repo, "v2")
-        known = story.ct_run_ids()
-        story.run_dag(result, "mlops_data_arrival")
-        story.wait_next_ct_run(result, known)
+        known = story.run_ids(CT_DAG)
+        story.first_run_after_unpause(result, "mlops_data_arrival")
+        story.wait_new_runs(result, CT_DAG, known)
 
     def drift(result: StepResult) -> None:
         publish_version(home.registry_repo, "v3-drift")
         shutil.copy(batches["drifted"], home.root / "incoming" / "batch.csv")
-        known = story.ct_run_ids()
-        story.run_dag(result, "mlops_monitoring")
-        story.wait_next_ct_run(result, known)
+        known = story.run_ids(CT_DAG)
+        story.first_run_after_unpause(result, "mlops_monitoring")
+        story.wait_new_runs(result, CT_DAG, known)
 
     def rerun(result: StepResult) -> None:
         story.run_dag(result, CT_DAG, {"trigger": "manual"})
@@ -207,7 +234,7 @@ def run_demo(config: StackConfig, *, keep_running: bool = True) -> int:
           f"(training backend: {os.environ[BACKEND_ENV]}).\n")  # fmt: skip
     print_table(registry_table(config.mlflow_url))
     for step in story.steps:
-        states = ", ".join(f"{d}={r['state']}" for d, r in step.runs.items())
+        states = ", ".join(f"{r['dag_id']}={r['state']}" for r in step.runs)
         print(f"  {step.seconds:6.0f} s  {step.title}: {states}")
     print(
         f"\n  Airflow UI:  {config.airflow_url}   (MLOps page: {config.airflow_url}/plugin/mlops)"

@@ -44,6 +44,9 @@ with DAG(
     drift = DriftMonitorOperator(
         task_id="check_drift",
         model_name=MODEL_NAME,
+        # the day the batch was scored (the run's start), not the schedule's logical date
+        window_start="{{ dag_run.start_date.strftime('%Y-%m-%d') }}",
+        window_end="{{ dag_run.start_date.strftime('%Y-%m-%d') }}",
         data_registry=demo_dataset().registry,
         label_column=LABEL,
     )
