@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 REPORT_KEY = "drift_report_uri"
 #: lineage tags (contract 5) naming the champion's training data
 DATASET_TAG, DATA_REV_TAG = "mlops.dataset", "mlops.data_rev"
+#: the resolved commit: a branch named in data_rev may have moved since training
+DATA_COMMIT_TAG = "mlops.data_commit"
 
 
 class BatchPredictError(MlopsTaskError):
@@ -288,7 +290,7 @@ class DriftMonitorOperator(BaseOperator):
         pulled = pull(
             self.data_registry,
             [tags[DATASET_TAG]],
-            rev=tags[DATA_REV_TAG],
+            rev=tags.get(DATA_COMMIT_TAG) or tags[DATA_REV_TAG],
             workspace=workspace,
             cache_dir=home.dvc_cache,
         )
