@@ -64,18 +64,26 @@ def airflow_env(config: StackConfig) -> dict[str, str]:
     }
 
 
-def airflow_cli(config: StackConfig, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run ``airflow <args>`` against the stack's home; its output streams to the console."""
+def airflow_cli(config: StackConfig, *args: str) -> str:
+    """Run ``airflow <args>`` against the stack's home; returns its output.
+
+    :raises ServiceError: it failed; the message ends with the tail of its output.
+    """
     airflow = str(Path(sys.executable).with_name("airflow"))
     result = subprocess.run(
-        [airflow, *args], env={**os.environ, **airflow_env(config)}, check=False
+        [airflow, *args],
+        env={**os.environ, **airflow_env(config)},
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    if check and result.returncode != 0:
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).splitlines()[-30:])
         raise ServiceError(
-            f"`airflow {' '.join(args)}` failed with exit code {result.returncode}.",
-            hint=f"Its output is above; task logs are under {config.home.airflow_home / 'logs'}.",
+            f"`airflow {' '.join(args)}` failed with exit code {result.returncode}:\n{tail}",
+            hint=f"Task logs are under {config.home.airflow_home / 'logs'}.",
         )
-    return result
+    return result.stdout
 
 
 def ensure_mlflow(config: StackConfig) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.exceptions import AirflowFailException
-from airflow.sdk import DAG, Asset, BaseOperator, Param
+from airflow.sdk import DAG, Asset, BaseOperator, Param, Variable
 
 from airflow_mlops.assets import data_asset_uri, drift_asset_uri
 from airflow_mlops.ct.config import CTPipelineConfig
@@ -28,8 +28,10 @@ if TYPE_CHECKING:
 class PrepareCTRunOperator(BaseOperator):
     """First task of a CT run: validate the run params and record which trigger started it.
 
-    Returns ``{"trigger", "data_rev", "training", "promote", "events"}``: ``training`` holds the
-    training config fields that also enter the CT fingerprint.
+    Returns ``{"trigger", "data_rev", "training", "promote", "image", "events"}``: ``training``
+    holds the training config fields and ``image`` the training image reference (the Variable
+    set by the level-2 DAG, or ``local:<version>`` for the local backend); both enter the CT
+    fingerprint.
 
     :param config: the pipeline's config.
     """
@@ -56,19 +58,38 @@ class PrepareCTRunOperator(BaseOperator):
         except ConfigError as error:
             raise AirflowFailException(f"Run refused before any work: {error}") from error
         data_rev = trigger.data_rev or params.data_rev
-        self.log.info("Run started by %s; training on data revision %s", trigger.reason, data_rev)
+        image = self.training_image()
+        self.log.info(
+            "Run started by %s; training on data revision %s with image %s",
+            trigger.reason,
+            data_rev,
+            image,
+        )
         dataset = self.config.dataset
         return {
             "trigger": trigger.reason,
             "events": trigger.events,
             "data_rev": data_rev,
             "promote": params.promote,
+            "image": image,
             "training": {
                 "label": dataset.label,
                 "task": dataset.task,
                 **params.training_params(),
             },
         }
+
+    def training_image(self) -> str:
+        """The image training will use: config, else the level-2 Variable, else the default."""
+        if self.config.backend == "local":
+            from airflow_mlops import __version__
+
+            return f"local:airflow-mlops-{__version__}"
+        if self.config.training_image:
+            return self.config.training_image
+        from airflow_mlops.operators.training import DEFAULT_IMAGE, IMAGE_VARIABLE
+
+        return Variable.get(IMAGE_VARIABLE, default=DEFAULT_IMAGE)
 
 
 def ct_schedule(policy: TriggerPolicy, config: CTPipelineConfig) -> Any:
@@ -121,12 +142,33 @@ def _export(spec: TaskSpec) -> BaseOperator:
     return ExportOnnxOperator(task_id=spec.task_id, **spec.args)
 
 
+def _fingerprint(spec: TaskSpec) -> BaseOperator:
+    from airflow_mlops.operators.mlflow import SkipIfTrainedOperator
+
+    return SkipIfTrainedOperator(task_id=spec.task_id, **spec.args)
+
+
+def _register(spec: TaskSpec) -> BaseOperator:
+    from airflow_mlops.operators.mlflow import RegisterModelOperator
+
+    return RegisterModelOperator(task_id=spec.task_id, **spec.args)
+
+
+def _promote(spec: TaskSpec) -> BaseOperator:
+    from airflow_mlops.operators.mlflow import EvaluateAndPromoteOperator
+
+    return EvaluateAndPromoteOperator(task_id=spec.task_id, **spec.args)
+
+
 BUILDERS: dict[str, Callable[[TaskSpec], BaseOperator]] = {
     "prepare": _prepare,
     "pull": _pull,
     "validate": _validate,
+    "fingerprint": _fingerprint,
     "train": _train,
     "export": _export,
+    "register": _register,
+    "promote": _promote,
 }
 
 
