@@ -121,6 +121,15 @@ class AirflowApi:
             hint="Check that the DAG is unpaused and the asset event was emitted.",
         )
 
+    def xcom(self, dag_id: str, run_id: str, task_id: str) -> Any:
+        """The return value a task pushed (deserialised)."""
+        quoted = urllib.parse.quote(run_id, safe="")
+        path = (
+            f"/dags/{dag_id}/dagRuns/{quoted}/taskInstances/{task_id}/xcomEntries/return_value"
+            "?deserialize=true"
+        )
+        return self.request("GET", path)["value"]
+
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
         quoted = urllib.parse.quote(run_id, safe="")
         answer = self.request("GET", f"/dags/{dag_id}/dagRuns/{quoted}/taskInstances")

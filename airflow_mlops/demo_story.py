@@ -25,6 +25,7 @@ from typing import Any
 
 from airflow_mlops.airflow_api import FINISHED, AirflowApi
 from airflow_mlops.ct.demo import BACKEND_ENV, MODEL_NAME
+from airflow_mlops.errors import ServiceError
 from airflow_mlops.stack import StackConfig, down, up
 
 CT_DAG = "mlops_level1_ct"
@@ -39,6 +40,7 @@ class StepResult:
     title: str
     runs: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    champion: str | None = None
 
     def states(self, dag_id: str) -> list[str]:
         return [run["state"] for run in self.runs if run["dag_id"] == dag_id]
@@ -58,10 +60,13 @@ class Story:
         started = time.monotonic()
         action(result)
         result.seconds = round(time.monotonic() - started, 1)
+        from airflow_mlops.registry.client import alias_version
+
+        result.champion = alias_version(self.config.mlflow_url, MODEL_NAME, "champion")
         for run in result.runs:
             print(f"    {run['dag_id']}: {run['state']} ({run['run_type']}, "
                   f"{run['dag_run_id']})", flush=True)  # fmt: skip
-        print(f"    done in {result.seconds:.0f} s", flush=True)
+        print(f"    champion: v{result.champion}; done in {result.seconds:.0f} s", flush=True)
         self.steps.append(result)
         return result
 
@@ -160,7 +165,15 @@ def run_story(config: StackConfig) -> Story:
         publish_version(home.registry_repo, "v3-drift")
         shutil.copy(batches["drifted"], home.root / "incoming" / "batch.csv")
         known = story.run_ids(CT_DAG)
-        story.first_run_after_unpause(result, "mlops_monitoring")
+        run = story.first_run_after_unpause(result, "mlops_monitoring")
+        verdict = story.api.xcom("mlops_monitoring", run["dag_run_id"], "check_drift")
+        print(f"    drift share {verdict['drift_share']:.0%}, drifted "
+              f"{verdict['drifted_columns']}, reason: {verdict['reason']}", flush=True)  # fmt: skip
+        if not verdict["reason"]:
+            raise ServiceError(
+                "Monitoring found no reason to retrain on the drifted batch.",
+                hint="See the drift report: " + str(verdict.get("report_uri")),
+            )
         story.wait_new_runs(result, CT_DAG, known)
 
     def rerun(result: StepResult) -> None:
@@ -182,6 +195,9 @@ def registry_table(tracking_uri: str) -> list[dict[str, str]]:
     from airflow_mlops.registry.client import mlflow_client
 
     client = mlflow_client(tracking_uri)
+    aliases: dict[str, list[str]] = {}
+    for alias, number in client.get_registered_model(MODEL_NAME).aliases.items():
+        aliases.setdefault(str(number), []).append(alias)
     rows = []
     for version in sorted(client.search_model_versions(f"name='{MODEL_NAME}'"),
                           key=lambda v: int(v.version)):  # fmt: skip
@@ -190,7 +206,7 @@ def registry_table(tracking_uri: str) -> list[dict[str, str]]:
         metrics = run.data.metrics if run else {}
         rows.append({
             "version": version.version,
-            "aliases": ",".join(sorted(version.aliases or [])) or "-",
+            "aliases": ",".join(sorted(aliases.get(str(version.version), []))) or "-",
             "val_accuracy": f"{metrics['val_accuracy']:.3f}" if "val_accuracy" in metrics else "-",
             "data_rev": tags.get("mlops.data_rev", "-")[:12],
             "trigger": tags.get("mlops.trigger", "-"),

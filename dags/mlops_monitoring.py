@@ -48,6 +48,8 @@ with DAG(
         window_start="{{ dag_run.start_date.strftime('%Y-%m-%d') }}",
         window_end="{{ dag_run.start_date.strftime('%Y-%m-%d') }}",
         data_registry=demo_dataset().registry,
+        # retrain when a tenth of the columns drifted (Evidently's default share is a half)
+        drift={"drift_share": 0.1},
         label_column=LABEL,
     )
     score >> drift

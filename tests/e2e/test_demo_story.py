@@ -1,0 +1,106 @@
+"""The whole CT story on the real stack: Airflow standalone (scheduler, triggerer, DAG
+processor), the MLflow server, the DVC registry and, in CI, the Docker engine.
+
+Asserts the registry state after each step: level 2 deploys and CT promotes v1; new data
+starts CT through the sensor's asset event; drift starts CT through monitoring's asset event;
+an unchanged rerun skips training; a corrupt delivery is stopped with the champion unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from airflow_mlops.ct.demo import BACKEND_ENV, MODEL_NAME
+from airflow_mlops.data.registry import bootstrap_registry
+from airflow_mlops.services import free_port
+from airflow_mlops.settings import MlopsHome
+from airflow_mlops.stack import StackConfig, down, up
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.integration]
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _backend() -> str:
+    base = os.environ.get("AIRFLOW_MLOPS_BASE_IMAGE", "local/bookworm-py:base")
+    try:
+        ready = subprocess.run(["docker", "image", "inspect", base], capture_output=True)
+    except FileNotFoundError:
+        ready = None
+    if ready is not None and ready.returncode == 0:
+        return "docker"
+    if os.environ.get("AIRFLOW_MLOPS_REQUIRE_DOCKER") == "1":
+        pytest.fail(f"Docker engine or base image {base} missing; run scripts/ensure-docker.sh")
+    return "local"
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory: pytest.TempPathFactory):
+    from airflow_mlops.demo_story import run_story
+
+    home = MlopsHome(tmp_path_factory.mktemp("story"))
+    config = StackConfig(
+        home=home, dags_folder=REPO / "dags", airflow_port=free_port(), mlflow_port=free_port()
+    )
+    saved = {key: os.environ.get(key) for key in (BACKEND_ENV, "AIRFLOW_MLOPS_HOME")}
+    os.environ[BACKEND_ENV] = _backend()
+    os.environ["AIRFLOW_MLOPS_HOME"] = str(home.root)
+    bootstrap_registry(home.registry_repo, home.dvc_remote)
+    up(config)
+    try:
+        yield run_story(config)
+    finally:
+        down(config)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _versions(story) -> dict[str, dict[str, str]]:
+    from airflow_mlops.registry.client import mlflow_client
+
+    client = mlflow_client(story.config.mlflow_url)
+    found = client.search_model_versions(f"name='{MODEL_NAME}'")
+    return {v.version: dict(v.tags) for v in found}
+
+
+def _ct_runs(step) -> list[dict]:
+    return [run for run in step.runs if run["dag_id"] == "mlops_level1_ct"]
+
+
+def test_each_step_of_the_story(story) -> None:
+    level2, new_data, drift, rerun, corrupt = story.steps
+    versions = _versions(story)
+
+    assert level2.states("mlops_level2_cicd") == ["success"]
+    assert set(level2.states("mlops_level1_ct")) == {"success"}
+    assert level2.champion == "1"
+    assert versions["1"]["mlops.data_rev"]  # lineage recorded
+
+    assert new_data.states("mlops_data_arrival") == ["success"]
+    (new_data_run,) = _ct_runs(new_data)
+    assert (new_data_run["state"], new_data_run["run_type"]) == ("success", "asset_triggered")
+    by_trigger = {tags.get("mlops.trigger"): number for number, tags in versions.items()}
+    assert "new_data" in by_trigger
+    assert versions[by_trigger["new_data"]]["mlops.gate_decision"] in ("accepted", "rejected")
+
+    assert drift.states("mlops_monitoring") == ["success"]
+    assert [run["run_type"] for run in _ct_runs(drift)] == ["asset_triggered"]
+    assert "drift" in by_trigger
+
+    assert rerun.states("mlops_level1_ct") == ["success"]
+    states = story.api.task_states("mlops_level1_ct", rerun.runs[0]["dag_run_id"])
+    assert states["train"] == "skipped"
+    assert rerun.champion == drift.champion
+
+    assert corrupt.states("mlops_level1_ct") == ["failed"]
+    states = story.api.task_states("mlops_level1_ct", corrupt.runs[0]["dag_run_id"])
+    assert states["validate_data"] == "failed"
+    assert states["train"] in ("upstream_failed", None)
+    assert corrupt.champion == rerun.champion
+    assert len(_versions(story)) == len(versions)  # nothing registered by the failed run
