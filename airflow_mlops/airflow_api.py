@@ -77,8 +77,8 @@ class AirflowApi:
             hint="Check the dag-processor log under the Airflow home.",
         )
 
-    def unpause(self, dag_id: str) -> None:
-        self.request("PATCH", f"/dags/{dag_id}", {"is_paused": False})
+    def unpause(self, dag_id: str, paused: bool = False) -> None:
+        self.request("PATCH", f"/dags/{dag_id}", {"is_paused": paused})
 
     def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
         """Start a manual run; returns its run id."""

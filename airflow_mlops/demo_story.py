@@ -160,6 +160,8 @@ def run_story(config: StackConfig) -> Story:
         known = story.run_ids(CT_DAG)
         story.first_run_after_unpause(result, "mlops_data_arrival")
         story.wait_new_runs(result, CT_DAG, known)
+        # its next half-hourly run would announce the data the drift step publishes
+        story.api.unpause("mlops_data_arrival", paused=True)
 
     def drift(result: StepResult) -> None:
         publish_version(home.registry_repo, "v3-drift")
@@ -252,9 +254,8 @@ def run_demo(config: StackConfig, *, keep_running: bool = True) -> int:
     for step in story.steps:
         states = ", ".join(f"{r['dag_id']}={r['state']}" for r in step.runs)
         print(f"  {step.seconds:6.0f} s  {step.title}: {states}")
-    print(
-        f"\n  Airflow UI:  {config.airflow_url}   (MLOps page: {config.airflow_url}/plugin/mlops)"
-    )
+    print(f"\n  Airflow UI:  {config.airflow_url}")
+    print(f"  MLOps page:  {config.airflow_url}/mlops/   (Airflow menu: Browse > MLOps)")
     print(f"  MLflow UI:   {config.mlflow_url}")
     print(f"  Reports:     {home.artifacts}")
     print("  Stop everything with `.venv/bin/airflow-mlops down`.")
