@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk import DAG, Asset, BaseOperator, Param, Variable
 
 from airflow_mlops.assets import data_asset_uri, drift_asset_uri
