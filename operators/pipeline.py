@@ -11,8 +11,8 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk import DAG, Asset, BaseOperator, Param, Variable
+from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_mlops.assets import data_asset_uri, drift_asset_uri
 from airflow_mlops.ct.config import CTPipelineConfig
