@@ -199,5 +199,5 @@ def airflow_standalone_spec(
             "AIRFLOW__API__HOST": "127.0.0.1",
             **(env or {}),
         },
-        startup_timeout_s=240.0,
+        startup_timeout_s=360.0,
     )

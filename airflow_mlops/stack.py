@@ -49,6 +49,7 @@ def airflow_env(config: StackConfig) -> dict[str, str]:
         "AIRFLOW_HOME": str(config.home.airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(config.dags_folder),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",  # a real stack, also when tests start it
         # A local demo only: every user of this machine is admin; never set this in production.
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__API__BASE_URL": config.airflow_url,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import tempfile
 import time
@@ -46,7 +47,15 @@ def lineage_tags(version: int, trigger: str, decision: str, reasons: list[str]) 
 
 
 def seed(tracking_uri: str, model: str = MODEL) -> SeededRegistry:
-    """Three versions (v2 champion, v3 challenger rejected by the gate) and three drift runs."""
+    """Three versions (v2 champion, v3 challenger rejected by the gate) and three drift runs.
+
+    Seeded once per server and model: the API and browser tests share the session's server.
+    """
+    return _seed(tracking_uri, model)
+
+
+@functools.cache
+def _seed(tracking_uri: str, model: str) -> SeededRegistry:
     from mlflow import MlflowClient
 
     client = MlflowClient(tracking_uri, tracking_uri)
