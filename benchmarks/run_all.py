@@ -74,7 +74,7 @@ def render(rows: list[dict]) -> str:
         "| bench | metric | value | target | better | met | baseline | n | size | machine | date |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for row in sorted(rows, key=lambda r: (r["bench"], r["metric"])):
+    for row in sorted(rows, key=lambda r: (r["bench"], r["metric"], r.get("size", ""))):
         lines.append(
             f"| {row['bench']} | {row['metric']} | {row['value']:.4g} | {row.get('target', '')} "
             f"| {row.get('better', '')} | {passed(row)} | {row.get('baseline', '')} "
@@ -92,12 +92,12 @@ def main() -> int:
     if args.names:
         scripts = [s for s in scripts if s.stem in args.names or s.stem[6:] in args.names]
     stored = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
-    rows = {(r["bench"], r["metric"]): r for r in stored}
+    rows = {(r["bench"], r["metric"], r.get("size")): r for r in stored}
     stamp = {"machine": machine(), "date": dt.date.today().isoformat()}
     for script in scripts:
         for result in run_one(script, args.quick):
             result.setdefault("size", "quick" if args.quick else "full")
-            rows[(result["bench"], result["metric"])] = {**result, **stamp}
+            rows[(result["bench"], result["metric"], result["size"])] = {**result, **stamp}
     DOCS.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(list(rows.values()), indent=2, sort_keys=True) + "\n")
     REPORT.write_text(render(list(rows.values())))
