@@ -1,15 +1,12 @@
-"""Every DAG in dags/ imports cleanly, is documented, and parses without heavy imports."""
+"""Every DAG in dags/ imports cleanly, is documented, and parses without heavy imports.
+
+Uses the project's own pytest plugin (airflow_mlops.pytest_plugin), as users would.
+"""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
+from airflow_mlops.pytest_plugin import dag_problems, heavy_imports_when_parsing, parse_dags
 
-import pytest
-
-DAGS = Path(__file__).resolve().parents[2] / "dags"
 EXPECTED = {
     "mlops_level0_manual",
     "mlops_level1_ct",
@@ -17,43 +14,33 @@ EXPECTED = {
     "mlops_monitoring",
     "mlops_data_arrival",
 }
-HEAVY = ("torch", "mlflow", "great_expectations", "evidently", "dvc", "onnxruntime", "sklearn")
 
 
-@pytest.fixture(scope="module")
-def dagbag():
-    from airflow.dag_processing.dagbag import BundleDagBag
-
-    return BundleDagBag(dag_folder=DAGS, bundle_path=DAGS, safe_mode=False)
+def test_every_dag_file_imports_without_errors(mlops_dagbag) -> None:
+    assert mlops_dagbag.import_errors == {}
+    assert set(mlops_dagbag.dag_ids) == EXPECTED
 
 
-def test_every_dag_file_imports_without_errors(dagbag) -> None:
-    assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == EXPECTED
+def test_every_dag_is_documented_owned_tagged_and_retried(mlops_dagbag) -> None:
+    assert dag_problems(mlops_dagbag) == []
 
 
-def test_every_dag_is_documented_owned_tagged_and_retried(dagbag) -> None:
-    for dag_id in EXPECTED:
-        dag = dagbag.dags[dag_id]
-        assert dag.doc_md and len(dag.doc_md) > 100, f"{dag_id} lacks doc_md"
-        assert dag.tags and "mlops" in dag.tags, f"{dag_id} lacks tags"
-        assert dag.max_active_runs <= 4, f"{dag_id} allows too many runs at once"
-        for task in dag.tasks:
-            assert task.owner not in ("", "airflow"), f"{dag_id}.{task.task_id} has no owner"
-            assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
+def test_parsing_dags_imports_no_heavy_library(mlops_dags_folder) -> None:
+    assert heavy_imports_when_parsing(mlops_dags_folder) == []
 
 
-def test_parsing_dags_imports_no_heavy_library() -> None:
-    script = (
-        "import json, sys\n"
-        "from pathlib import Path\n"
-        "from airflow.dag_processing.dagbag import BundleDagBag\n"
-        f"bag = BundleDagBag(dag_folder=Path({str(DAGS)!r}), bundle_path=Path({str(DAGS)!r}),"
-        " safe_mode=False)\n"
-        "assert not bag.import_errors, bag.import_errors\n"
-        f"print(json.dumps([m for m in {list(HEAVY)!r} if m in sys.modules]))\n"
+def test_the_checks_catch_a_bad_dag(tmp_path) -> None:
+    (tmp_path / "bad.py").write_text(
+        "import datetime, torch\n"
+        "from airflow.sdk import DAG\n"
+        "from airflow.providers.standard.operators.empty import EmptyOperator\n"
+        "with DAG('bad', schedule=None, start_date=datetime.datetime(2026, 1, 1),"
+        " max_active_runs=16):\n"
+        "    EmptyOperator(task_id='t')\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
-    ).stdout
-    assert json.loads(out.strip().splitlines()[-1]) == []
+    problems = dag_problems(parse_dags(tmp_path))
+    assert "bad: doc_md missing or shorter than 100 characters" in problems
+    assert "bad: no tags" in problems
+    assert "bad.t: no owner" in problems
+    assert "bad.t: no retries" in problems
+    assert heavy_imports_when_parsing(tmp_path) == ["torch"]
