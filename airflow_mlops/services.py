@@ -185,7 +185,12 @@ def mlflow_server_spec(store_dir: Path, port: int) -> ServiceSpec:
 def airflow_standalone_spec(
     airflow_home: Path, dags_folder: Path, port: int, env: dict[str, str] | None = None
 ) -> ServiceSpec:
-    """``airflow standalone`` (scheduler, triggerer, dag processor, api-server) on ``port``."""
+    """``airflow standalone`` (scheduler, triggerer, dag processor, api-server) on ``port``.
+
+    Standalone starts its components as ``airflow ...`` through PATH, so this interpreter's bin
+    directory goes first (the venv need not be activated).
+    """
+    bin_dir = str(Path(sys.executable).parent)
     return ServiceSpec(
         name="airflow",
         argv=[str(Path(sys.executable).with_name("airflow")), "standalone"],
@@ -197,6 +202,7 @@ def airflow_standalone_spec(
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__API__PORT": str(port),
             "AIRFLOW__API__HOST": "127.0.0.1",
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
             **(env or {}),
         },
         startup_timeout_s=360.0,
