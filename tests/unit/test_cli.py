@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from pathlib import Path
@@ -86,3 +87,11 @@ def test_bootstrap_data_creates_the_registry(tmp_path: Path, capsys) -> None:
     assert "v1, v2, v3-drift, v4-corrupt" in out
     assert (tmp_path / "data-registry" / "data" / "cancer.csv.dvc").exists()
     assert any((tmp_path / "dvc-remote").rglob("*"))
+
+
+def test_standalone_finds_this_interpreters_airflow_without_an_activated_venv(tmp_path) -> None:
+    from airflow_mlops.services import airflow_standalone_spec
+
+    spec = airflow_standalone_spec(tmp_path / "home", tmp_path / "dags", free_port())
+    assert spec.env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
+    assert Path(spec.argv[0]).parent == Path(sys.executable).parent
