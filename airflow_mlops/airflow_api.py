@@ -77,7 +77,8 @@ class AirflowApi:
             hint="Check the dag-processor log under the Airflow home.",
         )
 
-    def unpause(self, dag_id: str, paused: bool = False) -> None:
+    def set_paused(self, dag_id: str, paused: bool) -> None:
+        """Pause or unpause a DAG (a paused DAG's runs are not scheduled)."""
         self.request("PATCH", f"/dags/{dag_id}", {"is_paused": paused})
 
     def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:

@@ -80,7 +80,7 @@ class Story:
         """Unpause ``dag_id`` and wait for the run its schedule starts at once (catchup=False
         runs the latest scheduled interval), as its nightly run would."""
         known = self.run_ids(dag_id)
-        self.api.unpause(dag_id)
+        self.api.set_paused(dag_id, False)
         return self.wait_new_runs(result, dag_id, known)[0]
 
     def wait_new_runs(
@@ -149,10 +149,12 @@ def run_story(config: StackConfig) -> Story:
     batches = write_batches(home.root / "incoming")
 
     def level2(result: StepResult) -> None:
-        story.api.unpause("mlops_level2_cicd")
+        story.api.set_paused("mlops_level2_cicd", False)
         known = story.run_ids(CT_DAG)
         story.run_dag(result, "mlops_level2_cicd")
-        story.api.unpause(CT_DAG)  # its nightly run catches up too: a cache hit, or the trainer
+        story.api.set_paused(
+            CT_DAG, False
+        )  # its nightly run catches up too: a cache hit, or the trainer
         story.wait_new_runs(result, CT_DAG, known)
 
     def new_data(result: StepResult) -> None:
@@ -161,7 +163,7 @@ def run_story(config: StackConfig) -> Story:
         story.first_run_after_unpause(result, "mlops_data_arrival")
         story.wait_new_runs(result, CT_DAG, known)
         # its next half-hourly run would announce the data the drift step publishes
-        story.api.unpause("mlops_data_arrival", paused=True)
+        story.api.set_paused("mlops_data_arrival", True)
 
     def drift(result: StepResult) -> None:
         publish_version(home.registry_repo, "v3-drift")
