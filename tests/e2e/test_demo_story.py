@@ -83,8 +83,8 @@ def test_each_step_of_the_story(story) -> None:
     assert versions["1"]["mlops.data_rev"]  # lineage recorded
 
     assert new_data.states("mlops_data_arrival") == ["success"]
-    (new_data_run,) = _ct_runs(new_data)
-    assert (new_data_run["state"], new_data_run["run_type"]) == ("success", "asset_triggered")
+    new_data_runs = _ct_runs(new_data)  # events arriving during a run may start one more
+    assert {(r["state"], r["run_type"]) for r in new_data_runs} == {("success", "asset_triggered")}
     by_trigger = {tags.get("mlops.trigger"): number for number, tags in versions.items()}
     assert "new_data" in by_trigger
     assert versions[by_trigger["new_data"]]["mlops.gate_decision"] in ("accepted", "rejected")
