@@ -195,7 +195,7 @@ def build_ct_dag(
         default_args={
             "owner": config.owner,
             "retries": config.retries,
-            "retry_delay": dt.timedelta(seconds=30),
+            "retry_delay": dt.timedelta(seconds=config.retry_delay_s),
         },
     )
     with dag:

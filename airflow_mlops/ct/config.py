@@ -83,6 +83,8 @@ class CTPipelineConfig:
     :param validation_suite: a GX suite JSON to validate against; None learns one from the
         reference version ``validation_reference_rev``.
     :param mlflow_conn_id: the Airflow connection of the MLflow tracking server.
+    :param retries: how often a failed task is retried.
+    :param retry_delay_s: seconds between a task's failure and its retry.
     """
 
     dag_id: str
@@ -100,6 +102,7 @@ class CTPipelineConfig:
     owner: str = "mlops"
     tags: tuple[str, ...] = ("mlops",)
     retries: int = 1
+    retry_delay_s: int = 30
     max_active_runs: int = 1
     doc_md: str | None = None
 
@@ -119,6 +122,12 @@ class CTPipelineConfig:
         _require(self.backend in BACKENDS, "backend", self.backend, f"one of {BACKENDS}")
         _require(self.gpu in GPU_MODES, "gpu", self.gpu, f"one of {GPU_MODES}")
         _require(0 <= self.retries <= 10, "retries", self.retries, "between 0 and 10")
+        _require(
+            1 <= self.retry_delay_s <= 86_400,
+            "retry_delay_s",
+            self.retry_delay_s,
+            "between 1 and 86400 seconds",
+        )
         _require(
             1 <= self.max_active_runs <= 16,
             "max_active_runs",
