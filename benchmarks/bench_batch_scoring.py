@@ -13,39 +13,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from airflow_mlops.export.demo_model import export_demo_model
+
 
 def log(message: str) -> None:
     print(f"[bench_batch_scoring] {message}", flush=True)
-
-
-def export_demo_model(out: Path) -> Path:
-    """A seeded 31-input MLP (64 hidden units) over the demo schema, exported to ONNX."""
-    import torch
-
-    from airflow_mlops.data.synthetic import SyntheticGenerator
-    from airflow_mlops.export.exporter import ExportConfig, export_model
-    from airflow_mlops.export.latency import TimingPlan
-
-    generator = SyntheticGenerator.fit()
-    frame = next(generator.chunks(2_000, seed=7, chunk_rows=2_000))
-    numeric = list(generator.features)
-    preprocessing = {
-        "numeric_columns": numeric,
-        "categorical_columns": ["clinic"],
-        "mean": frame[numeric].mean().astype(float).tolist(),
-        "std": frame[numeric].std().astype(float).tolist(),
-        "categories": {"clinic": list(generator.categories)},
-        "label": "malignant",
-        "task": "classification",
-        "classes": [0, 1],
-    }
-    torch.manual_seed(0)
-    net = torch.nn.Sequential(
-        torch.nn.Linear(len(numeric) + 4, 64), torch.nn.ReLU(), torch.nn.Linear(64, 2)
-    ).eval()
-    timing = TimingPlan(warmup=1, min_calls=2, max_calls=3, max_seconds=0.1)
-    config = ExportConfig(sample_rows=64, timing=timing)
-    return Path(export_model(net, preprocessing, out, config=config).onnx_path)
 
 
 def main() -> None:

@@ -59,31 +59,9 @@ def local_model(path: Path):
 
 @pytest.fixture(scope="module")
 def onnx_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import torch
+    from airflow_mlops.export.demo_model import export_demo_model
 
-    from airflow_mlops.export.exporter import ExportConfig, export_model
-    from airflow_mlops.export.latency import TimingPlan
-
-    generator = SyntheticGenerator.fit()
-    frame = next(generator.chunks(1_000, seed=7, chunk_rows=1_000))
-    numeric = list(generator.features)
-    preprocessing = {
-        "numeric_columns": numeric,
-        "categorical_columns": ["clinic"],
-        "mean": frame[numeric].mean().astype(float).tolist(),
-        "std": frame[numeric].std().astype(float).tolist(),
-        "categories": {"clinic": list(generator.categories)},
-        "label": "malignant",
-        "task": "classification",
-        "classes": [0, 1],
-    }
-    torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Linear(len(numeric) + 4, 2)).eval()
-    config = ExportConfig(
-        sample_rows=32, timing=TimingPlan(warmup=1, min_calls=2, max_calls=3, max_seconds=0.1)
-    )
-    out = tmp_path_factory.mktemp("onnx") / "model"
-    return Path(export_model(net, preprocessing, out, config=config).onnx_path)
+    return export_demo_model(tmp_path_factory.mktemp("onnx") / "model", hidden_units=None)
 
 
 def context(run_id: str) -> dict[str, Any]:
