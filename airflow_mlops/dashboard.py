@@ -1,11 +1,15 @@
 """The data behind the MLOps page: models, versions, lineage, gate decisions and drift history.
 
-Reads the MLflow registry with a fixed number of calls per model, whatever its number of
-versions: one ``search_registered_models`` (aliases), one paged ``search_model_versions``
-(tags), batched ``search_runs`` (metrics of the versions' runs) and one ``search_runs`` on the
-``monitoring/<model>`` experiment (``drift_share`` per monitoring run). The result is plain
-JSON for the plugin's API. Links are built only from ``http(s)`` URLs or from path segments
-this module quotes itself, so the page never receives a ``javascript:`` href.
+A model view holds the model's newest versions (a page of ``VERSIONS_PAGE``) plus its champion
+and challenger; older versions come in further pages (:func:`versions_page`), cut by version
+number. Each answer costs a fixed number of MLflow calls whatever the registry's size: one
+``search_registered_models`` (aliases), one ``search_model_versions`` for the page (plus at most
+two for a champion or challenger older than it), ``search_experiments`` and one ``search_runs``
+per 100 versions (the runs' metrics), and for the view one ``search_runs`` on the
+``monitoring/<model>`` experiment (``drift_share`` per monitoring run). Reading every version
+at once is what does not scale: MLflow's server spends about 1 ms per version with its tags.
+The result is plain JSON for the plugin's API. Links are built only from ``http(s)`` URLs or
+from path segments this module quotes itself, so the page never receives a ``javascript:`` href.
 """
 
 from __future__ import annotations
@@ -53,6 +57,8 @@ CHART_METRICS = ("val_accuracy", "val_rmse", "val_loss")
 _RUN_BATCH = 100
 _RUN_ID = re.compile(r"[0-9A-Za-z_-]+")
 _PAGE = 1000
+#: versions per answer: the newest page comes with the model view, older ones on request
+VERSIONS_PAGE = 100
 
 
 class ModelNotFoundError(RegistryError):
@@ -321,18 +327,11 @@ def list_models(tracking_uri: str, links: LinkBuilder) -> dict[str, Any]:
     }
 
 
-def model_view(tracking_uri: str, name: str, links: LinkBuilder) -> dict[str, Any]:
-    """Everything the page shows for one model.
+def _aliases(client: MlflowClient, tracking_uri: str, name: str) -> dict[str, str]:
+    """The model's aliases (alias -> version).
 
-    Keys: ``name``, ``aliases``, ``champion`` and ``challenger`` (version views or None),
-    ``versions`` (newest first; each with ``metrics``, ``lineage``, ``gate``,
-    ``validation_outcome``, ``links``), ``chart_metric``, ``drift`` (oldest first) and ``link``.
-
-    :raises ConfigError: the name cannot be a registered model name.
-    :raises RegistryError: the model does not exist, or MLflow refused or is unreachable.
+    :raises ModelNotFoundError: the registry has no model ``name``.
     """
-    _check_name(name)
-    client = _client(tracking_uri)
     found = _registry_call(
         "read the registered model",
         tracking_uri,
@@ -343,34 +342,122 @@ def model_view(tracking_uri: str, name: str, links: LinkBuilder) -> dict[str, An
             f"No registered model named {name!r} in MLflow at {tracking_uri}.",
             hint="Pick a model from /mlops/api/models; it appears once a CT run registers it.",
         )
-    aliases = {alias: str(v) for alias, v in (found[0].aliases or {}).items()}
+    return {alias: str(v) for alias, v in (found[0].aliases or {}).items()}
+
+
+def _search_versions(
+    client: MlflowClient, tracking_uri: str, name: str, clause: str | None, limit: int
+) -> Any:
+    """Versions of ``name`` matching ``clause`` (on ``version_number``), newest first."""
+    condition = f"name = '{name}'" + (f" AND {clause}" if clause else "")
+    return _registry_call(
+        "search model versions",
+        tracking_uri,
+        lambda: client.search_model_versions(
+            filter_string=condition,
+            max_results=limit,
+            order_by=["version_number DESC"],
+        ),
+    )
+
+
+def _views(
+    client: MlflowClient,
+    tracking_uri: str,
+    versions: list[Any],
+    aliases: dict[str, str],
+    links: LinkBuilder,
+) -> list[dict[str, Any]]:
+    """Views of ``versions`` (in their order), with their runs' metrics from batched searches."""
     by_version: dict[str, list[str]] = {}
     for alias, version in aliases.items():
         by_version.setdefault(version, []).append(alias)
-    versions = _registry_call(
-        "search model versions",
-        tracking_uri,
-        lambda: _paged(
-            lambda t: client.search_model_versions(
-                filter_string=f"name = '{name}'", max_results=_PAGE, page_token=t
-            )
-        ),
-    )
     runs = _runs_by_id(client, tracking_uri, (v.run_id for v in versions))
-    views = [
+    return [
         _version_view(v, by_version.get(str(v.version), []), runs.get(v.run_id), links)
-        for v in sorted(versions, key=lambda v: int(v.version), reverse=True)
+        for v in versions
     ]
+
+
+def check_page_size(limit: int) -> int:
+    """``limit`` if it is a valid number of versions per page, else :class:`ConfigError`."""
+    if not 1 <= limit <= _PAGE:
+        raise ConfigError(
+            f"Invalid number of versions per page: {limit!r}.",
+            hint=f"Use 1 to {_PAGE} (Airflow config [mlops] ui_versions_per_page for the page).",
+        )
+    return limit
+
+
+def model_view(
+    tracking_uri: str, name: str, links: LinkBuilder, limit: int = VERSIONS_PAGE
+) -> dict[str, Any]:
+    """Everything the page shows first for one model: its newest ``limit`` versions.
+
+    Keys: ``name``, ``aliases``, ``champion`` and ``challenger`` (version views or None, read
+    even when older than the page), ``versions`` (newest first; each with ``metrics``,
+    ``lineage``, ``gate``, ``validation_outcome``, ``links``), ``older`` (pass it as
+    ``before`` to :func:`versions_page` for the next page; None when none is left),
+    ``chart_metric``, ``drift`` (oldest first) and ``link``.
+
+    :raises ConfigError: the name cannot be a registered model name, or a bad ``limit``.
+    :raises RegistryError: the model does not exist, or MLflow refused or is unreachable.
+    """
+    _check_name(name)
+    check_page_size(limit)
+    client = _client(tracking_uri)
+    aliases = _aliases(client, tracking_uri, name)
+    page = _search_versions(client, tracking_uri, name, None, limit)
+    listed = {str(v.version) for v in page}
+    outside = sorted({aliases[a] for a in (CHAMPION, CHALLENGER) if a in aliases} - listed)
+    extra = [
+        v
+        for number in outside
+        if number.isdigit()
+        for v in _search_versions(client, tracking_uri, name, f"version_number = {number}", 1)
+    ]
+    views = _views(client, tracking_uri, [*page, *extra], aliases, links)
     index = {view["version"]: view for view in views}
+    newest = views[: len(page)]
     return {
         "name": name,
         "aliases": aliases,
         "champion": index.get(aliases.get(CHAMPION, "")),
         "challenger": index.get(aliases.get(CHALLENGER, "")),
-        "versions": views,
-        "chart_metric": _chart_metric(views),
+        "versions": newest,
+        "older": _older(page),
+        "chart_metric": _chart_metric(newest),
         "drift": _drift_history(client, tracking_uri, name, links),
         "link": links.model(name),
+    }
+
+
+def _older(page: Any) -> int | None:
+    """The ``before`` of the page after ``page``, or None when ``page`` is the last."""
+    return int(page[-1].version) if page.token and len(page) else None
+
+
+def versions_page(
+    tracking_uri: str, name: str, links: LinkBuilder, before: int, limit: int = VERSIONS_PAGE
+) -> dict[str, Any]:
+    """Up to ``limit`` versions older than version ``before``, newest first.
+
+    Keys: ``name``, ``versions`` (as in :func:`model_view`) and ``older`` (the next page's
+    ``before``, or None). Pages are cut by version number, so registrations made while the
+    page reads older versions neither repeat nor skip a version.
+
+    :raises ConfigError: the name cannot be a registered model name, or a bad ``limit``.
+    :raises RegistryError: the model does not exist, or MLflow refused or is unreachable.
+    """
+    _check_name(name)
+    check_page_size(limit)
+    client = _client(tracking_uri)
+    aliases = _aliases(client, tracking_uri, name)
+    page = _search_versions(client, tracking_uri, name, f"version_number < {int(before)}", limit)
+    return {
+        "name": name,
+        "versions": _views(client, tracking_uri, list(page), aliases, links),
+        "older": _older(page),
     }
 
 

@@ -13,15 +13,18 @@ from pathlib import Path
 from typing import Any
 
 from airflow.api_fastapi.core_api.security import requires_access_dag
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from airflow_mlops.dashboard import (
+    VERSIONS_PAGE,
     LinkBuilder,
     ModelNotFoundError,
     TtlCache,
+    check_page_size,
     list_models,
     model_view,
+    versions_page,
 )
 from airflow_mlops.errors import ConfigError, RegistryError
 from airflow_mlops.plugins.tracking import tracking_uri
@@ -43,11 +46,18 @@ def _airflow_url() -> str:
     return conf.get("api", "base_url", fallback="") or ""
 
 
+def _versions_per_page() -> int:
+    from airflow.configuration import conf
+
+    return conf.getint("mlops", "ui_versions_per_page", fallback=VERSIONS_PAGE)
+
+
 def create_app(
     *,
     resolve_tracking_uri: Callable[[], str] = tracking_uri,
     cache_ttl_s: float = 10.0,
     airflow_url: Callable[[], str] = _airflow_url,
+    versions_per_page: Callable[[], int] = _versions_per_page,
 ) -> FastAPI:
     """Build the app.
 
@@ -55,6 +65,8 @@ def create_app(
         ``mlflow_default`` connection, else ``MLFLOW_TRACKING_URI``).
     :param cache_ttl_s: seconds an API answer is reused before MLflow is asked again.
     :param airflow_url: returns the Airflow UI base URL for DAG-run links (``""``: same origin).
+    :param versions_per_page: returns how many versions one answer holds (default: Airflow
+        config ``[mlops] ui_versions_per_page``, else 100); the page reads older ones in pages.
     """
     app = FastAPI(
         title="airflow-mlops",
@@ -71,14 +83,17 @@ def create_app(
         response.headers.update(SECURITY_HEADERS)
         return response
 
-    def registry(key: str, build: Callable[[str, LinkBuilder], dict[str, Any]]) -> dict[str, Any]:
+    def registry(
+        key: str, build: Callable[[str, LinkBuilder, int], dict[str, Any]]
+    ) -> dict[str, Any]:
         try:
             uri = resolve_tracking_uri()
+            page_size = check_page_size(versions_per_page())
         except ConfigError as error:
             raise HTTPException(503, str(error)) from error
         links = LinkBuilder(mlflow_ui_url=uri, airflow_url=airflow_url())
         try:
-            return cache.get_or_compute((uri, key), lambda: build(uri, links))
+            return cache.get_or_compute((uri, page_size, key), lambda: build(uri, links, page_size))
         except ModelNotFoundError as error:
             raise HTTPException(404, str(error)) from error
         except ConfigError as error:
@@ -102,11 +117,21 @@ def create_app(
     @app.get("/api/models")
     def models() -> dict[str, Any]:
         """Registered models with their aliases."""
-        return registry("models", list_models)
+        return registry("models", lambda uri, links, _: list_models(uri, links))
 
     @app.get("/api/models/{name:path}")
     def model(name: str) -> dict[str, Any]:
-        """Champion, challenger, version history with lineage and gate, drift history."""
-        return registry(f"model:{name}", lambda uri, links: model_view(uri, name, links))
+        """Champion, challenger, the newest versions with lineage and gate, drift history."""
+        return registry(
+            f"model:{name}", lambda uri, links, size: model_view(uri, name, links, size)
+        )
+
+    @app.get("/api/versions/{name:path}")
+    def older_versions(name: str, before: int = Query(ge=1)) -> dict[str, Any]:
+        """The page of versions older than ``before`` (a model view's or a page's ``older``)."""
+        return registry(
+            f"versions:{name}:{before}",
+            lambda uri, links, size: versions_page(uri, name, links, before, size),
+        )
 
     return app

@@ -170,25 +170,43 @@ function drawMetric(model, metric) {
     el("td", {}, versionLinks(v)))));
 }
 
+function drawVersions(model, wanted) {
+  const metrics = [...new Set(model.versions.flatMap((v) => Object.keys(v.metrics)))].sort();
+  const select = document.getElementById("metric-select");
+  select.replaceChildren(...metrics.map((m) => el("option", { value: m }, m)));
+  if (wanted && metrics.includes(wanted)) select.value = wanted;
+  drawMetric(model, select.value);
+}
+
 function render(model) {
   current = model;
   renderSide(document.getElementById("champion"), "champion", model.champion);
   renderSide(document.getElementById("challenger"), "challenger", model.challenger);
-  const metrics = [...new Set(model.versions.flatMap((v) => Object.keys(v.metrics)))].sort();
-  const select = document.getElementById("metric-select");
-  select.replaceChildren(...metrics.map((m) => el("option", { value: m }, m)));
-  if (model.chart_metric) select.value = model.chart_metric;
-  drawMetric(model, select.value);
+  drawVersions(model, model.chart_metric);
   const drift = model.drift.map((d) => ({ x: d.time_ms, y: d.drift_share, id: d.run_id, title: fmt(d.time) }));
   lineChart(document.getElementById("drift-chart"), drift, { label: "drift share", cls: "drift" });
   document.getElementById("content").hidden = false;
 }
 
+// The model view holds the newest versions; older ones come in pages, cut by version number.
+async function loadOlder(model) {
+  while (model.older && current === model) {
+    setStatus(`${model.versions.length} versions shown, loading older ones…`);
+    const page = await getJson(`/api/versions/${encodeURIComponent(model.name)}?before=${model.older}`);
+    if (current !== model) return;
+    model.versions.push(...page.versions);
+    model.older = page.older;
+    drawVersions(model, document.getElementById("metric-select").value);
+  }
+}
+
 async function loadModel(name) {
   setStatus(`Loading ${name}…`);
   try {
-    render(await getJson(`/api/models/${encodeURIComponent(name)}`));
-    setStatus("");
+    const model = await getJson(`/api/models/${encodeURIComponent(name)}`);
+    render(model);
+    await loadOlder(model);
+    if (current === model) setStatus("");
   } catch (error) {
     setStatus(`Could not load ${name}: ${error.message}`, true);
   }

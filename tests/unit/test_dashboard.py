@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_mlops.dashboard import LinkBuilder, TtlCache, model_view, safe_href
+from airflow_mlops.dashboard import (
+    LinkBuilder,
+    TtlCache,
+    check_page_size,
+    model_view,
+    safe_href,
+    versions_page,
+)
 from airflow_mlops.errors import ConfigError
 
 
@@ -53,6 +60,14 @@ def test_links_are_omitted_for_unsafe_bases() -> None:
 def test_model_names_that_would_break_a_filter_are_refused(name: str) -> None:
     with pytest.raises(ConfigError, match="Invalid model name"):
         model_view("http://127.0.0.1:9", name, LinkBuilder(None))
+
+
+@pytest.mark.parametrize("limit", [0, -1, 1001])
+def test_page_sizes_outside_1_to_1000_are_refused(limit: int) -> None:
+    assert check_page_size(1) == 1 and check_page_size(1000) == 1000
+    with pytest.raises(ConfigError, match="versions per page") as refused:
+        versions_page("http://127.0.0.1:9", "m", LinkBuilder(None), before=5, limit=limit)
+    assert "ui_versions_per_page" in refused.value.hint
 
 
 def test_ttl_cache_reuses_then_expires() -> None:

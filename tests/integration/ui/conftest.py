@@ -21,7 +21,10 @@ def seeded_registry(mlflow_server: str) -> SeededRegistry:
 
 @pytest.fixture(scope="module")
 def airflow_app(airflow_db, seeded_registry: SeededRegistry) -> Iterator[object]:
-    """Airflow's own FastAPI app (plugins mounted as the api-server mounts them), auth on."""
+    """Airflow's own FastAPI app (plugins mounted as the api-server mounts them), auth on.
+
+    One version per answer, so the seeded history of three versions takes three pages.
+    """
     from airflow.api_fastapi.app import create_app, purge_cached_app
 
     from airflow_mlops.plugins.tracking import DEFAULT_CONN_ID
@@ -29,6 +32,7 @@ def airflow_app(airflow_db, seeded_registry: SeededRegistry) -> Iterator[object]
     patch = pytest.MonkeyPatch()
     patch.setenv("AIRFLOW__CORE__AUTH_MANAGER", SIMPLE_AUTH_MANAGER)
     patch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", "False")
+    patch.setenv("AIRFLOW__MLOPS__UI_VERSIONS_PER_PAGE", "1")
     connection = {"conn_type": "mlflow", "host": seeded_registry.tracking_uri}
     patch.setenv(f"AIRFLOW_CONN_{DEFAULT_CONN_ID.upper()}", json.dumps(connection))
     purge_cached_app()

@@ -21,7 +21,10 @@ def viewer(client: TestClient) -> dict[str, str]:
     return {"Authorization": f"Bearer {token_for('viewer')}"}
 
 
-@pytest.mark.parametrize("path", ["/mlops/", "/mlops/api/models", f"/mlops/api/models/{MODEL}"])
+@pytest.mark.parametrize(
+    "path",
+    ["/mlops/", "/mlops/api/models", f"/mlops/api/models/{MODEL}", f"/mlops/api/versions/{MODEL}"],
+)
 def test_anonymous_requests_are_refused(client: TestClient, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 401
@@ -58,7 +61,9 @@ def test_model_view_has_champion_challenger_lineage_gate_and_drift(
     view = response.json()
     champion, challenger = view["champion"], view["challenger"]
     assert (champion["version"], challenger["version"]) == ("2", "3")
-    assert [v["version"] for v in view["versions"]] == ["3", "2", "1"]
+    # one version per page: the champion is read although it is older than the page
+    assert [v["version"] for v in view["versions"]] == ["3"]
+    assert view["older"] == 3
     assert champion["metrics"]["val_accuracy"] == pytest.approx(0.95)
     assert champion["lineage"]["data_rev"] == "v2"
     assert champion["lineage"]["image_digest"].startswith("sha256:")
@@ -85,11 +90,37 @@ def test_model_view_has_champion_challenger_lineage_gate_and_drift(
     assert view["drift"][0]["links"]["report"] == "http://reports.example/drift.html"
 
 
+def test_older_versions_come_in_pages_until_none_is_left(
+    client: TestClient, viewer: dict[str, str], seeded_registry
+) -> None:
+    pages, before = [], client.get(f"/mlops/api/models/{MODEL}", headers=viewer).json()["older"]
+    while before is not None:
+        response = client.get(f"/mlops/api/versions/{MODEL}?before={before}", headers=viewer)
+        assert response.status_code == 200
+        pages.append(response.json()["versions"])
+        before = response.json()["older"]
+    assert [[v["version"] for v in page] for page in pages] == [["2"], ["1"]]
+    (champion,), (first,) = pages
+    assert champion["aliases"] == ["champion"]
+    assert champion["metrics"]["val_accuracy"] == pytest.approx(0.95)
+    assert first["lineage"]["trigger"] == "manual"
+    assert first["links"]["run"].endswith(f"/runs/{seeded_registry.run_ids['1']}")
+
+
+@pytest.mark.parametrize(("query", "status"), [("", 422), ("?before=0", 422), ("?before=x", 422)])
+def test_older_versions_need_a_positive_before(
+    client: TestClient, viewer: dict[str, str], query: str, status: int
+) -> None:
+    response = client.get(f"/mlops/api/versions/{MODEL}{query}", headers=viewer)
+    assert response.status_code == status
+
+
 def test_unknown_model_is_404_with_a_hint(client: TestClient, viewer: dict[str, str]) -> None:
-    response = client.get("/mlops/api/models/no-such-model", headers=viewer)
-    assert response.status_code == 404
-    assert "no-such-model" in response.json()["detail"]
-    assert "/mlops/api/models" in response.json()["detail"]
+    for path in ("/mlops/api/models/no-such-model", "/mlops/api/versions/no-such-model?before=9"):
+        response = client.get(path, headers=viewer)
+        assert response.status_code == 404
+        assert "no-such-model" in response.json()["detail"]
+        assert "/mlops/api/models" in response.json()["detail"]
 
 
 def test_page_is_served_with_a_strict_content_security_policy(
