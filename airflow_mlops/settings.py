@@ -58,6 +58,11 @@ class MlopsHome:
         return Path(os.environ.get(ARTIFACT_ROOT_ENV, self.root / "artifacts"))
 
     @property
+    def inference_log(self) -> Path:
+        """The default root of the inference log (batch scoring writes, monitoring reads)."""
+        return self.artifacts / "inference_log"
+
+    @property
     def logs(self) -> Path:
         return self.root / "logs"
 

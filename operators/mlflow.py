@@ -20,11 +20,26 @@ from airflow.sdk.bases.skipmixin import SkipMixin
 
 from airflow_mlops.errors import ConfigError, MlopsError
 from airflow_mlops.hooks.mlflow import MlflowHook
+from airflow_mlops.inputs import (
+    check_alias,
+    check_bool,
+    check_name,
+    check_path,
+    check_pattern,
+    check_text,
+    check_version,
+    check_version_or_alias,
+    fail,
+    rule,
+)
 from airflow_mlops.lineage import Lineage, fingerprint, pipeline_git_sha
+from airflow_mlops.operators.arguments import check_arguments
 from airflow_mlops.operators.exceptions import MlopsTaskError
 from airflow_mlops.registry.gate import Gate, GateConfig
+from airflow_mlops.settings import MlopsHome
 
 if TYPE_CHECKING:
+    import pandas as pd
     from airflow.sdk import Context
 
     from airflow_mlops.registry.gate import Evaluation, GateDecision
@@ -80,6 +95,18 @@ def as_bool(value: Any, name: str) -> bool:
     raise ConfigError(f"{name} must be true or false, got {value!r}.", hint="Pass a boolean.")
 
 
+#: a DVC md5: a file's, or a directory's with the ``.dir`` suffix
+MD5_PATTERN = r"^[0-9a-f]{32}(\.dir)?$"
+
+
+def check_mapping_or_json(name: str, value: Any) -> dict[str, Any]:
+    """A dict, or its JSON / Python-literal text (see :func:`as_mapping`)."""
+    try:
+        return as_mapping(value, name)
+    except ConfigError as error:
+        raise fail(name, value, "must be a dict or its JSON text") from error
+
+
 class _MlflowOperator(BaseOperator):
     """Shared by the MLflow operators: the connection and core-error wrapping."""
 
@@ -121,6 +148,14 @@ class SkipIfTrainedOperator(_MlflowOperator, SkipMixin):
 
     template_fields: Sequence[str] = ("model_name", "data_md5", "training_params", "image_digest")
     ui_color = "#f0e4ff"
+    argument_rules = {
+        "model_name": check_name,
+        "data_md5": rule(check_pattern, MD5_PATTERN, "must be a DVC md5 (32 hex digits)"),
+        "training_params": check_mapping_or_json,
+        "image_digest": rule(check_text, max_length=512, allow_none=True),
+        "mlflow_conn_id": check_name,
+        "ignore_downstream_trigger_rules": check_bool,
+    }
     inherits_from_skipmixin = True
     error_class = RegistrationError
 
@@ -140,10 +175,12 @@ class SkipIfTrainedOperator(_MlflowOperator, SkipMixin):
         self.training_params = training_params
         self.image_digest = image_digest
         self.ignore_downstream_trigger_rules = ignore_downstream_trigger_rules
+        check_arguments(self, self.argument_rules, rendered=False)
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_mlops.registry.client import find_trained_version
 
+        check_arguments(self, self.argument_rules, rendered=True)
         try:
             params = as_mapping(self.training_params, "training_params")
             digest = self.image_digest or UNPINNED_IMAGE
@@ -216,6 +253,21 @@ class RegisterModelOperator(_MlflowOperator):
     )
     ui_color = "#d9f2ff"
     error_class = RegistrationError
+    argument_rules = {
+        "model_name": check_name,
+        "onnx_uri": check_path,
+        "lineage": rule(check_mapping_or_json, allow_none=True),
+        "training_result": rule(check_mapping_or_json, allow_none=True),
+        "export_result": rule(check_mapping_or_json, allow_none=True),
+        "fingerprint": rule(
+            check_pattern, r"^([0-9a-f]{64})?$", "must be a sha256 (64 hex digits)", allow_none=True
+        ),
+        "image_digest": rule(check_text, max_length=512, allow_none=True),
+        "example_uri": rule(check_path, allow_none=True),
+        "experiment": rule(check_text, max_length=500, allow_none=True),
+        "alias": check_alias,
+        "mlflow_conn_id": check_name,
+    }
 
     def __init__(
         self,
@@ -243,6 +295,7 @@ class RegisterModelOperator(_MlflowOperator):
         self.example_uri = example_uri
         self.experiment = experiment
         self.alias = alias
+        check_arguments(self, self.argument_rules, rendered=False)
 
     def build_lineage(self, context: Context) -> Lineage:
         """The lineage of this run: the ``lineage`` argument completed from the context."""
@@ -272,6 +325,7 @@ class RegisterModelOperator(_MlflowOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_mlops.registry.register import register_onnx_model
 
+        check_arguments(self, self.argument_rules, rendered=True)
         try:
             lineage = self.build_lineage(context)
             training = as_mapping(self.training_result, "training_result")
@@ -344,6 +398,10 @@ class EvaluateAndPromoteOperator(_MlflowOperator):
     :param promote: move ``champion`` when accepted; False only records the decision.
         (templated)
     :param fail_on_reject: fail the task when the gate rejects (default: succeed, not promoted).
+    :param inference_log_root: where batch scoring logs the champion's traffic; the newest rows
+        of the last ``shadow_days`` days are scored by both models (shadow comparison, gate
+        rule ``min_shadow_agreement``). Default ``<artifacts>/inference_log``. (templated)
+    :param shadow_days: how many days of traffic the shadow comparison reads (0: none).
     :param mlflow_conn_id: the Airflow connection of the MLflow server.
     """
 
@@ -354,9 +412,20 @@ class EvaluateAndPromoteOperator(_MlflowOperator):
         "gate",
         "segment_column",
         "promote",
+        "inference_log_root",
     )
     ui_color = "#ffe9c7"
     error_class = PromotionError
+    argument_rules = {
+        "model_name": check_name,
+        "challenger_version": check_version_or_alias,
+        "promote": lambda name, value: as_bool(value, name),
+        "holdout_uri": check_path,
+        "segment_column": rule(check_text, max_length=256, allow_none=True),
+        "fail_on_reject": check_bool,
+        "inference_log_root": rule(check_path, allow_none=True),
+        "mlflow_conn_id": check_name,
+    }
 
     def __init__(
         self,
@@ -368,6 +437,8 @@ class EvaluateAndPromoteOperator(_MlflowOperator):
         segment_column: str | None = None,
         promote: bool | str = True,
         fail_on_reject: bool = False,
+        inference_log_root: str | None = None,
+        shadow_days: int = 7,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -378,6 +449,14 @@ class EvaluateAndPromoteOperator(_MlflowOperator):
         self.segment_column = segment_column
         self.promote = promote
         self.fail_on_reject = fail_on_reject
+        self.inference_log_root = inference_log_root
+        if not isinstance(shadow_days, int) or isinstance(shadow_days, bool) or shadow_days < 0:
+            raise ConfigError(
+                f"shadow_days={shadow_days!r} is not a whole number of days >= 0.",
+                hint="Give shadow_days=0 to skip the shadow comparison, or a number of days.",
+            )
+        self.shadow_days = shadow_days
+        check_arguments(self, self.argument_rules, rendered=False)
         if isinstance(gate, GateConfig | Mapping):
             self.gate_config()  # a literal config is checked when the DAG is parsed
 
@@ -394,10 +473,20 @@ class EvaluateAndPromoteOperator(_MlflowOperator):
         change the rules. Default: :meth:`Gate.compare` with :meth:`gate_config`."""
         return Gate(self.gate_config()).compare(challenger, champion)
 
+    def traffic(self) -> tuple[pd.DataFrame, str] | None:
+        """The recent traffic for the shadow comparison (None: no inference log rows)."""
+        from airflow_mlops.registry.shadow import recent_traffic
+
+        if self.shadow_days == 0:
+            return None
+        root = self.inference_log_root or MlopsHome.from_env().inference_log
+        return recent_traffic(root, self.model_name, days=self.shadow_days)
+
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_mlops.data.io import read_table
         from airflow_mlops.registry.evaluation import evaluate_and_promote
 
+        check_arguments(self, self.argument_rules, rendered=True)
         try:
             outcome = evaluate_and_promote(
                 self.tracking_uri(),
@@ -407,6 +496,7 @@ class EvaluateAndPromoteOperator(_MlflowOperator):
                 config=self.gate_config(),
                 compare=self.compare,
                 promote=as_bool(self.promote, "promote"),
+                traffic=self.traffic(),
             )
         except MlopsError as error:
             raise self.fail(error) from error
@@ -444,6 +534,11 @@ class RollbackChampionOperator(_MlflowOperator):
     template_fields: Sequence[str] = ("model_name", "expected_champion")
     ui_color = "#ffd6d6"
     error_class = PromotionError
+    argument_rules = {
+        "model_name": check_name,
+        "expected_champion": rule(check_version, allow_none=True),
+        "mlflow_conn_id": check_name,
+    }
 
     def __init__(
         self, *, model_name: str, expected_champion: str | None = None, **kwargs: Any
@@ -451,10 +546,12 @@ class RollbackChampionOperator(_MlflowOperator):
         super().__init__(**kwargs)
         self.model_name = model_name
         self.expected_champion = expected_champion
+        check_arguments(self, self.argument_rules, rendered=False)
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_mlops.registry.promote import rollback
 
+        check_arguments(self, self.argument_rules, rendered=True)
         try:
             move = rollback(
                 self.tracking_uri(),

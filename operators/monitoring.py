@@ -13,6 +13,18 @@ from airflow_mlops.assets import drift_asset_uri
 from airflow_mlops.drift.scalable import DriftConfig
 from airflow_mlops.drift.scoring import safe_name
 from airflow_mlops.errors import DriftError, MlopsError
+from airflow_mlops.inputs import (
+    check_git_source,
+    check_int,
+    check_name,
+    check_number,
+    check_path,
+    check_text,
+    check_version,
+    check_version_or_alias,
+    rule,
+)
+from airflow_mlops.operators.arguments import check_arguments
 from airflow_mlops.operators.exceptions import MlopsTaskError
 from airflow_mlops.settings import MlopsHome
 
@@ -54,6 +66,20 @@ def _model_files(
     return ref, download_onnx(tracking_uri, ref, cache)
 
 
+def _optional(check: Any) -> Any:
+    """``check`` that lets None and the empty string through (both mean "not set")."""
+    return lambda name, value: None if value in (None, "") else check(name, value)
+
+
+#: argument checks shared by the two operators
+_COMMON_RULES = {
+    "model_name": check_name,
+    "alias": check_version_or_alias,
+    "inference_log_root": rule(check_path, allow_none=True),
+    "cache_dir": rule(check_path, allow_none=True),
+}
+
+
 def _tracking_uri(conn_id: str) -> str:
     from airflow_mlops.hooks.mlflow import MlflowHook
 
@@ -90,6 +116,14 @@ class BatchPredictOperator(BaseOperator):
         "inference_log_root",
     )
     ui_color = "#d9f2f2"
+    argument_rules = {
+        **_COMMON_RULES,
+        "input_path": check_path,
+        "version": _optional(check_version),
+        "output_path": rule(check_path, allow_none=True),
+        "mlflow_conn_id": check_name,
+        "chunk_rows": rule(check_int, 1, 100_000_000),
+    }
 
     def __init__(
         self,
@@ -106,8 +140,6 @@ class BatchPredictOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if chunk_rows < 1:
-            raise ValueError(f"chunk_rows={chunk_rows!r} must be a positive number of rows.")
         self.model_name = model_name
         self.input_path = input_path
         self.alias = alias
@@ -117,6 +149,7 @@ class BatchPredictOperator(BaseOperator):
         self.mlflow_conn_id = mlflow_conn_id
         self.cache_dir = cache_dir
         self.chunk_rows = chunk_rows
+        check_arguments(self, self.argument_rules, rendered=False)
 
     def load_model(self) -> tuple[str, OnnxPredictor]:
         """(version, predictor) of the model to score with; override to score another way."""
@@ -131,6 +164,7 @@ class BatchPredictOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_mlops.drift.scoring import score_dataset
 
+        check_arguments(self, self.argument_rules, rendered=True)
         artifacts = MlopsHome.from_env().artifacts
         run = safe_name(context["run_id"])
         output = self.output_path or artifacts / "predictions" / safe_name(self.model_name)
@@ -141,7 +175,7 @@ class BatchPredictOperator(BaseOperator):
                 predictor,
                 self.input_path,
                 predictions_path=output,
-                log_root=self.inference_log_root or artifacts / "inference_log",
+                log_root=self.inference_log_root or MlopsHome.from_env().inference_log,
                 model=self.model_name,
                 model_version=version,
                 run=run,
@@ -220,6 +254,16 @@ class DriftMonitorOperator(BaseOperator):
     )
     operator_extra_links = (DriftReportLink(),)
     ui_color = "#f9e0c7"
+    argument_rules = {
+        **_COMMON_RULES,
+        "window_start": check_text,
+        "window_end": check_text,
+        "reference_path": rule(check_path, allow_none=True),
+        "data_registry": rule(check_git_source, allow_none=True),
+        "label_column": rule(check_text, max_length=256, allow_none=True),
+        "max_performance_drop": rule(check_number, 0, 1),
+        "mlflow_conn_id": _optional(check_name),
+    }
 
     def __init__(
         self,
@@ -238,15 +282,13 @@ class DriftMonitorOperator(BaseOperator):
         cache_dir: str | None = None,
         **kwargs: Any,
     ) -> None:
-        if "{{" not in model_name:
+        if isinstance(model_name, str) and "{{" not in model_name:
             kwargs["outlets"] = [*(kwargs.get("outlets") or []), drift_alias(model_name)]
         super().__init__(**kwargs)
         try:
             self.drift = drift if isinstance(drift, DriftConfig) else DriftConfig(**(drift or {}))
         except (MlopsError, TypeError) as error:
             raise ValueError(f"Invalid drift settings {drift!r}: {error}") from error
-        if not 0 <= max_performance_drop <= 1:
-            raise ValueError(f"max_performance_drop={max_performance_drop!r} is not in [0, 1].")
         self.model_name = model_name
         self.alias = alias
         self.window_start = window_start
@@ -258,6 +300,7 @@ class DriftMonitorOperator(BaseOperator):
         self.max_performance_drop = max_performance_drop
         self.mlflow_conn_id = mlflow_conn_id
         self.cache_dir = cache_dir
+        check_arguments(self, self.argument_rules, rendered=False)
 
     def load_model(self) -> tuple[Any, OnnxPredictor]:
         """(registry version, predictor) of the compared model; override to use another."""
@@ -339,6 +382,7 @@ class DriftMonitorOperator(BaseOperator):
         from airflow_mlops.drift.monitor import monitor_window
         from airflow_mlops.drift.scoring import PREDICTION, window_files
 
+        check_arguments(self, self.argument_rules, rendered=True)
         artifacts = MlopsHome.from_env().artifacts
         report = (
             artifacts / "drift" / safe_name(self.model_name) / safe_name(context["run_id"])
@@ -346,7 +390,7 @@ class DriftMonitorOperator(BaseOperator):
         try:
             start, end = self.window()
             files = window_files(
-                self.inference_log_root or artifacts / "inference_log",
+                self.inference_log_root or MlopsHome.from_env().inference_log,
                 self.model_name,
                 start,
                 end,

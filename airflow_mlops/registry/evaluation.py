@@ -7,6 +7,7 @@ fails the promotion cleanly instead of being overwritten.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tempfile
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from airflow_mlops.registry.client import (
 from airflow_mlops.registry.gate import Evaluation, Gate, GateConfig, GateDecision, evaluate
 from airflow_mlops.registry.promote import promote as move_champion
 from airflow_mlops.registry.report import REPORT_FILE, write_report
+from airflow_mlops.registry.shadow import shadow_compare
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,6 +77,7 @@ def evaluate_and_promote(
     compare: Compare | None = None,
     promote: bool = True,
     cache_dir: str | Path | None = None,
+    traffic: tuple[pd.DataFrame, str] | None = None,
 ) -> PromotionOutcome:
     """Score challenger and champion on ``holdout``, judge them, log the report, tag the
     challenger with the decision, and (``promote=True``) move ``champion``.
@@ -82,6 +85,9 @@ def evaluate_and_promote(
     :param config: the gate rules (slice column, thresholds, ...); defaults to GateConfig().
     :param compare: the judge, ``compare(challenger, champion) -> GateDecision``; default
         ``Gate(config).compare``.
+    :param traffic: recent production rows and where they came from
+        (:func:`~airflow_mlops.registry.shadow.recent_traffic`): both models score them and
+        the challenger's evaluation carries the agreement (``shadow``) before the gate judges.
 
     Re-running after a promotion finds the challenger already champion and changes nothing.
 
@@ -113,14 +119,23 @@ def evaluate_and_promote(
     with tempfile.TemporaryDirectory(prefix="mlops-gate-") as scratch:
         cache = Path(cache_dir) if cache_dir else Path(scratch) / "models"
 
-        def score(ref: ModelVersionRef) -> Evaluation:
-            predictor = OnnxPredictor.load(download_onnx(tracking_uri, ref, cache))
+        def load(ref: ModelVersionRef) -> OnnxPredictor:
+            return OnnxPredictor.load(download_onnx(tracking_uri, ref, cache))
+
+        def score(ref: ModelVersionRef, predictor: OnnxPredictor) -> Evaluation:
             return evaluate(
                 predictor, holdout, version=ref.version, slice_column=config.slice_column
             )
 
-        challenger_eval = score(challenger)
-        champion_eval = score(champion) if champion else None
+        challenger_model = load(challenger)
+        challenger_eval = score(challenger, challenger_model)
+        champion_eval = None
+        if champion:
+            champion_model = load(champion)
+            champion_eval = score(champion, champion_model)
+            if traffic is not None:
+                shadow = shadow_compare(challenger_model, champion_model, *traffic)
+                challenger_eval = dataclasses.replace(challenger_eval, shadow=shadow.to_dict())
         decision = compare(challenger_eval, champion_eval)
         report = write_report(
             Path(scratch) / "report",
@@ -151,6 +166,7 @@ def evaluate_and_promote(
             "challenger": challenger_eval.metrics.get(metric),
             "champion": champion_eval.metrics.get(metric) if champion_eval else None,
             "challenger_latency_p50_ms": challenger_eval.latency_p50_ms,
+            "shadow": challenger_eval.shadow,
         },
         report_uri=report_uri,
     )

@@ -50,6 +50,9 @@ class GateConfig:
     :param slice_tolerance: how much worse than the champion any slice may be on ``metric``.
     :param min_slice_rows: slices with fewer holdout rows are reported but not judged.
     :param max_latency_ms: budget on the challenger's p50 latency at batch 1 (None: no budget).
+    :param min_shadow_agreement: least share of recent traffic on which the challenger must
+        predict what the champion predicted (None: measured and reported, not judged; the
+        check is skipped when there is no recent traffic).
     """
 
     metric: str | None = None
@@ -59,6 +62,7 @@ class GateConfig:
     slice_tolerance: float = 0.05
     min_slice_rows: int = 10
     max_latency_ms: float | None = None
+    min_shadow_agreement: float | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -80,6 +84,12 @@ class GateConfig:
             not _finite(self.max_latency_ms) or self.max_latency_ms <= 0
         ):
             problems.append(f"max_latency_ms={self.max_latency_ms!r} must be a number > 0")
+        if self.min_shadow_agreement is not None and not (
+            _finite(self.min_shadow_agreement) and 0 <= self.min_shadow_agreement <= 1
+        ):
+            problems.append(
+                f"min_shadow_agreement={self.min_shadow_agreement!r} must be a number in [0, 1]"
+            )
         if problems:
             raise ConfigError(
                 "Invalid gate config: " + "; ".join(problems) + ".",
@@ -123,6 +133,8 @@ class Evaluation:
     :param metrics: metric -> value over the whole holdout.
     :param slices: slice value -> ``{"rows": n, metric: value, ...}``.
     :param latency_p50_ms: p50 latency at batch 1 (None when not measured).
+    :param shadow: agreement with the champion on recent traffic
+        (:class:`~airflow_mlops.registry.shadow.ShadowResult` as a dict; None when not compared).
     """
 
     version: str | None
@@ -131,6 +143,7 @@ class Evaluation:
     metrics: dict[str, float]
     slices: dict[str, dict[str, float]] = field(default_factory=dict)
     latency_p50_ms: float | None = None
+    shadow: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -140,6 +153,7 @@ class Evaluation:
             "metrics": self.metrics,
             "slices": self.slices,
             "latency_p50_ms": self.latency_p50_ms,
+            "shadow": self.shadow,
         }
 
 
@@ -278,6 +292,16 @@ class Gate:
                     challenger.latency_p50_ms,
                     config.max_latency_ms,
                     challenger.latency_p50_ms <= config.max_latency_ms,
+                )
+            )
+        if config.min_shadow_agreement is not None and challenger.shadow is not None:
+            agreement = challenger.shadow["agreement"]
+            checks.append(
+                _check(
+                    f"agreement with the champion on {challenger.shadow['rows']} recent rows",
+                    agreement,
+                    config.min_shadow_agreement,
+                    agreement >= config.min_shadow_agreement,
                 )
             )
         failed = [c for c in checks if not c["passed"]]

@@ -42,6 +42,17 @@ def _slice_rows(
     return rows
 
 
+def _shadow_text(challenger: Evaluation, champion_label: str) -> str:
+    shadow = challenger.shadow
+    if shadow is None:
+        return "(not compared: no champion, or no inference log in the window)"
+    return (
+        f"On {shadow['rows']} rows of the inference log ({shadow['source']}) the challenger "
+        f"predicts what {champion_label} predicted on {shadow['agreement']:.1%} of them; "
+        f"mean absolute difference of the outputs: {_fmt(shadow['mean_abs_diff'])}."
+    )
+
+
 def write_report(
     directory: str | Path,
     *,
@@ -74,6 +85,8 @@ def write_report(
             _table(["slice", "rows", champion_label, challenger_label], slice_rows)
             if slice_rows
             else "(no slice column)",
+            "## Shadow comparison on recent traffic",
+            _shadow_text(challenger, champion_label),
             "## Checks",
             _table(
                 ["check", "value", "limit", "passed"],

@@ -142,3 +142,45 @@ def test_busy_lock_fails_cleanly(mlflow_server, register, model_name):
     assert alias_version(mlflow_server, model_name, CHAMPION) is None
     names = [m.name for m in mlflow_client(mlflow_server).search_registered_models()]
     assert lock_name(model_name) not in names
+
+
+def _traffic_log(root: Path, model: str, rows) -> Path:
+    """Log ``rows`` as today's traffic of ``model``, as batch scoring would."""
+    import datetime as dt
+
+    from airflow_mlops.drift.scoring import log_partition
+
+    folder = log_partition(root, model, dt.datetime.now(dt.UTC).date())
+    folder.mkdir(parents=True)
+    logged = rows.assign(prediction=0, model_version="1", scored_at="2026-11-23T00:00:00")
+    logged.to_parquet(folder / "part-run.parquet")
+    return root
+
+
+def test_shadow_comparison_on_recent_traffic_gates_the_promotion(
+    mlflow_server, register, model_name, cancer, tmp_path
+):
+    from airflow_mlops.registry.shadow import recent_traffic
+
+    weak = register("weak")
+    promote(mlflow_server, model_name, weak, expected_champion=None)
+    broken = register("west_broken")  # better overall, says "malignant" to every west row
+    west = cancer[cancer["clinic"] == "west"].drop(columns=["malignant"])
+    traffic = recent_traffic(_traffic_log(tmp_path / "log", model_name, west), model_name)
+    assert traffic is not None and len(traffic[0]) == len(west)
+    gate = GateConfig.from_dict({"slice_tolerance": 1.0, "min_shadow_agreement": 0.9})
+
+    outcome = evaluate_and_promote(
+        mlflow_server, model_name, broken, cancer, config=gate, traffic=traffic
+    )
+
+    shadow = outcome.metrics["shadow"]
+    assert shadow["rows"] == len(west) and shadow["agreement"] < 0.9
+    assert not outcome.accepted and outcome.champion_after == weak
+    assert [r for r in outcome.reasons if "agreement with the champion" in r], outcome.reasons
+    report = Path(
+        mlflow.artifacts.download_artifacts(
+            artifact_uri=outcome.report_uri.rsplit("/", 1)[0], tracking_uri=mlflow_server
+        )
+    )
+    assert f"On {len(west)} rows of the inference log" in (report / "report.md").read_text()

@@ -80,3 +80,25 @@ def test_score_metrics_classification_and_regression():
     assert result["accuracy"] == 0.75 and result["roc_auc"] == 1.0
     regression = score_metrics("regression", np.array([1.0, 2.0]), np.array([[1.0], [4.0]]), [])
     assert regression["rmse"] == pytest.approx(2**0.5) and regression["mae"] == 1.0
+
+
+def test_shadow_agreement_is_judged_only_when_a_minimum_is_set():
+    champion = Evaluation("1", "classification", 100, {"accuracy": 0.90})
+    shadow = {"rows": 500, "agreement": 0.7, "mean_abs_diff": 0.2, "source": "today"}
+    challenger = Evaluation("2", "classification", 100, {"accuracy": 0.95}, shadow=shadow)
+
+    assert Gate(GateConfig(slice_column=None)).compare(challenger, champion).accepted
+    strict = Gate(GateConfig(slice_column=None, min_shadow_agreement=0.8))
+    decision = strict.compare(challenger, champion)
+    assert not decision.accepted
+    assert decision.reasons == [
+        "failed agreement with the champion on 500 recent rows: 0.7 (limit 0.8)"
+    ]
+    no_traffic = Evaluation("2", "classification", 100, {"accuracy": 0.95})
+    assert strict.compare(no_traffic, champion).accepted
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.5, float("nan"), "high"])
+def test_min_shadow_agreement_must_be_a_share(value):
+    with pytest.raises(ConfigError, match="min_shadow_agreement"):
+        GateConfig(min_shadow_agreement=value)
