@@ -61,6 +61,9 @@ class ExportOnnxOperator(BaseOperator):
     :param latency_batches: batch sizes to time; empty to skip the timing.
     :param conn_id: Airflow connection for object-storage URIs (e.g. an AWS connection for
         ``s3://``); None uses the storage's default.
+    :param model_factory: the training's ``model_factory`` (``"package.module:function"``) when
+        it used one; None for the built-in MLP. A checkpoint naming another factory is refused:
+        the file does not choose the code that rebuilds it.
     """
 
     template_fields: Sequence[str] = ("checkpoint_uri", "output_uri", "sample_uri")
@@ -78,6 +81,7 @@ class ExportOnnxOperator(BaseOperator):
         threads: int = 1,
         latency_batches: Sequence[int] = (1, 1024),
         conn_id: str | None = None,
+        model_factory: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -96,6 +100,7 @@ class ExportOnnxOperator(BaseOperator):
         self.output_uri = output_uri
         self.sample_uri = sample_uri
         self.conn_id = conn_id
+        self.model_factory = model_factory
 
     def load_sample(self, context: Context) -> pd.DataFrame | None:
         """The raw validation rows for parity and timing: ``sample_uri`` read as a table, or
@@ -122,7 +127,11 @@ class ExportOnnxOperator(BaseOperator):
                 checkpoint = self._local_input(str(self.checkpoint_uri), Path(scratch) / "ckpt")
                 local_out = _local_path(output_uri) or Path(scratch) / "onnx"
                 result = export_checkpoint(
-                    checkpoint, local_out, sample=sample, config=self.export_config
+                    checkpoint,
+                    local_out,
+                    sample=sample,
+                    config=self.export_config,
+                    model_factory=self.model_factory,
                 )
                 if _local_path(output_uri) is None:
                     self._upload(local_out, output_uri)

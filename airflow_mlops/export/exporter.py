@@ -170,14 +170,17 @@ def export_checkpoint(
     *,
     sample: pd.DataFrame | None = None,
     config: ExportConfig | None = None,
+    model_factory: str | None = None,
 ) -> ExportResult:
     """Export the training output in ``checkpoint_dir`` (``model.pt``, safely loaded).
 
     See :func:`export_model`; the checkpoint's directory is recorded in the model metadata.
+    ``model_factory`` is the factory the model was trained with (None: the built-in MLP); a
+    checkpoint naming another one is refused (see :func:`load_checkpoint`).
     """
     from airflow_mlops.training.checkpoint import load_checkpoint
 
-    checkpoint = load_checkpoint(checkpoint_dir)
+    checkpoint = load_checkpoint(checkpoint_dir, model_factory=model_factory)
     return export_model(
         checkpoint.build_model(),
         checkpoint.preprocessor.to_dict(),

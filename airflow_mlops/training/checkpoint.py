@@ -1,8 +1,10 @@
 """The training output directory: model.pt, metrics.json, config.json, each written atomically.
 
 ``model.pt`` holds only tensors and plain values, so it loads with ``weights_only=True`` (no
-pickled code runs on load). ``metrics.json`` is written last: its presence means the run
-finished.
+pickled code runs on load). It also names the ``model_factory`` that rebuilds the net; the
+loader, not the file, decides which factory it trusts (importing and calling one the file chose
+would run code the training container picked, outside its sandbox). ``metrics.json`` is written
+last: its presence means the run finished.
 """
 
 from __future__ import annotations
@@ -80,8 +82,12 @@ def save_checkpoint(
     return target
 
 
-def load_checkpoint(path: str | Path) -> Checkpoint:
-    """Load a training output directory (or its model.pt) safely, with ``weights_only=True``."""
+def load_checkpoint(path: str | Path, *, model_factory: str | None = None) -> Checkpoint:
+    """Load a training output directory (or its model.pt) safely, with ``weights_only=True``.
+
+    :param model_factory: the factory the caller trusts to rebuild the net (None: the built-in
+        MLP); a checkpoint naming another one is refused.
+    """
     import torch
 
     location = Path(path)
@@ -99,6 +105,14 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             f"Cannot load {str(model_file)!r} as a weights-only checkpoint: {error}",
             hint="The file is corrupt or was not written by airflow_mlops.training.",
         ) from error
+    if payload.get("model_factory") != model_factory:
+        raise TrainingError(
+            f"{str(model_file)!r} names model_factory {payload.get('model_factory')!r}, but "
+            f"{model_factory!r} was expected: rebuilding the net would import and call code "
+            "chosen by the file.",
+            hint="If you trust that factory (the one the model was trained with), pass it: "
+            "load_checkpoint(..., model_factory=...) or ExportOnnxOperator(model_factory=...).",
+        )
     return Checkpoint(
         directory=directory,
         state_dict=payload["state_dict"],

@@ -15,8 +15,9 @@ loaded), then pass its path in the training params::
         },
     )
 
-The checkpoint stores the factory path and the config dict, so ``load_checkpoint(dir)
-.build_model()`` and the ONNX export rebuild this exact network.
+The checkpoint stores the factory path and the config dict, so ``load_checkpoint(dir,
+model_factory=...).build_model()`` and ``ExportOnnxOperator(model_factory=...)`` rebuild this
+exact network (the loader names the factory it trusts; the checkpoint must name the same).
 """
 
 from __future__ import annotations

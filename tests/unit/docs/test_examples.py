@@ -119,7 +119,7 @@ def test_custom_model_trains_and_reloads(examples, custom_checkpoint, demo_frame
 
     from airflow_mlops.training.checkpoint import load_checkpoint
 
-    checkpoint = load_checkpoint(custom_checkpoint)
+    checkpoint = load_checkpoint(custom_checkpoint, model_factory=FACTORY)
     assert checkpoint.model_factory == FACTORY
     assert checkpoint.metrics["epochs_run"] == 2
     assert checkpoint.model_config["width"] == 16
@@ -143,6 +143,7 @@ def custom_onnx(custom_checkpoint, demo_frame, tmp_path_factory):
         tmp_path_factory.mktemp("custom-onnx"),
         sample=demo_frame.head(64),
         config=ExportConfig(latency_batches=()),
+        model_factory=FACTORY,
     )
 
 

@@ -61,7 +61,7 @@ def test_user_factory_is_recorded_and_used(cancer: pd.DataFrame, tmp_path: Path)
     factory = "training.test_model:build_linear"
     config = TrainingConfig(label="malignant", max_epochs=2, model_factory=factory)
     train(cancer, config, tmp_path, **QUIET)
-    checkpoint = load_checkpoint(tmp_path)
+    checkpoint = load_checkpoint(tmp_path, model_factory=factory)
     assert checkpoint.model_factory == factory
     assert isinstance(checkpoint.build_model(), torch.nn.Linear)
 
