@@ -1,10 +1,16 @@
 """Pull versioned datasets from a DVC data registry into a workspace, and list their versions.
 
-A pull clones the registry (a local path or a git URL) at a revision into a fresh directory,
-fetches the tracked targets into a DVC cache shared by every workspace, links them out of it,
-and only then swaps the directory in as the workspace (:func:`~airflow_mlops.artifacts.
-atomic_directory`): a failed pull leaves the previous workspace as it was, and two pulls into
-their own workspaces never touch each other's files. DVC writes cache objects through a
+A pull resolves the revision in the registry's git history (read in place when the registry is
+a local repository, else through a bare mirror), writes the registry's files at that commit
+into a fresh directory, places the tracked targets there out of a DVC cache shared by every
+workspace, and only then swaps the directory in as the workspace
+(:func:`~airflow_mlops.artifacts.atomic_directory`): a failed pull leaves the previous
+workspace as it was, and two pulls into their own workspaces never touch each other's files.
+
+The targets' md5s come from their ``.dvc`` files. When every object is in the cache, or the
+remote is a local directory, no DVC code runs (:mod:`~airflow_mlops.data.dvc_cache` checks,
+copies and links the objects, as DVC would); otherwise DVC pulls in a scratch clone (cloud
+remotes, pipeline outputs, and to explain a failure). Objects enter the cache through a
 temporary name and a rename, so concurrent pulls may share one cache.
 
 Files are linked out of the cache (``reflink``, else ``hardlink``, else ``copy``): a repeated
@@ -14,12 +20,13 @@ to modify the data writes a copy.
 
 from __future__ import annotations
 
-import fcntl
 import fnmatch
 import hashlib
 import logging
 import os
+import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -28,12 +35,24 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from airflow_mlops.artifacts import atomic_directory
+from airflow_mlops.data.dvc_cache import (
+    ObjectStore,
+    ObjectsUnavailable,
+    Output,
+    checkout,
+    link_types,
+    make_room,
+    read_output,
+)
+from airflow_mlops.data.git_source import clone, export_commit, git, git_source, mirror
 from airflow_mlops.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
     from dvc.repo import Repo
 
 DEFAULT_LINK_TYPE = "reflink,hardlink,copy"
+#: parallel copies from a local remote when the caller does not say
+LOCAL_JOBS = 4
 #: the remote name used when the caller gives a URL but no remote name
 OVERRIDE_REMOTE = "airflow-mlops"
 #: words in a storage error that mean "the credentials were refused", not "cannot connect"
@@ -169,98 +188,135 @@ def pull(
     remote: RemoteSpec | None = None,
     link_type: str = DEFAULT_LINK_TYPE,
     jobs: int | None = None,
+    mirrors_dir: str | os.PathLike[str] | None = None,
 ) -> PullResult:
     """Pull ``targets`` of ``registry`` at ``rev`` into ``workspace`` through ``cache_dir``.
 
     :param registry: the data registry: a local git repository path or a git URL.
     :param targets: paths tracked by DVC in the registry (files or directories).
     :param rev: a tag, branch or commit of the registry.
-    :param workspace: the directory that receives the registry checkout and the data; it is
-        replaced as a whole, and only when the pull succeeded.
+    :param workspace: the directory that receives the registry's files at ``rev`` and the
+        data; it is replaced as a whole, and only when the pull succeeded.
     :param cache_dir: the DVC cache shared by all workspaces.
     :param remote: which remote, URL and credentials; None for the registry's default.
     :param link_type: DVC ``cache.type``: how files come out of the cache.
     :param jobs: parallel transfers (DVC's default when None).
+    :param mirrors_dir: where bare mirrors of registries given by URL are kept; default
+        ``git-mirrors`` next to ``cache_dir``.
     :raises DataError: unknown revision, untracked target, unreachable remote, bad
         credentials, objects missing on the remote or corrupt there.
     """
     started = time.perf_counter()
     paths = check_targets(targets)
+    link_types(link_type)
     remote = remote or RemoteSpec()
     cache = Path(cache_dir).resolve()
     cache.mkdir(parents=True, exist_ok=True)
     final = Path(workspace).resolve()
+    source = git_source(registry, Path(mirrors_dir or cache.parent / "git-mirrors"))
     with atomic_directory(final) as tmp:
-        _git(["clone", "-q", "--no-checkout", registry, str(tmp)], Path.cwd(), registry)
-        commit = _resolve_rev(tmp, rev, registry)
-        _git(["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", commit], tmp)
-        with _open_repo(tmp, cache, remote, link_type) as repo:
-            outs = [_tracked_output(repo, tmp, path, rev) for path in paths]
-            fetched = _pull_outputs(repo, tmp, paths, outs, remote, rev, jobs)
-            pulled = [
-                PulledTarget(
-                    path=path,
-                    local_path=str(final / path),
-                    md5=str(out.hash_info.value),
-                    size=out.meta.size,
-                    nfiles=out.meta.nfiles,
-                )
-                for path, out in zip(paths, outs, strict=True)
-            ]
+        commit = export_commit(source, rev, tmp, registry)
+        outputs = [read_output(tmp, path) for path in paths]
+        fetched = None
+        if all(outputs):
+            fetched = _checkout_from_cache(outputs, tmp, cache, remote, rev, link_type, jobs)
+        if fetched is None:
+            outputs, fetched = _pull_with_dvc(
+                registry, source, commit, tmp, paths, cache, remote, rev, link_type, jobs
+            )
     return PullResult(
         registry=registry,
         rev=rev,
         commit=commit,
         workspace=str(final),
-        targets=pulled,
+        targets=[
+            PulledTarget(
+                path=out.path,
+                local_path=str(final / out.path),
+                md5=out.md5,
+                size=out.size,
+                nfiles=out.nfiles,
+            )
+            for out in outputs
+        ],
         fetched=fetched,
         seconds=time.perf_counter() - started,
     )
 
 
-def _git(argv: list[str], cwd: Path, registry: str | None = None) -> str:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
-    result = subprocess.run(
-        ["git", *argv], cwd=cwd, env=env, capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        where = f"registry {registry!r}" if registry else str(cwd)
+def _checkout_from_cache(
+    outputs: list[Output],
+    workspace: Path,
+    cache: Path,
+    remote: RemoteSpec,
+    rev: str,
+    link_type: str,
+    jobs: int | None,
+) -> int | None:
+    """Place ``outputs`` out of the cache, copying missing objects from a local remote; None
+    when objects are missing and only DVC can fetch them (a cloud remote or the default)."""
+    local = _local_remote(remote)
+    try:
+        return checkout(
+            outputs,
+            workspace,
+            ObjectStore(cache),
+            source=ObjectStore(local) if local else None,
+            link_type=link_type,
+            jobs=jobs or LOCAL_JOBS,
+        )
+    except ObjectsUnavailable as unavailable:
+        if local is None:
+            return None
+        name = remote.name or OVERRIDE_REMOTE
+        if not local.is_dir():
+            raise _unreachable(name, str(local)) from None
+        if unavailable.missing:
+            raise _missing(name, str(local), rev, unavailable.missing) from None
+        raise _corrupt(name, rev, unavailable.corrupt) from None
+    except OSError as error:
         raise DataError(
-            f"`git {' '.join(argv[:2])}` failed for {where}: {result.stderr.strip()[-1000:]}",
-            hint="Check that the registry path or URL is a git repository you can read.",
-        )
-    return result.stdout
+            f"Could not place the data in {workspace}: {error}",
+            hint="Check free disk space and the permissions of the cache and workspace.",
+        ) from error
 
 
-def _rev_candidates(rev: str) -> list[str]:
-    return [f"{rev}^{{commit}}", f"origin/{rev}^{{commit}}"]
+def _local_remote(remote: RemoteSpec) -> Path | None:
+    """The remote's directory when it is given as an absolute local path with no options."""
+    url = remote.url
+    if url and not remote.config and "://" not in url and Path(url).is_absolute():
+        return Path(url)
+    return None
 
 
-def _resolve_rev(clone: Path, rev: str, registry: str) -> str:
-    if not rev or rev.startswith("-"):
-        raise ConfigError(
-            f"rev={rev!r} is not a git revision.", hint="Pass a tag, branch or commit sha."
-        )
-    for candidate in _rev_candidates(rev):
-        result = subprocess.run(
-            ["git", "rev-parse", "--verify", "--quiet", candidate],
-            cwd=clone,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode == 0:
-            return result.stdout.strip()
-    refs = _git(
-        ["for-each-ref", "--format=%(refname:short)", "refs/tags", "refs/remotes/origin"], clone
-    ).split()
-    known = sorted({ref.removeprefix("origin/") for ref in refs} - {"origin", "HEAD"})
-    raise DataError(
-        f"Revision {rev!r} does not exist in registry {registry!r}.",
-        hint=f"Use one of its tags or branches: {', '.join(known[:30]) or '(none)'}, "
-        "or a commit sha.",
-        details={"rev": rev, "known_refs": known[:100]},
-    )
+def _pull_with_dvc(
+    registry: str,
+    source: Path,
+    commit: str,
+    workspace: Path,
+    paths: list[str],
+    cache: Path,
+    remote: RemoteSpec,
+    rev: str,
+    link_type: str,
+    jobs: int | None,
+) -> tuple[list[Output], int]:
+    """Pull with DVC in a scratch clone inside ``workspace``, then move the data into place."""
+    scratch = Path(tempfile.mkdtemp(prefix=".dvc-pull-", dir=workspace))
+    clone(source, commit, scratch, registry)
+    with _open_repo(scratch, cache, remote, link_type) as repo:
+        outs = [_tracked_output(repo, scratch, path, rev) for path in paths]
+        fetched = _pull_outputs(repo, scratch, paths, outs, remote, rev, jobs)
+    for path in paths:
+        make_room(workspace, path)
+        (workspace / path).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(scratch / path, workspace / path)
+    shutil.rmtree(scratch)
+    outputs = [
+        Output(path, str(out.hash_info.value), out.meta.size, out.meta.nfiles)
+        for path, out in zip(paths, outs, strict=True)
+    ]
+    return outputs, fetched
 
 
 @contextmanager
@@ -378,11 +434,7 @@ def _diagnose(
             details={"remote": name, "kind": "remote_unreachable"},
         )
     if not reachable:
-        return DataError(
-            f"The DVC remote {name!r} at {url!r} does not exist or cannot be read.",
-            hint="Check the remote URL (`dvc remote list` in the registry), or pass remote_url.",
-            details={"remote": name, "url": url, "kind": "remote_unreachable"},
-        )
+        return _unreachable(name, url)
     missing, corrupt = [], []
     for out in outs:
         md5 = str(out.hash_info.value)
@@ -397,25 +449,40 @@ def _diagnose(
             if actual != md5:
                 corrupt.append({"expected": md5, "actual": actual, "object": object_path})
     if missing:
-        return DataError(
-            f"Objects {', '.join(missing)} of revision {rev!r} are missing on remote {name!r} "
-            f"({url}).",
-            hint="Run `dvc push` in the registry for that revision, then retry.",
-            details={"remote": name, "missing": missing, "kind": "object_missing"},
-        )
+        return _missing(name, url, rev, missing)
     if corrupt:
-        first = corrupt[0]
-        actual = f"is {first['actual']}" if first["actual"] else "does not match (DVC deleted it)"
-        return DataError(
-            f"Object {first['object']} on remote {name!r} is corrupt: its md5 {actual}, "
-            f"expected {first['expected']} (revision {rev!r}).",
-            hint="Delete the object on the remote and `dvc push` it again from a good copy.",
-            details={"remote": name, "corrupt": corrupt, "kind": "checksum_mismatch"},
-        )
+        return _corrupt(name, rev, corrupt)
     return DataError(
         f"DVC pull of revision {rev!r} from remote {name!r} failed: {error}",
         hint="Read the DVC message above; run `dvc pull -v` in a checkout for details.",
         details={"remote": name, "kind": "pull_failed"},
+    )
+
+
+def _unreachable(name: str, url: str) -> DataError:
+    return DataError(
+        f"The DVC remote {name!r} at {url!r} does not exist or cannot be read.",
+        hint="Check the remote URL (`dvc remote list` in the registry), or pass remote_url.",
+        details={"remote": name, "url": url, "kind": "remote_unreachable"},
+    )
+
+
+def _missing(name: str, url: str, rev: str, missing: list[str]) -> DataError:
+    return DataError(
+        f"Objects {', '.join(missing)} of revision {rev!r} are missing on remote {name!r} ({url}).",
+        hint="Run `dvc push` in the registry for that revision, then retry.",
+        details={"remote": name, "missing": missing, "kind": "object_missing"},
+    )
+
+
+def _corrupt(name: str, rev: str, corrupt: list[dict[str, Any]]) -> DataError:
+    first = corrupt[0]
+    actual = f"is {first['actual']}" if first["actual"] else "does not match (DVC deleted it)"
+    return DataError(
+        f"Object {first['object']} on remote {name!r} is corrupt: its md5 {actual}, "
+        f"expected {first['expected']} (revision {rev!r}).",
+        hint="Delete the object on the remote and `dvc push` it again from a good copy.",
+        details={"remote": name, "corrupt": corrupt, "kind": "checksum_mismatch"},
     )
 
 
@@ -430,29 +497,6 @@ def _remote_md5(fs: Any, path: str) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _mirror(registry: str, mirrors_dir: Path) -> Path:
-    """A bare mirror of ``registry`` under ``mirrors_dir``, fetched up to date (under a lock)."""
-    key = hashlib.sha256(registry.encode()).hexdigest()[:16]
-    mirror = mirrors_dir / f"{key}.git"
-    with _locked(mirrors_dir / f"{key}.lock"):
-        if (mirror / "HEAD").exists():
-            _git(["fetch", "-q", "--prune", "--prune-tags", "--force", "origin"], mirror, registry)
-        else:
-            _git(["clone", "-q", "--mirror", registry, str(mirror)], mirrors_dir, registry)
-    return mirror
 
 
 def list_versions(
@@ -475,8 +519,8 @@ def list_versions(
     import yaml
 
     (path,) = check_targets([target])
-    mirror = _mirror(registry, Path(mirrors_dir))
-    listing = _git(
+    mirror_dir = mirror(registry, Path(mirrors_dir))
+    listing = git(
         [
             "for-each-ref",
             "--sort=creatordate",
@@ -484,7 +528,7 @@ def list_versions(
             "refs/tags",
             "refs/heads",
         ],
-        mirror,
+        mirror_dir,
     )
     versions = []
     for line in listing.splitlines():
@@ -494,7 +538,7 @@ def list_versions(
         commit = peeled[0] if peeled else obj
         shown = subprocess.run(
             ["git", "show", f"{commit}:{path}.dvc"],
-            cwd=mirror,
+            cwd=mirror_dir,
             capture_output=True,
             text=True,
             check=False,

@@ -132,19 +132,35 @@ def test_object_missing_on_the_remote_keeps_the_previous_workspace(
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".ws")] == []
 
 
-def test_corrupt_object_on_the_remote_is_a_checksum_mismatch(demo_registry, tmp_path) -> None:
-    v2 = list_versions(str(demo_registry.repo), TARGET, mirrors_dir=tmp_path / "m")[1]
-    stored = _remote_object(demo_registry, v2.md5)
+def _edit_in_place(stored: Path) -> None:
     stored.chmod(0o644)
     stored.write_text(stored.read_text().replace("north", "nurth"))
+
+
+def _truncate_read_only(stored: Path) -> None:
+    """Damage that keeps the mode DVC trusts: only the size recorded in the .dvc file shows it."""
+    stored.chmod(0o644)
+    stored.write_bytes(stored.read_bytes()[:-10])
+    stored.chmod(0o444)
+
+
+@pytest.mark.parametrize("damage", [_edit_in_place, _truncate_read_only])
+def test_corrupt_object_on_the_remote_is_a_checksum_mismatch(
+    demo_registry, tmp_path, damage
+) -> None:
+    v2 = list_versions(str(demo_registry.repo), TARGET, mirrors_dir=tmp_path / "m")[1]
+    stored = _remote_object(demo_registry, v2.md5)
+    damage(stored)
 
     with pytest.raises(DataError, match="is corrupt") as caught:
         _pull(demo_registry, tmp_path, rev="v2")
 
     (mismatch,) = caught.value.details["corrupt"]
+    assert caught.value.details["kind"] == "checksum_mismatch"
     assert mismatch["expected"] == v2.md5
-    assert not stored.exists()  # DVC deletes a corrupt object of a local remote
+    assert mismatch["actual"] == _md5(stored)  # left on the remote for inspection
     assert not (tmp_path / "ws").exists()
+    assert not list((tmp_path / "cache").rglob("*.tmp"))
 
 
 def _pull_in_process(args: tuple[str, str, str, str, str]) -> str:
@@ -224,3 +240,125 @@ def test_workspace_copy_is_independent_of_the_cache(demo_registry, tmp_path: Pat
     assert local.stat().st_nlink == 1
     shutil.rmtree(tmp_path / "cache")
     assert _md5(local) == result.md5
+
+
+def test_workspace_holds_the_registry_files_and_read_only_links(demo_registry, tmp_path) -> None:
+    result = _pull(demo_registry, tmp_path, link_type="hardlink")
+
+    workspace = tmp_path / "ws"
+    local = Path(result.targets[0].local_path)
+    cached = tmp_path / "cache" / "files" / "md5" / result.md5[:2] / result.md5[2:]
+    assert (workspace / f"{TARGET}.dvc").is_file() and (workspace / ".dvc" / "config").is_file()
+    assert not (workspace / ".git").exists()
+    assert local.stat().st_ino == cached.stat().st_ino
+    assert local.stat().st_mode & 0o777 == 0o444
+
+
+def test_cached_pull_does_not_need_the_remote(demo_registry, tmp_path: Path) -> None:
+    first = _pull(demo_registry, tmp_path, name="one")
+    gone = RemoteSpec(url=str(tmp_path / "no-such-remote"))
+    again = _pull(demo_registry, tmp_path, name="two", remote=gone)
+
+    assert again.fetched == 0
+    assert _md5(Path(again.targets[0].local_path)) == first.md5
+
+
+@pytest.mark.parametrize("damage", [_edit_in_place, _truncate_read_only])
+def test_damaged_cache_object_is_fetched_again(demo_registry, tmp_path: Path, damage) -> None:
+    first = _pull(demo_registry, tmp_path, name="one", link_type="copy")
+    damage(tmp_path / "cache" / "files" / "md5" / first.md5[:2] / first.md5[2:])
+
+    again = _pull(demo_registry, tmp_path, name="two", link_type="copy")
+
+    assert again.fetched == 1
+    assert _md5(Path(again.targets[0].local_path)) == first.md5
+
+
+def test_unknown_link_type_is_refused(demo_registry, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not a DVC cache"):
+        _pull(demo_registry, tmp_path, link_type="hardlink,teleport")
+
+
+def test_registry_default_remote_is_pulled_with_dvc(demo_registry, tmp_path: Path) -> None:
+    # no remote URL: DVC reads the registry's config (the template's remote) and pulls
+    result = _pull(demo_registry, tmp_path, rev="v2", remote=RemoteSpec())
+
+    local = Path(result.targets[0].local_path)
+    assert result.fetched == 1
+    assert _md5(local) == result.md5 == result.targets[0].md5
+    assert result.size == local.stat().st_size
+    assert sorted(p.name for p in (tmp_path / "ws").iterdir()) == [".dvc", ".dvcignore", "data"]
+
+
+def test_registry_url_is_read_through_a_mirror(demo_registry, tmp_path: Path) -> None:
+    url = demo_registry.repo.as_uri()
+    result = pull(
+        url,
+        [TARGET],
+        rev="v2",
+        workspace=tmp_path / "ws",
+        cache_dir=tmp_path / "cache",
+        remote=RemoteSpec(url=str(demo_registry.remote)),
+    )
+
+    assert result.commit == _commit(demo_registry.repo, "v2")
+    assert list((tmp_path / "git-mirrors").glob("*.git"))
+    assert _md5(Path(result.targets[0].local_path)) == result.md5
+
+
+@pytest.fixture(scope="module")
+def dir_registry(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, bytes]]:
+    """A registry whose ``data/images`` directory (nested, two files alike) is pushed to a
+    local remote; yields (repo, remote, {relpath: content})."""
+    from airflow_mlops.data.registry import dvc_argv, run_tool
+
+    root = tmp_path_factory.mktemp("dir-registry")
+    repo, remote = root / "repo", root / "remote"
+    files = {"a.txt": b"alpha\n", "b.txt": b"alpha\n", "sub/c.bin": bytes(range(256)) * 99}
+    for relpath, content in files.items():
+        (repo / "data" / "images" / relpath).parent.mkdir(parents=True, exist_ok=True)
+        (repo / "data" / "images" / relpath).write_bytes(content)
+    run_tool(["git", "init", "-q", "-b", "main"], repo)
+    run_tool(dvc_argv("init", "-q"), repo)
+    run_tool(dvc_argv("remote", "add", "-d", "local", str(remote)), repo)
+    run_tool(dvc_argv("add", "-q", "data/images"), repo)
+    run_tool(["git", "add", "-A"], repo)
+    run_tool(["git", "commit", "-q", "-m", "images"], repo)
+    run_tool(dvc_argv("push", "-q"), repo)
+    return repo, remote, files
+
+
+def test_directory_target_is_placed_file_by_file(dir_registry, tmp_path: Path) -> None:
+    repo, remote, files = dir_registry
+    kwargs = {"rev": "main", "cache_dir": tmp_path / "cache", "remote": RemoteSpec(url=str(remote))}
+    cold = pull(str(repo), ["data/images"], workspace=tmp_path / "one", **kwargs)
+    warm = pull(str(repo), ["data/images"], workspace=tmp_path / "two", **kwargs)
+
+    (target,) = warm.targets
+    placed = Path(target.local_path)
+    assert {p.relative_to(placed).as_posix(): p.read_bytes() for p in placed.rglob("*.*")} == files
+    assert target.md5.endswith(".dir") and target.nfiles == 3
+    assert target.size == sum(len(content) for content in files.values())
+    assert (cold.fetched, warm.fetched) == (3, 0)  # the manifest and two distinct files
+
+
+def test_directory_with_a_missing_file_object(dir_registry, tmp_path: Path) -> None:
+    repo, remote, files = dir_registry
+    broken = tmp_path / "remote"
+    shutil.copytree(remote, broken)
+    c_md5 = hashlib.md5(files["sub/c.bin"], usedforsecurity=False).hexdigest()
+    (broken / "files" / "md5" / c_md5[:2] / c_md5[2:]).unlink()
+
+    with pytest.raises(DataError, match="missing on remote") as caught:
+        pull(
+            str(repo),
+            ["data/images"],
+            rev="main",
+            workspace=tmp_path / "ws",
+            cache_dir=tmp_path / "cache",
+            remote=RemoteSpec(url=str(broken)),
+        )
+
+    assert caught.value.details["missing"] == [c_md5]
+    assert not (tmp_path / "ws").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".ws")] == []
