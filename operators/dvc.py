@@ -34,7 +34,7 @@ class DvcPullOperator(BaseOperator):
     :param targets: paths tracked by DVC in the registry, e.g. ``["data/cancer.csv"]``.
         (templated)
     :param rev: tag, branch or commit to pull; ``HEAD`` is the default branch. (templated)
-    :param workspace: where the checkout and data go; default
+    :param workspace: where the registry's files at ``rev`` and the data go; default
         ``$AIRFLOW_MLOPS_HOME/workspaces/<dag_id>/<run_id>/<task_id>``. (templated)
     :param remote: a remote named in the registry's DVC config; None for its default.
     :param remote_url: replaces that remote's URL (a local directory or ``s3://bucket/path``).

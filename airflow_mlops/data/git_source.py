@@ -84,24 +84,24 @@ def export_commit(source: Path, rev: str, dest: Path, registry: str) -> str:
         stderr=subprocess.PIPE,
     )
     assert archive.stdout is not None and archive.stderr is not None
-    commit = None
+    commit, problem = None, ""
     try:
         with tarfile.open(fileobj=archive.stdout, mode="r|") as tar:
             tar.extractall(dest, filter="tar")
             # git stores the commit id in the archive's global pax header
             commit = tar.pax_headers.get("comment")
-    except tarfile.ReadError:
-        pass  # no archive: git says why on stderr
+    except tarfile.TarError as error:  # no archive (git says why on stderr), or a bad path
+        problem = str(error)
     finally:
         archive.stdout.close()
-        message = archive.stderr.read().decode(errors="replace").strip()[-1000:]
+        problem = archive.stderr.read().decode(errors="replace").strip()[-1000:] or problem
         code = archive.wait()
     if code == 0 and commit:
         return commit
     if code != 0 and not _is_commit(source, rev):
         raise _unknown_rev(source, rev, registry)
     raise DataError(
-        f"Could not write the files of {rev!r} of registry {registry!r} into {dest}: {message}",
+        f"Could not write the files of {rev!r} of registry {registry!r} into {dest}: {problem}",
         hint="Check free disk space and that the registry repository is readable.",
     )
 
