@@ -2,12 +2,14 @@
 
 A model view holds the model's newest versions (a page of ``VERSIONS_PAGE``) plus its champion
 and challenger; older versions come in further pages (:func:`versions_page`), cut by version
-number. Each answer costs a fixed number of MLflow calls whatever the registry's size: one
-``search_registered_models`` (aliases), one ``search_model_versions`` for the page (plus at most
-two for a champion or challenger older than it), ``search_experiments`` and one ``search_runs``
-per 100 versions (the runs' metrics), and for the view one ``search_runs`` on the
-``monitoring/<model>`` experiment (``drift_share`` per monitoring run). Reading every version
-at once is what does not scale: MLflow's server spends about 1 ms per version with its tags.
+number. Reading every version at once is what does not scale: MLflow's server spends about
+1 ms per version with its tags. Each answer costs a fixed number of calls whatever the
+registry's size, the independent ones in flight together: registered-models/search (aliases),
+model-versions/search for the page (plus at most two for a champion or challenger older than
+it), experiments/search and one runs/search per 100 versions (metrics), and for the view
+experiments/search and runs/search on ``monitoring/<model>`` (``drift_share``). The calls go
+through :class:`~airflow_mlops.mlflow_rest.MlflowRest`, so the api-server never imports mlflow.
+
 The result is plain JSON for the plugin's API. Links are built only from ``http(s)`` URLs or
 from path segments this module quotes itself, so the page never receives a ``javascript:`` href.
 """
@@ -20,13 +22,12 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow_mlops.errors import ConfigError, RegistryError
-
-if TYPE_CHECKING:
-    from mlflow import MlflowClient
+from airflow_mlops.mlflow_rest import MlflowRest
 
 #: lineage tags on model versions (contract 5), without their ``mlops.`` prefix
 LINEAGE_KEYS = (
@@ -55,6 +56,8 @@ CHAMPION, CHALLENGER = "champion", "challenger"
 #: metrics preferred for the history chart, in order
 CHART_METRICS = ("val_accuracy", "val_rmse", "val_loss")
 _RUN_BATCH = 100
+#: MLflow calls in flight at once for one answer (the independent reads run concurrently)
+_CALLS = 4
 _RUN_ID = re.compile(r"[0-9A-Za-z_-]+")
 _PAGE = 1000
 #: versions per answer: the newest page comes with the model view, older ones on request
@@ -152,80 +155,60 @@ def _iso(ms: int | None) -> str | None:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000))
 
 
-def _client(tracking_uri: str) -> MlflowClient:
-    from mlflow import MlflowClient
-
-    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-
-
-def _registry_call(what: str, tracking_uri: str, call: Callable[[], Any]) -> Any:
-    from mlflow.exceptions import MlflowException
-
-    try:
-        return call()
-    except MlflowException as error:
-        raise RegistryError(
-            f"MLflow at {tracking_uri} refused to {what}: {error.message}",
-            hint="Check the mlflow_default connection (or MLFLOW_TRACKING_URI) and the server log.",
-        ) from error
-    except OSError as error:
-        raise RegistryError(
-            f"MLflow at {tracking_uri} is unreachable while trying to {what}: {error}",
-            hint="Start the tracking server or fix the mlflow_default connection.",
-        ) from error
+def _pairs(entity: dict[str, Any], field: str) -> dict[str, Any]:
+    """An MLflow JSON list of ``{"key", "value"}`` (tags, params, metrics) as a dict."""
+    return {item["key"]: item.get("value") for item in entity.get(field, [])}
 
 
-def _paged(fetch: Callable[[str | None], Any]) -> list[Any]:
-    items: list[Any] = []
-    token: str | None = None
-    while True:
-        page = fetch(token)
-        items.extend(page)
-        token = page.token
-        if not token:
-            return items
+def _experiment_ids(rest: MlflowRest) -> list[str]:
+    """Every experiment id (``runs/search`` needs them; versions do not say theirs)."""
+    body = {"max_results": _PAGE}
+    experiments = rest.pages("experiments/search", "experiments", body, post=True)
+    return [e["experiment_id"] for e in experiments]
 
 
-def _runs_by_id(client: MlflowClient, tracking_uri: str, run_ids: Iterable[str]) -> dict[str, Any]:
+def _runs_by_id(
+    rest: MlflowRest, experiment_ids: list[str], run_ids: Iterable[str | None]
+) -> dict[str, dict[str, Any]]:
     """The runs with these ids, fetched in batches of ``_RUN_BATCH`` with ``IN`` filters."""
     ids = sorted({r for r in run_ids if r and _RUN_ID.fullmatch(r)})
-
-    def fetch() -> dict[str, Any]:
-        experiments = _paged(lambda t: client.search_experiments(max_results=_PAGE, page_token=t))
-        experiment_ids = [e.experiment_id for e in experiments]
-        runs: dict[str, Any] = {}
-        for start in range(0, len(ids), _RUN_BATCH):
-            chunk = ids[start : start + _RUN_BATCH]
-            listed = ", ".join(f"'{r}'" for r in chunk)
-            found = client.search_runs(
-                experiment_ids,
-                filter_string=f"attributes.run_id IN ({listed})",
-                max_results=len(chunk),
-            )
-            runs.update({run.info.run_id: run for run in found})
-        return runs
-
-    return _registry_call("search the versions' runs", tracking_uri, fetch) if ids else {}
+    runs: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(ids), _RUN_BATCH):
+        chunk = ids[start : start + _RUN_BATCH]
+        listed = ", ".join(f"'{r}'" for r in chunk)
+        found = rest.post(
+            "runs/search",
+            {
+                "experiment_ids": experiment_ids,
+                "filter": f"attributes.run_id IN ({listed})",
+                "max_results": len(chunk),
+            },
+        )
+        runs.update({run["info"]["run_id"]: run for run in found.get("runs", [])})
+    return runs
 
 
-def _version_view(version: Any, aliases: list[str], run: Any, links: LinkBuilder) -> dict[str, Any]:
-    tags: dict[str, str] = dict(version.tags or {})
+def _version_view(
+    version: dict[str, Any], aliases: list[str], run: dict[str, Any] | None, links: LinkBuilder
+) -> dict[str, Any]:
+    tags = _pairs(version, "tags")
     lineage = {key: tags.get(TAG_PREFIX + key) for key in LINEAGE_KEYS}
     lineage["params"] = _json_or_raw(tags.get("mlops.params"))
-    experiment_id = run.info.experiment_id if run is not None else None
-    run_tags = dict(run.data.tags) if run is not None else {}
-    run_params = dict(run.data.params) if run is not None else {}
+    data = run.get("data", {}) if run is not None else {}
+    experiment_id = run["info"].get("experiment_id") if run is not None else None
+    run_tags, run_params = _pairs(data, "tags"), _pairs(data, "params")
     data_docs = tags.get(DATA_DOCS_TAG) or run_tags.get(DATA_DOCS_TAG)
     report = tags.get(REPORT_TAG) or run_tags.get(REPORT_TAG) or run_params.get(REPORT_TAG)
     reasons = _json_or_raw(tags.get("mlops.gate_reasons"))
+    number, run_id = str(version["version"]), version.get("run_id")
     return {
-        "version": str(version.version),
+        "version": number,
         "aliases": sorted(aliases),
-        "status": version.status,
-        "created_at": _iso(version.creation_timestamp),
-        "created_ms": version.creation_timestamp,
-        "run_id": version.run_id,
-        "metrics": dict(run.data.metrics) if run is not None else {},
+        "status": version.get("status"),
+        "created_at": _iso(version.get("creation_timestamp")),
+        "created_ms": version.get("creation_timestamp"),
+        "run_id": run_id,
+        "metrics": _pairs(data, "metrics"),
         "lineage": lineage,
         "gate": {
             "decision": lineage["gate_decision"],
@@ -237,8 +220,8 @@ def _version_view(version: Any, aliases: list[str], run: Any, links: LinkBuilder
         "data_docs_uri": data_docs,
         "report_uri": report,
         "links": {
-            "run": links.run(experiment_id, version.run_id),
-            "version": links.model_version(version.name, str(version.version)),
+            "run": links.run(experiment_id, run_id),
+            "version": links.model_version(version["name"], number),
             "dag_run": links.dag_run(lineage["dag_id"], lineage["run_id"]),
             "data_docs": safe_href(data_docs),
             "report": safe_href(report),
@@ -246,44 +229,33 @@ def _version_view(version: Any, aliases: list[str], run: Any, links: LinkBuilder
     }
 
 
-def _drift_history(
-    client: MlflowClient, tracking_uri: str, name: str, links: LinkBuilder
-) -> list[dict[str, Any]]:
-    experiment = _registry_call(
-        "read the monitoring experiment",
-        tracking_uri,
-        lambda: client.get_experiment_by_name(monitoring_experiment(name)),
-    )
-    if experiment is None:
+def _drift_history(rest: MlflowRest, name: str, links: LinkBuilder) -> list[dict[str, Any]]:
+    experiment_filter = {"filter": f"name = '{monitoring_experiment(name)}'", "max_results": 1}
+    found = rest.post("experiments/search", experiment_filter).get("experiments", [])
+    if not found:
         return []
-    runs = _registry_call(
-        "search monitoring runs",
-        tracking_uri,
-        lambda: _paged(
-            lambda t: client.search_runs(
-                [experiment.experiment_id],
-                filter_string=f"tags.`{MODEL_TAG}` = '{name}'",
-                order_by=["attributes.start_time ASC"],
-                max_results=_PAGE,
-                page_token=t,
-            )
-        ),
-    )
+    body = {
+        "experiment_ids": [found[0]["experiment_id"]],
+        "filter": f"tags.`{MODEL_TAG}` = '{name}'",
+        "order_by": ["attributes.start_time ASC"],
+        "max_results": _PAGE,
+    }
     history = []
-    for run in runs:
-        share = run.data.metrics.get(DRIFT_METRIC)
+    for run in rest.pages("runs/search", "runs", body, post=True):
+        data, info = run.get("data", {}), run["info"]
+        share = _pairs(data, "metrics").get(DRIFT_METRIC)
         if share is None:
             continue
-        report = run.data.tags.get(REPORT_TAG) or run.data.params.get(REPORT_TAG)
+        report = _pairs(data, "tags").get(REPORT_TAG) or _pairs(data, "params").get(REPORT_TAG)
         history.append(
             {
-                "time": _iso(run.info.start_time),
-                "time_ms": run.info.start_time,
+                "time": _iso(info.get("start_time")),
+                "time_ms": info.get("start_time"),
                 "drift_share": share,
-                "run_id": run.info.run_id,
+                "run_id": info["run_id"],
                 "report_uri": report,
                 "links": {
-                    "run": links.run(run.info.experiment_id, run.info.run_id),
+                    "run": links.run(info.get("experiment_id"), info["run_id"]),
                     "report": safe_href(report),
                 },
             }
@@ -302,79 +274,74 @@ def _chart_metric(versions: list[dict[str, Any]]) -> str | None:
 def list_models(tracking_uri: str, links: LinkBuilder) -> dict[str, Any]:
     """Every registered model with its aliases (``champion``, ``challenger``, ...).
 
+    :raises ConfigError: the tracking URL is not http(s).
     :raises RegistryError: MLflow refused or is unreachable.
     """
-    client = _client(tracking_uri)
-    models = _registry_call(
-        "list registered models",
-        tracking_uri,
-        lambda: _paged(lambda t: client.search_registered_models(max_results=_PAGE, page_token=t)),
-    )
+    rest = MlflowRest(tracking_uri)
+    models = rest.pages("registered-models/search", "registered_models", {"max_results": _PAGE})
     return {
         "models": [
             {
-                "name": model.name,
-                "description": model.description or "",
-                "aliases": {alias: str(v) for alias, v in (model.aliases or {}).items()},
+                "name": model["name"],
+                "description": model.get("description") or "",
+                "aliases": _alias_map(model),
                 "latest_version": max(
-                    (str(v.version) for v in model.latest_versions or []), key=int, default=None
+                    (str(v["version"]) for v in model.get("latest_versions", [])),
+                    key=int,
+                    default=None,
                 ),
-                "updated_at": _iso(model.last_updated_timestamp),
-                "link": links.model(model.name),
+                "updated_at": _iso(model.get("last_updated_timestamp")),
+                "link": links.model(model["name"]),
             }
-            for model in sorted(models, key=lambda m: m.name)
+            for model in sorted(models, key=lambda m: m["name"])
         ]
     }
 
 
-def _aliases(client: MlflowClient, tracking_uri: str, name: str) -> dict[str, str]:
+def _alias_map(model: dict[str, Any]) -> dict[str, str]:
+    return {a["alias"]: str(a["version"]) for a in model.get("aliases", [])}
+
+
+def _aliases(rest: MlflowRest, name: str) -> dict[str, str]:
     """The model's aliases (alias -> version).
 
     :raises ModelNotFoundError: the registry has no model ``name``.
     """
-    found = _registry_call(
-        "read the registered model",
-        tracking_uri,
-        lambda: client.search_registered_models(filter_string=f"name = '{name}'", max_results=1),
-    )
+    query = {"filter": f"name = '{name}'", "max_results": 1}
+    found = rest.get("registered-models/search", **query).get("registered_models", [])
     if not found:
         raise ModelNotFoundError(
-            f"No registered model named {name!r} in MLflow at {tracking_uri}.",
+            f"No registered model named {name!r} in MLflow at {rest.base}.",
             hint="Pick a model from /mlops/api/models; it appears once a CT run registers it.",
         )
-    return {alias: str(v) for alias, v in (found[0].aliases or {}).items()}
+    return _alias_map(found[0])
 
 
-def _search_versions(
-    client: MlflowClient, tracking_uri: str, name: str, clause: str | None, limit: int
-) -> Any:
-    """Versions of ``name`` matching ``clause`` (on ``version_number``), newest first."""
+def _search_versions(rest: MlflowRest, name: str, clause: str | None, limit: int) -> Any:
+    """A page of versions of ``name`` matching ``clause`` (on ``version_number``), newest first."""
     condition = f"name = '{name}'" + (f" AND {clause}" if clause else "")
-    return _registry_call(
-        "search model versions",
-        tracking_uri,
-        lambda: client.search_model_versions(
-            filter_string=condition,
-            max_results=limit,
-            order_by=["version_number DESC"],
-        ),
+    return rest.get(
+        "model-versions/search",
+        filter=condition,
+        max_results=limit,
+        order_by="version_number DESC",
     )
 
 
 def _views(
-    client: MlflowClient,
-    tracking_uri: str,
-    versions: list[Any],
+    rest: MlflowRest,
+    versions: list[dict[str, Any]],
     aliases: dict[str, str],
+    experiment_ids: Future[list[str]],
     links: LinkBuilder,
 ) -> list[dict[str, Any]]:
     """Views of ``versions`` (in their order), with their runs' metrics from batched searches."""
     by_version: dict[str, list[str]] = {}
     for alias, version in aliases.items():
         by_version.setdefault(version, []).append(alias)
-    runs = _runs_by_id(client, tracking_uri, (v.run_id for v in versions))
+    runs = _runs_by_id(rest, experiment_ids.result(), (v.get("run_id") for v in versions))
     return [
-        _version_view(v, by_version.get(str(v.version), []), runs.get(v.run_id), links)
+        _version_view(v, by_version.get(str(v["version"]), []), runs.get(v.get("run_id")), links)
         for v in versions
     ]
 
@@ -400,41 +367,47 @@ def model_view(
     ``before`` to :func:`versions_page` for the next page; None when none is left),
     ``chart_metric``, ``drift`` (oldest first) and ``link``.
 
-    :raises ConfigError: the name cannot be a registered model name, or a bad ``limit``.
+    :raises ConfigError: a name that cannot be a registered model name, a bad ``limit``, or a
+        tracking URL that is not http(s).
     :raises RegistryError: the model does not exist, or MLflow refused or is unreachable.
     """
     _check_name(name)
     check_page_size(limit)
-    client = _client(tracking_uri)
-    aliases = _aliases(client, tracking_uri, name)
-    page = _search_versions(client, tracking_uri, name, None, limit)
-    listed = {str(v.version) for v in page}
-    outside = sorted({aliases[a] for a in (CHAMPION, CHALLENGER) if a in aliases} - listed)
-    extra = [
-        v
-        for number in outside
-        if number.isdigit()
-        for v in _search_versions(client, tracking_uri, name, f"version_number = {number}", 1)
-    ]
-    views = _views(client, tracking_uri, [*page, *extra], aliases, links)
-    index = {view["version"]: view for view in views}
-    newest = views[: len(page)]
-    return {
-        "name": name,
-        "aliases": aliases,
-        "champion": index.get(aliases.get(CHAMPION, "")),
-        "challenger": index.get(aliases.get(CHALLENGER, "")),
-        "versions": newest,
-        "older": _older(page),
-        "chart_metric": _chart_metric(newest),
-        "drift": _drift_history(client, tracking_uri, name, links),
-        "link": links.model(name),
-    }
+    rest = MlflowRest(tracking_uri)
+    with ThreadPoolExecutor(_CALLS) as pool:
+        drift = pool.submit(_drift_history, rest, name, links)
+        experiment_ids = pool.submit(_experiment_ids, rest)
+        newest = pool.submit(_search_versions, rest, name, None, limit)
+        aliases = _aliases(rest, name)
+        page = newest.result().get("model_versions", [])
+        listed = {str(v["version"]) for v in page}
+        outside = {aliases[a] for a in (CHAMPION, CHALLENGER) if a in aliases} - listed
+
+        def alias_view(number: str) -> list[dict[str, Any]]:
+            found = _search_versions(rest, name, f"version_number = {number}", 1)
+            return _views(rest, found.get("model_versions", []), aliases, experiment_ids, links)
+
+        apart = [pool.submit(alias_view, n) for n in sorted(outside) if n.isdigit()]
+        views = _views(rest, page, aliases, experiment_ids, links)
+        index = {view["version"]: view for view in views}
+        index.update({view["version"]: view for f in apart for view in f.result()})
+        return {
+            "name": name,
+            "aliases": aliases,
+            "champion": index.get(aliases.get(CHAMPION, "")),
+            "challenger": index.get(aliases.get(CHALLENGER, "")),
+            "versions": views,
+            "older": _older(newest.result()),
+            "chart_metric": _chart_metric(views),
+            "drift": drift.result(),
+            "link": links.model(name),
+        }
 
 
-def _older(page: Any) -> int | None:
+def _older(page: dict[str, Any]) -> int | None:
     """The ``before`` of the page after ``page``, or None when ``page`` is the last."""
-    return int(page[-1].version) if page.token and len(page) else None
+    versions = page.get("model_versions", [])
+    return int(versions[-1]["version"]) if page.get("next_page_token") and versions else None
 
 
 def versions_page(
@@ -446,19 +419,24 @@ def versions_page(
     ``before``, or None). Pages are cut by version number, so registrations made while the
     page reads older versions neither repeat nor skip a version.
 
-    :raises ConfigError: the name cannot be a registered model name, or a bad ``limit``.
+    :raises ConfigError: as :func:`model_view`.
     :raises RegistryError: the model does not exist, or MLflow refused or is unreachable.
     """
     _check_name(name)
     check_page_size(limit)
-    client = _client(tracking_uri)
-    aliases = _aliases(client, tracking_uri, name)
-    page = _search_versions(client, tracking_uri, name, f"version_number < {int(before)}", limit)
-    return {
-        "name": name,
-        "versions": _views(client, tracking_uri, list(page), aliases, links),
-        "older": _older(page),
-    }
+    rest = MlflowRest(tracking_uri)
+    clause = f"version_number < {int(before)}"
+    with ThreadPoolExecutor(_CALLS) as pool:
+        experiment_ids = pool.submit(_experiment_ids, rest)
+        older = pool.submit(_search_versions, rest, name, clause, limit)
+        aliases = _aliases(rest, name)
+        page = older.result()
+        versions = page.get("model_versions", [])
+        return {
+            "name": name,
+            "versions": _views(rest, versions, aliases, experiment_ids, links),
+            "older": _older(page),
+        }
 
 
 class TtlCache:

@@ -27,6 +27,7 @@ from airflow_mlops.dashboard import (
     versions_page,
 )
 from airflow_mlops.errors import ConfigError, RegistryError
+from airflow_mlops.mlflow_rest import check_http_uri
 from airflow_mlops.plugins.tracking import tracking_uri
 
 STATIC = Path(__file__).with_name("static")
@@ -87,7 +88,7 @@ def create_app(
         key: str, build: Callable[[str, LinkBuilder, int], dict[str, Any]]
     ) -> dict[str, Any]:
         try:
-            uri = resolve_tracking_uri()
+            uri = check_http_uri(resolve_tracking_uri())
             page_size = check_page_size(versions_per_page())
         except ConfigError as error:
             raise HTTPException(503, str(error)) from error

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from airflow_mlops.dashboard import (
@@ -87,3 +90,13 @@ def test_ttl_cache_drops_the_oldest_entry_beyond_its_size() -> None:
         cache.get_or_compute(key, lambda key=key: key)
     assert cache.get_or_compute("a", lambda: "recomputed") == "recomputed"
     assert cache.get_or_compute("c", lambda: "recomputed") == "c"
+
+
+def test_the_page_data_core_never_imports_mlflow() -> None:
+    """``import mlflow`` takes seconds: the api-server's first request must not pay it."""
+    code = (
+        "import sys, airflow_mlops.dashboard, airflow_mlops.mlflow_rest; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('mlflow', 'pandas')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -142,3 +144,14 @@ def test_plugin_page_is_in_the_navigation(client: TestClient, viewer: dict[str, 
     assert ours["external_views"][0]["href"] == "/mlops/"
     assert ours["fastapi_apps"][0]["url_prefix"] == "/mlops"
     assert "airflow_mlops.plugins.macros.champion_version" in ours["macros"]
+
+
+def test_a_tracking_url_that_is_not_http_is_503_with_a_hint(
+    client: TestClient, viewer: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connection = {"conn_type": "mlflow", "host": "sqlite:///mlflow.db"}
+    monkeypatch.setenv("AIRFLOW_CONN_MLFLOW_DEFAULT", json.dumps(connection))
+    response = client.get(f"/mlops/api/models/{MODEL}", headers=viewer)
+    assert response.status_code == 503
+    assert "sqlite:///mlflow.db" in response.json()["detail"]
+    assert "http://mlflow:5000" in response.json()["detail"]
