@@ -99,13 +99,18 @@ def demo_registry_template(tmp_path_factory: pytest.TempPathFactory):
     return bootstrap_registry(root / "repo", root / "remote")
 
 
+def copy_registry(template, root: Path):
+    """A private copy of the registry ``template`` (repo and DVC remote) under ``root``."""
+    from airflow_mlops.data.registry import DemoRegistry, dvc_argv, run_tool
+
+    repo, remote = root / "registry", root / "remote"
+    shutil.copytree(template.remote, remote)
+    shutil.copytree(template.repo, repo, symlinks=True)
+    run_tool(dvc_argv("remote", "modify", "--local", "local", "url", str(remote)), repo)
+    return DemoRegistry(repo=repo, remote=remote)
+
+
 @pytest.fixture
 def demo_registry(demo_registry_template, tmp_path: Path):
     """A private copy of the demo registry that a test may modify freely."""
-    from airflow_mlops.data.registry import DemoRegistry, dvc_argv, run_tool
-
-    repo, remote = tmp_path / "registry", tmp_path / "remote"
-    shutil.copytree(demo_registry_template.remote, remote)
-    shutil.copytree(demo_registry_template.repo, repo, symlinks=True)
-    run_tool(dvc_argv("remote", "modify", "--local", "local", "url", str(remote)), repo)
-    return DemoRegistry(repo=repo, remote=remote)
+    return copy_registry(demo_registry_template, tmp_path)
