@@ -163,7 +163,7 @@ def test_corrupt_object_on_the_remote_is_a_checksum_mismatch(
     assert not list((tmp_path / "cache").rglob("*.tmp"))
 
 
-def _pull_in_process(args: tuple[str, str, str, str, str]) -> str:
+def _pull_in_process(args: tuple[str, str | None, str, str, str]) -> str:
     repo, remote, rev, workspace, cache = args
     result = pull(
         repo, [TARGET], rev=rev, workspace=workspace, cache_dir=cache, remote=RemoteSpec(url=remote)
@@ -172,12 +172,14 @@ def _pull_in_process(args: tuple[str, str, str, str, str]) -> str:
 
 
 def test_concurrent_pulls_into_own_workspaces_share_one_cache(demo_registry, tmp_path) -> None:
+    # b has no remote URL, so DVC pulls it (from the registry's default remote) while a and c
+    # copy from the local remote themselves: both ways of writing the cache run side by side
     jobs = [
-        (str(demo_registry.repo), str(demo_registry.remote), rev, str(tmp_path / name), str(c))
-        for rev, name, c in [
-            ("v3-drift", "a", tmp_path / "cache"),
-            ("v3-drift", "b", tmp_path / "cache"),
-            ("v2", "c", tmp_path / "cache"),
+        (str(demo_registry.repo), remote, rev, str(tmp_path / name), str(tmp_path / "cache"))
+        for rev, name, remote in [
+            ("v3-drift", "a", str(demo_registry.remote)),
+            ("v3-drift", "b", None),
+            ("v2", "c", str(demo_registry.remote)),
         ]
     ]
     with multiprocessing.get_context("spawn").Pool(3) as pool:
