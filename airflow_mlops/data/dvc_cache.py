@@ -159,7 +159,7 @@ class ObjectStore:
             return 0
         if source is None:
             raise ObjectsUnavailable(sorted(missing), [])
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
+        with ThreadPoolExecutor(max_workers=min(jobs, len(missing))) as pool:
             copies = pool.map(self._copy_in, [source] * len(missing), missing, missing.values())
             problems = [problem for problem in copies if problem]
         if problems:
