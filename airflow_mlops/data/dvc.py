@@ -9,9 +9,10 @@ workspace as it was, and two pulls into their own workspaces never touch each ot
 
 The targets' md5s come from their ``.dvc`` files. When every object is in the cache, or the
 remote is a local directory, no DVC code runs (:mod:`~airflow_mlops.data.dvc_cache` checks,
-copies and links the objects, as DVC would); otherwise DVC pulls in a scratch clone (cloud
-remotes, pipeline outputs, and to explain a failure). Objects enter the cache through a
-temporary name and a rename, so concurrent pulls may share one cache.
+copies and links the objects, as DVC would); otherwise DVC pulls in a scratch clone: cloud
+remotes, the registry's default remote, pipeline outputs, and targets that are not tracked
+(DVC lists the tracked ones). Objects enter the cache through a temporary name and a rename,
+so concurrent pulls may share one cache.
 
 Files are linked out of the cache (``reflink``, else ``hardlink``, else ``copy``): a repeated
 pull of a cached version copies nothing. Hard-linked files are read-only; a task that needs
@@ -200,7 +201,8 @@ def pull(
     :param cache_dir: the DVC cache shared by all workspaces.
     :param remote: which remote, URL and credentials; None for the registry's default.
     :param link_type: DVC ``cache.type``: how files come out of the cache.
-    :param jobs: parallel transfers (DVC's default when None).
+    :param jobs: parallel transfers (when None: 4 copies from a local remote, else DVC's
+        default).
     :param mirrors_dir: where bare mirrors of registries given by URL are kept; default
         ``git-mirrors`` next to ``cache_dir``.
     :raises DataError: unknown revision, untracked target, unreachable remote, bad
