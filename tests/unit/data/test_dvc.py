@@ -364,3 +364,17 @@ def test_directory_with_a_missing_file_object(dir_registry, tmp_path: Path) -> N
     assert caught.value.details["missing"] == [c_md5]
     assert not (tmp_path / "ws").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".ws")] == []
+
+
+def test_directory_file_damaged_in_the_cache_is_fetched_again(dir_registry, tmp_path) -> None:
+    repo, remote, files = dir_registry
+    kwargs = {"rev": "main", "cache_dir": tmp_path / "cache", "remote": RemoteSpec(url=str(remote))}
+    pull(str(repo), ["data/images"], workspace=tmp_path / "one", link_type="copy", **kwargs)
+    c_md5 = hashlib.md5(files["sub/c.bin"], usedforsecurity=False).hexdigest()
+    # a directory's entries carry no size: only the total in the .dvc file shows this damage
+    _truncate_read_only(tmp_path / "cache" / "files" / "md5" / c_md5[:2] / c_md5[2:])
+
+    again = pull(str(repo), ["data/images"], workspace=tmp_path / "two", **kwargs)
+
+    assert again.fetched == 1
+    assert (Path(again.targets[0].local_path) / "sub" / "c.bin").read_bytes() == files["sub/c.bin"]
