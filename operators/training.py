@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import threading
@@ -56,6 +57,12 @@ class TrainInDockerOperator(DockerOperator):
     "metrics", "image_digest", "device", "backend"}`` (``metrics`` without the per-epoch
     history, which stays in metrics.json).
 
+    The container gets no secrets: training needs no network and no credentials, and ``docker
+    inspect`` shows a container's environment and arguments to anyone who may use the engine.
+    So ``private_environment`` and ``env_file`` are refused, and so is an ``environment`` or
+    ``training_params`` value holding a secret that Airflow masks (a connection's password or
+    extra, a sensitive Variable).
+
     :param data_path: a local CSV/Parquet file, e.g. the DVC pull task's ``local_path``.
         (templated)
     :param training_params: :class:`~airflow_mlops.training.config.TrainingConfig` fields as a
@@ -77,7 +84,6 @@ class TrainInDockerOperator(DockerOperator):
     :param user: ``uid:gid`` in the container; default the worker's own ids, or the image's
         non-root user ``1000:1000`` when the worker runs as root (the output dir is then
         handed to that user).
-    :param private_environment: secrets for the container; not templated, never logged.
     """
 
     template_fields: Sequence[str] = (
@@ -107,6 +113,12 @@ class TrainInDockerOperator(DockerOperator):
         user: str | None = None,
         **kwargs: Any,
     ) -> None:
+        refused = [name for name in ("private_environment", "env_file") if kwargs.get(name)]
+        if refused:
+            raise ValueError(
+                f"{' and '.join(refused)} would put secrets where `docker inspect` shows them; "
+                "the training container gets none (it has no network and needs no credentials)."
+            )
         if gpu not in GPU_MODES:
             raise ValueError(f"gpu={gpu!r} is not one of {', '.join(GPU_MODES)}.")
         if backend not in BACKENDS:
@@ -213,6 +225,7 @@ class TrainInDockerOperator(DockerOperator):
         from docker.errors import DockerException
         from docker.types import DeviceRequest
 
+        self._refuse_visible_secrets(params)
         choice = choose_gpu(self.gpu, self._engine_runtimes())
         self.log.info(
             "GPU: %s -> %s", choice.reason, "GPU requested" if choice.request_gpu else "CPU"
@@ -276,6 +289,21 @@ class TrainInDockerOperator(DockerOperator):
             finished.set()
             self._remove_container()
         return {**read_result(output), "image_digest": self._image_digest(), "backend": "docker"}
+
+    def _refuse_visible_secrets(self, params: dict[str, Any]) -> None:
+        """No environment variable or training param may hold a secret Airflow masks."""
+        from airflow.sdk.log import redact
+
+        shown = {f"environment {k!r}": v for k, v in self.environment.items()}
+        shown["training_params"] = json.dumps(params, sort_keys=True)
+        leaked = [where for where, value in shown.items() if redact(str(value)) != str(value)]
+        if leaked:
+            raise TrainingError(
+                f"The training container's {', '.join(leaked)} would show a secret (of an "
+                "Airflow connection or variable) to anyone who can run `docker inspect`.",
+                hint="Training needs no credentials: remove the secret from environment and "
+                "training_params.",
+            )
 
     def _image_digest(self) -> str:
         """The image's repo digest when it was pushed to a registry, else its local id."""

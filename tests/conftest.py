@@ -6,9 +6,12 @@ here, at import time, before any test module imports Airflow.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -114,3 +117,67 @@ def copy_registry(template, root: Path):
 def demo_registry(demo_registry_template, tmp_path: Path):
     """A private copy of the demo registry that a test may modify freely."""
     return copy_registry(demo_registry_template, tmp_path)
+
+
+@pytest.fixture
+def s3_remote(s3_server, demo_registry, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh bucket holding the demo registry's DVC objects; an AWS connection named
+    ``dvc_s3`` points at it. Yields the remote URL ``s3://<bucket>/dvcstore``."""
+    import boto3
+
+    bucket = f"dvc-{uuid.uuid4().hex[:12]}"
+    s3 = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
+    s3.create_bucket(Bucket=bucket)
+    for path in demo_registry.remote.rglob("*"):
+        if path.is_file():
+            key = f"dvcstore/{path.relative_to(demo_registry.remote).as_posix()}"
+            s3.upload_file(str(path), bucket, key)
+    connection = {
+        "conn_type": "aws",
+        "login": "testing",
+        "password": "testing",
+        "extra": {"endpoint_url": s3_server, "region_name": "us-east-1"},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_DVC_S3", json.dumps(connection))
+    return f"s3://{bucket}/dvcstore"
+
+
+# --- Docker: the real engine and the training image -------------------------------------------
+
+BASE_IMAGE = os.environ.get("AIRFLOW_MLOPS_BASE_IMAGE", "local/bookworm-py:base")
+
+
+def _engine_problem() -> str | None:
+    try:
+        done = subprocess.run(["docker", "image", "inspect", BASE_IMAGE], capture_output=True)
+    except FileNotFoundError:
+        return "the docker CLI is not installed"
+    if done.returncode != 0:
+        return f"no Docker engine or no base image {BASE_IMAGE} ({done.stderr.decode().strip()})"
+    return None
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> None:
+    """Skip (or fail, with AIRFLOW_MLOPS_REQUIRE_DOCKER=1 as in CI) without an engine."""
+    problem = _engine_problem()
+    if problem:
+        if os.environ.get("AIRFLOW_MLOPS_REQUIRE_DOCKER") == "1":
+            pytest.fail(
+                f"Docker tests are required here but {problem}; run scripts/ensure-docker.sh"
+            )
+        pytest.skip(problem)
+
+
+@pytest.fixture(scope="session")
+def build_training_image(docker_engine: None):
+    """Build (or find by content hash) the training image from docker/; returns a BuiltImage."""
+    from airflow_mlops.training.image import build_image
+
+    return lambda: build_image(REPO_ROOT, base_image=BASE_IMAGE, log=lambda line: None)
+
+
+@pytest.fixture(scope="session")
+def training_image(build_training_image):
+    """The training image of this session."""
+    return build_training_image()

@@ -1,8 +1,8 @@
-"""The real Docker engine and the training image, built once per session from docker/."""
+"""The demo data for the training container and a label to find a test's containers (the
+engine and image fixtures are in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import uuid
 from pathlib import Path
@@ -10,45 +10,6 @@ from pathlib import Path
 import pytest
 
 from airflow_mlops.data.demo import breast_cancer_frame
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
-BASE_IMAGE = os.environ.get("AIRFLOW_MLOPS_BASE_IMAGE", "local/bookworm-py:base")
-
-
-def _engine_problem() -> str | None:
-    try:
-        done = subprocess.run(["docker", "image", "inspect", BASE_IMAGE], capture_output=True)
-    except FileNotFoundError:
-        return "the docker CLI is not installed"
-    if done.returncode != 0:
-        return f"no Docker engine or no base image {BASE_IMAGE} ({done.stderr.decode().strip()})"
-    return None
-
-
-@pytest.fixture(scope="session")
-def docker_engine() -> None:
-    """Skip (or fail, with AIRFLOW_MLOPS_REQUIRE_DOCKER=1 as in CI) without an engine."""
-    problem = _engine_problem()
-    if problem:
-        if os.environ.get("AIRFLOW_MLOPS_REQUIRE_DOCKER") == "1":
-            pytest.fail(
-                f"Docker tests are required here but {problem}; run scripts/ensure-docker.sh"
-            )
-        pytest.skip(problem)
-
-
-@pytest.fixture(scope="session")
-def build_training_image(docker_engine: None):
-    """Build (or find by content hash) the training image from docker/; returns a BuiltImage."""
-    from airflow_mlops.training.image import build_image
-
-    return lambda: build_image(REPO_ROOT, base_image=BASE_IMAGE, log=lambda line: None)
-
-
-@pytest.fixture(scope="session")
-def training_image(build_training_image):
-    """The training image of this session."""
-    return build_training_image()
 
 
 @pytest.fixture(scope="session")
