@@ -206,6 +206,31 @@ def test_a_ct_run_with_s3_and_mlflow_credentials_leaks_no_secret(
     assert redact(secrets.mlflow_password) == MASKED
 
 
+def test_assumed_role_credentials_handed_to_dvc_are_masked(
+    s3_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Temporary credentials (an assumed role, from STS, not from the connection) are
+    registered with the masker too, so a supervised task's log never shows them."""
+    from airflow.sdk.log import redact
+
+    from airflow_mlops.hooks.dvc import DvcRemoteHook
+
+    extra = {
+        "endpoint_url": s3_server,
+        "region_name": "us-east-1",
+        "role_arn": "arn:aws:iam::123456789012:role/dvc-reader",
+        "service_config": {"sts": {"endpoint_url": s3_server}},
+    }
+    connection = {"conn_type": "aws", "login": "AKIABASE", "password": "base-key", "extra": extra}
+    monkeypatch.setenv("AIRFLOW_CONN_DVC_ROLE", json.dumps(connection))
+
+    options = DvcRemoteHook("dvc_role").get_remote_config()
+
+    assert options["session_token"] and options["secret_access_key"] != "base-key"
+    assert redact(options["secret_access_key"]) == MASKED
+    assert redact(options["session_token"]) == MASKED
+
+
 def test_private_environment_and_env_file_are_refused() -> None:
     for argument in ({"private_environment": {"TOKEN": "x"}}, {"env_file": "TOKEN=x"}):
         with pytest.raises(ValueError, match="docker inspect"):
