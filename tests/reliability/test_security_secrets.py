@@ -20,10 +20,12 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from airflow_mlops.operators.onnx import ExportOnnxOperator
 from airflow_mlops.operators.training import TrainInDockerOperator, TrainingTaskError
 
 pytestmark = pytest.mark.integration
@@ -229,6 +231,74 @@ def test_assumed_role_credentials_handed_to_dvc_are_masked(
     assert options["session_token"] and options["secret_access_key"] != "base-key"
     assert redact(options["secret_access_key"]) == MASKED
     assert redact(options["session_token"]) == MASKED
+
+
+class RecordingTaskInstance(SimpleNamespace):
+    """The part of a task instance the operators use; keeps what they push to XCom."""
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed[key] = value
+
+
+@pytest.mark.slow
+def test_s3_data_for_validation_and_export_leaks_no_secret(
+    secrets: Secrets,
+    s3_server: str,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """ValidateDataOperator reads s3:// data and ExportOnnxOperator reads and writes s3://
+    through the AWS connection (moto checks each signature)."""
+    import boto3
+
+    from airflow_mlops.data.demo import LABEL, breast_cancer_frame
+    from airflow_mlops.operators.validation import ValidateDataOperator
+    from airflow_mlops.training.config import TrainingConfig
+    from airflow_mlops.training.loop import train
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=s3_server,
+        region_name="us-east-1",
+        aws_access_key_id=secrets.key_id,
+        aws_secret_access_key=secrets.aws_secret_key,
+    )
+    bucket = f"data-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    local = tmp_path / "local"
+    frame = breast_cancer_frame()
+    local.mkdir()
+    frame.to_csv(local / "cancer.csv", index=False)
+    train(frame, TrainingConfig(label=LABEL, max_epochs=1, num_threads=1), local / "ckpt")
+    for path in [local / "cancer.csv", *(local / "ckpt").iterdir()]:
+        s3.upload_file(str(path), bucket, str(path.relative_to(local)))
+    ti = RecordingTaskInstance(
+        dag_id="ct", run_id="r1", task_id="validate", map_index=-1, pushed={}
+    )
+
+    validation = ValidateDataOperator(
+        task_id="validate",
+        dataset=f"s3://{bucket}/cancer.csv",
+        reference=f"s3://{bucket}/cancer.csv",
+        label_column=LABEL,
+        aws_conn_id="sec_aws",
+        artifact_root=str(tmp_path / "artifacts"),
+    ).execute({"ti": ti})
+    export = ExportOnnxOperator(
+        task_id="export",
+        checkpoint_uri=f"s3://{bucket}/ckpt",
+        output_uri=f"s3://{bucket}/onnx",
+        conn_id="sec_aws",
+        sample_rows=64,
+        latency_batches=(),
+    ).execute({"dag": SimpleNamespace(dag_id="ct"), "run_id": "r1", "ti": ti})
+    log = "".join(capfd.readouterr())
+
+    assert validation["outcome"] == "pass"
+    assert s3.head_object(Bucket=bucket, Key="onnx/model.onnx")["ContentLength"] > 0
+    assert hits(secrets, json.dumps([validation, export, ti.pushed], default=str)) == []
+    assert hits(secrets, log) == []
+    assert {str(p): h for p in files_under(tmp_path) if (h := hits(secrets, p.read_bytes()))} == {}
 
 
 def test_private_environment_and_env_file_are_refused() -> None:
