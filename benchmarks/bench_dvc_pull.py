@@ -67,7 +67,7 @@ def timed(action) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="~50 MB instead of ~500 MB")
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
     total_mb, shards, size = (50, 10, "quick") if args.quick else (500, 50, "full")
 
