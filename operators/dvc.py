@@ -10,7 +10,18 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from airflow_mlops.data.dvc import DEFAULT_LINK_TYPE, RemoteSpec, check_targets, pull
-from airflow_mlops.errors import MlopsError
+from airflow_mlops.errors import ConfigError, MlopsError
+from airflow_mlops.inputs import (
+    check_git_source,
+    check_int,
+    check_name,
+    check_path,
+    check_pattern,
+    check_rev,
+    fail,
+    rule,
+)
+from airflow_mlops.operators.arguments import check_arguments
 from airflow_mlops.operators.exceptions import MlopsTaskError
 from airflow_mlops.settings import MlopsHome
 
@@ -20,6 +31,23 @@ if TYPE_CHECKING:
 
 class DvcPullError(MlopsTaskError):
     """A DVC pull failed: unknown revision, untracked target, remote or object problem."""
+
+
+def check_target_list(name: str, value: Any) -> list[str]:
+    """One target path or a non-empty list of them, each relative inside the registry."""
+    targets = [value] if isinstance(value, str) else value
+    if not isinstance(targets, list | tuple):
+        raise fail(name, value, "must be a path or a list of paths inside the registry")
+    for target in targets:
+        check_path(name, target)
+    try:
+        return check_targets(targets)
+    except ConfigError as error:
+        raise fail(name, value, error.message.rstrip(".")) from error
+
+
+#: DVC's cache.type: link types in order of preference, comma-separated
+LINK_TYPES_PATTERN = r"^(reflink|hardlink|symlink|copy)(,(reflink|hardlink|symlink|copy))*$"
 
 
 class DvcPullOperator(BaseOperator):
@@ -50,6 +78,22 @@ class DvcPullOperator(BaseOperator):
 
     template_fields: Sequence[str] = ("registry", "targets", "rev", "workspace", "remote_url")
     ui_color = "#945dd6"
+    argument_rules = {
+        "registry": check_git_source,
+        "targets": check_target_list,
+        "rev": check_rev,
+        "workspace": rule(check_path, allow_none=True),
+        "remote": rule(check_name, allow_none=True),
+        "remote_url": rule(check_path, allow_none=True),
+        "aws_conn_id": rule(check_name, allow_none=True),
+        "cache_dir": rule(check_path, allow_none=True),
+        "link_type": rule(
+            check_pattern,
+            LINK_TYPES_PATTERN,
+            "must list DVC link types: reflink, hardlink, symlink, copy, comma-separated",
+        ),
+        "jobs": rule(check_int, 1, 256, allow_none=True),
+    }
 
     def __init__(
         self,
@@ -67,8 +111,6 @@ class DvcPullOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if isinstance(targets, list | tuple):
-            check_targets(targets)
         self.registry = registry
         self.targets = targets
         self.rev = rev
@@ -79,6 +121,7 @@ class DvcPullOperator(BaseOperator):
         self.cache_dir = cache_dir
         self.link_type = link_type
         self.jobs = jobs
+        check_arguments(self, self.argument_rules, rendered=False)
 
     def remote_spec(self) -> RemoteSpec:
         """The remote to pull from, with credentials from ``aws_conn_id`` when set."""
@@ -98,6 +141,7 @@ class DvcPullOperator(BaseOperator):
         return MlopsHome.from_env().workspaces.joinpath(*safe)
 
     def execute(self, context: Context) -> dict[str, Any]:
+        check_arguments(self, self.argument_rules, rendered=True)
         targets = [self.targets] if isinstance(self.targets, str) else list(self.targets)
         workspace = Path(self.workspace) if self.workspace else self.default_workspace(context)
         cache = Path(self.cache_dir) if self.cache_dir else MlopsHome.from_env().dvc_cache

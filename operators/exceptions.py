@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_mlops.errors import MlopsError
 
@@ -24,3 +25,8 @@ class MlopsTaskError(AirflowException):
     def from_core(cls, error: MlopsError) -> MlopsTaskError:
         """Wrap a core error, keeping its message, hint and details."""
         return cls(str(error), details=error.details)
+
+
+class InvalidArgumentError(MlopsTaskError, AirflowFailException):
+    """An argument is invalid once its template is rendered; the task fails without retrying,
+    before it touches any service (a retry would get the same value)."""

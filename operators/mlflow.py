@@ -107,6 +107,11 @@ def check_mapping_or_json(name: str, value: Any) -> dict[str, Any]:
         raise fail(name, value, "must be a dict or its JSON text") from error
 
 
+def check_gate(name: str, value: Any) -> GateConfig:
+    """A gate config: a :class:`GateConfig`, a dict of its fields or its JSON text."""
+    return value if isinstance(value, GateConfig) else GateConfig.from_dict(as_mapping(value, name))
+
+
 class _MlflowOperator(BaseOperator):
     """Shared by the MLflow operators: the connection and core-error wrapping."""
 
@@ -422,6 +427,7 @@ class EvaluateAndPromoteOperator(_MlflowOperator):
         "promote": lambda name, value: as_bool(value, name),
         "holdout_uri": check_path,
         "segment_column": rule(check_text, max_length=256, allow_none=True),
+        "gate": check_gate,
         "fail_on_reject": check_bool,
         "inference_log_root": rule(check_path, allow_none=True),
         "mlflow_conn_id": check_name,
@@ -536,7 +542,7 @@ class RollbackChampionOperator(_MlflowOperator):
     error_class = PromotionError
     argument_rules = {
         "model_name": check_name,
-        "expected_champion": rule(check_version, allow_none=True),
+        "expected_champion": rule(check_version, allow_blank=True),
         "mlflow_conn_id": check_name,
     }
 

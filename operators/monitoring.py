@@ -12,7 +12,7 @@ from airflow.sdk import AssetAlias, BaseOperator, BaseOperatorLink
 from airflow_mlops.assets import drift_asset_uri
 from airflow_mlops.drift.scalable import DriftConfig
 from airflow_mlops.drift.scoring import safe_name
-from airflow_mlops.errors import DriftError, MlopsError
+from airflow_mlops.errors import ConfigError, DriftError, MlopsError
 from airflow_mlops.inputs import (
     check_git_source,
     check_int,
@@ -24,7 +24,7 @@ from airflow_mlops.inputs import (
     check_version_or_alias,
     rule,
 )
-from airflow_mlops.operators.arguments import check_arguments
+from airflow_mlops.operators.arguments import check_arguments, has_template
 from airflow_mlops.operators.exceptions import MlopsTaskError
 from airflow_mlops.settings import MlopsHome
 
@@ -64,11 +64,6 @@ def _model_files(
     ref = resolve_model_version(tracking_uri, model, alias_or_version)
     cache = Path(cache_dir) if cache_dir else MlopsHome.from_env().root / "model-cache"
     return ref, download_onnx(tracking_uri, ref, cache)
-
-
-def _optional(check: Any) -> Any:
-    """``check`` that lets None and the empty string through (both mean "not set")."""
-    return lambda name, value: None if value in (None, "") else check(name, value)
 
 
 #: argument checks shared by the two operators
@@ -119,7 +114,7 @@ class BatchPredictOperator(BaseOperator):
     argument_rules = {
         **_COMMON_RULES,
         "input_path": check_path,
-        "version": _optional(check_version),
+        "version": rule(check_version, allow_blank=True),
         "output_path": rule(check_path, allow_none=True),
         "mlflow_conn_id": check_name,
         "chunk_rows": rule(check_int, 1, 100_000_000),
@@ -262,7 +257,7 @@ class DriftMonitorOperator(BaseOperator):
         "data_registry": rule(check_git_source, allow_none=True),
         "label_column": rule(check_text, max_length=256, allow_none=True),
         "max_performance_drop": rule(check_number, 0, 1),
-        "mlflow_conn_id": _optional(check_name),
+        "mlflow_conn_id": rule(check_name, allow_blank=True),
     }
 
     def __init__(
@@ -282,13 +277,11 @@ class DriftMonitorOperator(BaseOperator):
         cache_dir: str | None = None,
         **kwargs: Any,
     ) -> None:
-        if isinstance(model_name, str) and "{{" not in model_name:
-            kwargs["outlets"] = [*(kwargs.get("outlets") or []), drift_alias(model_name)]
         super().__init__(**kwargs)
         try:
             self.drift = drift if isinstance(drift, DriftConfig) else DriftConfig(**(drift or {}))
         except (MlopsError, TypeError) as error:
-            raise ValueError(f"Invalid drift settings {drift!r}: {error}") from error
+            raise ConfigError(f"drift={drift!r}: invalid drift settings: {error}") from error
         self.model_name = model_name
         self.alias = alias
         self.window_start = window_start
@@ -301,6 +294,8 @@ class DriftMonitorOperator(BaseOperator):
         self.mlflow_conn_id = mlflow_conn_id
         self.cache_dir = cache_dir
         check_arguments(self, self.argument_rules, rendered=False)
+        if not has_template(model_name):
+            self.outlets = [*self.outlets, drift_alias(model_name)]
 
     def load_model(self) -> tuple[Any, OnnxPredictor]:
         """(registry version, predictor) of the compared model; override to use another."""

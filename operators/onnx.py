@@ -15,6 +15,8 @@ from airflow.sdk import BaseOperator
 from airflow_mlops.errors import ConfigError, MlopsError
 from airflow_mlops.export.exporter import ONNX_FILE, REPORT_FILE, ExportConfig, export_checkpoint
 from airflow_mlops.export.latency import TimingPlan
+from airflow_mlops.inputs import check_name, check_path, rule
+from airflow_mlops.operators.arguments import check_arguments
 from airflow_mlops.operators.exceptions import MlopsTaskError
 from airflow_mlops.settings import MlopsHome
 
@@ -68,6 +70,12 @@ class ExportOnnxOperator(BaseOperator):
 
     template_fields: Sequence[str] = ("checkpoint_uri", "output_uri", "sample_uri")
     ui_color = "#6f9fd8"
+    argument_rules = {
+        "checkpoint_uri": check_path,
+        "output_uri": rule(check_path, allow_none=True),
+        "sample_uri": rule(check_path, allow_none=True),
+        "conn_id": rule(check_name, allow_none=True),
+    }
 
     def __init__(
         self,
@@ -91,7 +99,9 @@ class ExportOnnxOperator(BaseOperator):
                 rtol=rtol,
                 sample_rows=sample_rows,
                 threads=threads,
-                latency_batches=tuple(int(b) for b in latency_batches),
+                latency_batches=tuple(latency_batches)
+                if isinstance(latency_batches, list | tuple)
+                else latency_batches,
                 timing=TimingPlan(),
             )
         except ConfigError as error:
@@ -101,6 +111,7 @@ class ExportOnnxOperator(BaseOperator):
         self.sample_uri = sample_uri
         self.conn_id = conn_id
         self.model_factory = model_factory
+        check_arguments(self, self.argument_rules, rendered=False)
 
     def load_sample(self, context: Context) -> pd.DataFrame | None:
         """The raw validation rows for parity and timing: ``sample_uri`` read as a table, or
@@ -120,6 +131,7 @@ class ExportOnnxOperator(BaseOperator):
         return str(MlopsHome.from_env().artifacts.joinpath("onnx", *safe))
 
     def execute(self, context: Context) -> dict[str, Any]:
+        check_arguments(self, self.argument_rules, rendered=True)
         output_uri = str(self.output_uri or self.default_output_uri(context))
         try:
             sample = self.load_sample(context)

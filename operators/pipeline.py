@@ -20,6 +20,7 @@ from airflow_mlops.ct.params import FIELDS, parse_run_params
 from airflow_mlops.ct.plan import TaskSpec, plan_ct_pipeline
 from airflow_mlops.ct.triggers import TriggerPolicy, classify_trigger
 from airflow_mlops.errors import ConfigError
+from airflow_mlops.inputs import check_image, check_rev
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -53,12 +54,14 @@ class PrepareCTRunOperator(BaseOperator):
             f.name: context["params"][f.name] for f in FIELDS if f.name in context["params"]
         }
         try:
-            params = parse_run_params(supplied)
+            # the conf's own keys too: a misspelt parameter is refused, not silently ignored
+            params = parse_run_params({**(run.conf or {}), **supplied})
             trigger = classify_trigger(run.run_type, run.conf, extras, self.config.triggers)
+            # an asset event's revision comes from outside the form: same rule as data_rev
+            data_rev = check_rev("data_rev", trigger.data_rev or params.data_rev)
+            image = self.training_image()
         except ConfigError as error:
             raise AirflowFailException(f"Run refused before any work: {error}") from error
-        data_rev = trigger.data_rev or params.data_rev
-        image = self.training_image()
         self.log.info(
             "Run started by %s; training on data revision %s with image %s",
             trigger.reason,
@@ -89,7 +92,10 @@ class PrepareCTRunOperator(BaseOperator):
             return self.config.training_image
         from airflow_mlops.operators.training import DEFAULT_IMAGE, IMAGE_VARIABLE
 
-        return Variable.get(IMAGE_VARIABLE, default=DEFAULT_IMAGE)
+        # anyone who may edit Variables sets this one: check it like a configured image
+        return check_image(
+            f"Variable {IMAGE_VARIABLE}", Variable.get(IMAGE_VARIABLE, default=DEFAULT_IMAGE)
+        )
 
 
 def ct_schedule(policy: TriggerPolicy, config: CTPipelineConfig) -> Any:

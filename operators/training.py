@@ -16,6 +16,17 @@ from airflow.providers.docker.exceptions import DockerContainerFailedException
 from airflow.providers.docker.operators.docker import DockerOperator
 
 from airflow_mlops.errors import ConfigError, MlopsError, TrainingError
+from airflow_mlops.inputs import (
+    check_choice,
+    check_image,
+    check_mapping,
+    check_number,
+    check_path,
+    check_pattern,
+    check_size,
+    rule,
+)
+from airflow_mlops.operators.arguments import check_arguments
 from airflow_mlops.operators.exceptions import MlopsTaskError
 from airflow_mlops.settings import MlopsHome
 from airflow_mlops.training.config import TrainingConfig
@@ -40,6 +51,40 @@ DEFAULT_IMAGE = "airflow-mlops-train:latest"
 BACKENDS = ("docker", "local")
 #: the image's non-root user, used when the worker itself runs as root
 IMAGE_USER = "1000:1000"
+#: the longest train_timeout accepted: 30 days
+MAX_TIMEOUT_S = 30 * 86_400
+
+
+def check_timeout(name: str, value: Any) -> float:
+    """A positive finite number of seconds (or a timedelta) up to :data:`MAX_TIMEOUT_S`."""
+    seconds = value.total_seconds() if isinstance(value, timedelta) else value
+    return check_number(name, seconds, 0, MAX_TIMEOUT_S, exclusive_minimum=True)
+
+
+#: argument checks; ``image`` only applies to the docker backend (see ``argument_rules``)
+RULES = {
+    "gpu": rule(check_choice, GPU_MODES),
+    "backend": rule(check_choice, BACKENDS),
+    "train_timeout": check_timeout,
+    "mem_limit": rule(check_size, allow_none=True),
+    "cpu_limit": rule(check_number, 0, 1024, exclusive_minimum=True, allow_none=True),
+    "shm_size": check_size,
+    "tmp_size": check_size,
+    "network_mode": rule(
+        check_pattern,
+        r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$(?!\n)",
+        "must be a Docker network mode such as 'none', 'bridge' or 'container:<name>'",
+    ),
+    "user": rule(
+        check_pattern,
+        r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$(?!\n)",
+        "must be 'uid', 'uid:gid' or a user name",
+        allow_none=True,
+    ),
+    "data_path": check_path,
+    "training_params": check_mapping,
+    "output_dir": rule(check_path, allow_none=True),
+}
 
 
 class TrainingTaskError(MlopsTaskError):
@@ -119,19 +164,6 @@ class TrainInDockerOperator(DockerOperator):
                 f"{' and '.join(refused)} would put secrets where `docker inspect` shows them; "
                 "the training container gets none (it has no network and needs no credentials)."
             )
-        if gpu not in GPU_MODES:
-            raise ValueError(f"gpu={gpu!r} is not one of {', '.join(GPU_MODES)}.")
-        if backend not in BACKENDS:
-            raise ValueError(f"backend={backend!r} is not one of {', '.join(BACKENDS)}.")
-        seconds = (
-            train_timeout.total_seconds()
-            if isinstance(train_timeout, timedelta)
-            else float(train_timeout)
-        )
-        if seconds <= 0:
-            raise ValueError(f"train_timeout={train_timeout!r} must be positive.")
-        if cpu_limit is not None and cpu_limit <= 0:
-            raise ValueError(f"cpu_limit={cpu_limit!r} must be positive or None.")
         super().__init__(
             image=image or f"{{{{ var.value.get('{IMAGE_VARIABLE}', '{DEFAULT_IMAGE}') }}}}",
             mem_limit=mem_limit,
@@ -151,11 +183,19 @@ class TrainInDockerOperator(DockerOperator):
         self.output_dir = output_dir
         self.gpu = gpu
         self.backend = backend
-        self.train_timeout = seconds
+        self.train_timeout = train_timeout
         self.cpu_limit = cpu_limit
         self.tmp_size = tmp_size
+        check_arguments(self, self.argument_rules, rendered=False)
+        self.train_timeout = check_timeout("train_timeout", train_timeout)
+
+    @property
+    def argument_rules(self) -> dict[str, Any]:
+        """The argument checks: :data:`RULES`, and the image's for the docker backend."""
+        return {**RULES, "image": check_image} if self.backend == "docker" else RULES
 
     def execute(self, context: Context) -> dict[str, Any]:
+        check_arguments(self, self.argument_rules, rendered=True)
         data = self._check_data(self.data_path)
         params = self._check_params(self.training_params)
         output = prepare_output(self.output_dir or self.default_output_dir(context))

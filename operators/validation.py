@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator, BaseOperatorLink
 
 from airflow_mlops.errors import ConfigError, MlopsError
+from airflow_mlops.inputs import check_int, check_name, check_path, check_text, fail, rule
+from airflow_mlops.operators.arguments import check_arguments
 from airflow_mlops.operators.exceptions import MlopsTaskError
 from airflow_mlops.validation.policy import ValidationPolicy
 from airflow_mlops.validation.validate import ENGINES
@@ -20,6 +22,18 @@ if TYPE_CHECKING:
 #: XCom keys pushed besides the return value (also when the validation fails)
 RESULT_KEY = "validation_result"
 DOCS_KEY = "data_docs_uri"
+
+
+#: argument checks (``reference`` is checked with ``suite``: see ``argument_rules``)
+RULES = {
+    "dataset": check_path,
+    "suite": rule(check_path, allow_none=True),
+    "learned_suite_path": rule(check_path, allow_none=True),
+    "label_column": rule(check_text, max_length=256, allow_none=True),
+    "aws_conn_id": rule(check_name, allow_none=True),
+    "artifact_root": rule(check_path, allow_none=True),
+    "max_bytes": rule(check_int, 1, 2**62, allow_none=True),
+}
 
 
 class DataValidationFailed(MlopsTaskError):
@@ -87,20 +101,6 @@ class ValidateDataOperator(BaseOperator):
                 f"ValidateDataOperator engine {engine!r} is not one of {', '.join(ENGINES)}.",
                 hint="Use 'auto' (fast) or 'gx' (GX computes every expectation).",
             )
-        if suite and reference:
-            raise ConfigError(
-                "ValidateDataOperator got both suite and reference.",
-                hint="Pass suite (a reviewed suite file) or reference (learn one), not both.",
-            )
-        if (
-            not suite
-            and not reference
-            and type(self).build_suite is ValidateDataOperator.build_suite
-        ):
-            raise ConfigError(
-                "ValidateDataOperator needs suite, reference, or a subclass with build_suite().",
-                hint="Pass suite='path/to/suite.json' or reference='path/to/reference.csv'.",
-            )
         self.dataset = dataset
         self.suite = suite
         self.reference = reference
@@ -111,6 +111,28 @@ class ValidateDataOperator(BaseOperator):
         self.aws_conn_id = aws_conn_id
         self.artifact_root = artifact_root
         self.max_bytes = max_bytes
+        check_arguments(self, self.argument_rules, rendered=False)
+
+    @property
+    def argument_rules(self) -> dict[str, Any]:
+        """The argument checks: :data:`RULES` and where the suite comes from."""
+        return {**RULES, "reference": self._check_reference}
+
+    def _check_reference(self, name: str, value: Any) -> str | None:
+        """``reference`` is a path, given instead of ``suite`` unless ``build_suite`` is
+        overridden."""
+        if value and self.suite:
+            raise fail(name, value, "got both suite and reference: pass one, not both")
+        if not value:
+            if not self.suite and type(self).build_suite is ValidateDataOperator.build_suite:
+                raise fail(
+                    name,
+                    value,
+                    "needs suite, reference, or a subclass with build_suite(): pass "
+                    "suite='path/to/suite.json' or reference='path/to/reference.csv'",
+                )
+            return None
+        return check_path(name, value)
 
     def build_suite(self, context: Context) -> dict[str, Any] | None:
         """Override to build the suite in code: return a GX suite dict (or ``gx.ExpectationSuite``
@@ -140,6 +162,7 @@ class ValidateDataOperator(BaseOperator):
         from airflow_mlops.settings import MlopsHome
         from airflow_mlops.validation.validate import validate_dataset
 
+        check_arguments(self, self.argument_rules, rendered=True)
         root = Path(self.artifact_root) if self.artifact_root else MlopsHome.from_env().artifacts
         ti = context["ti"]
         output = root / "validation" / ti.dag_id / _safe(ti.run_id) / ti.task_id

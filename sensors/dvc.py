@@ -25,8 +25,16 @@ from airflow.sdk import Asset, BaseSensorOperator, PokeReturnValue
 from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
 
 from airflow_mlops.assets import data_asset_uri
-from airflow_mlops.data.dvc import DataVersion, check_targets, list_versions, new_versions
+from airflow_mlops.data.dvc import DataVersion, list_versions, new_versions
 from airflow_mlops.errors import MlopsError
+from airflow_mlops.inputs import (
+    check_git_source,
+    check_path,
+    check_pattern,
+    check_relative_path,
+    rule,
+)
+from airflow_mlops.operators.arguments import check_arguments
 from airflow_mlops.operators.exceptions import MlopsTaskError
 from airflow_mlops.settings import MlopsHome
 
@@ -218,6 +226,21 @@ class DvcDataVersionSensor(BaseSensorOperator):
 
     template_fields: Sequence[str] = ("registry", "target", "refs")
     ui_color = "#b0a4e3"
+    argument_rules = {
+        "registry": check_git_source,
+        "target": check_relative_path,
+        "refs": rule(
+            check_pattern,
+            r"^refs/[A-Za-z0-9._/*?\[\]-]{1,200}$(?!\n)",
+            "must be a glob over full ref names, e.g. 'refs/tags/v*' or 'refs/heads/main'",
+        ),
+        "dataset": rule(
+            check_pattern,
+            r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$(?!\n)",
+            "must be up to 100 letters, digits, '_', '.', '-', starting with a letter or digit",
+        ),
+        "mirrors_dir": rule(check_path, allow_none=True),
+    }
 
     def __init__(
         self,
@@ -230,18 +253,18 @@ class DvcDataVersionSensor(BaseSensorOperator):
         deferrable: bool = True,
         **kwargs: Any,
     ) -> None:
-        if "{{" not in target:
-            check_targets([target])
-        self.dataset = dataset or PurePosixPath(target).name.split(".")[0]
-        self.asset = Asset(data_asset_uri(self.dataset))
-        kwargs.setdefault("outlets", [self.asset])
-        kwargs.setdefault("inlets", [self.asset])
+        outlets, inlets = kwargs.pop("outlets", None), kwargs.pop("inlets", None)
         super().__init__(**kwargs)
+        self.dataset = dataset or PurePosixPath(str(target)).name.split(".")[0]
         self.registry = registry
         self.target = target
         self.refs = refs
         self.mirrors_dir = mirrors_dir
         self.deferrable = deferrable
+        check_arguments(self, self.argument_rules, rendered=False)
+        self.asset = Asset(data_asset_uri(self.dataset))
+        self.outlets = [self.asset] if outlets is None else outlets
+        self.inlets = [self.asset] if inlets is None else inlets
 
     def processed_versions(self, context: Context) -> set[str]:
         """md5s already processed: those in earlier events of this dataset's asset."""
@@ -272,6 +295,7 @@ class DvcDataVersionSensor(BaseSensorOperator):
         return PokeReturnValue(bool(found), self._emit(context, found) if found else None)
 
     def execute(self, context: Context) -> Any:
+        check_arguments(self, self.argument_rules, rendered=True)
         if not self.deferrable:
             return super().execute(context)
         processed, found = self._new(context)

@@ -6,23 +6,36 @@ complete level-1 CT DAG. Every field is checked on creation, and the message nam
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_mlops.ct.params import FIELDS, parse_run_params
 from airflow_mlops.ct.triggers import TriggerPolicy
 from airflow_mlops.errors import ConfigError
+from airflow_mlops.inputs import (
+    check_choice,
+    check_git_source,
+    check_image,
+    check_int,
+    check_mapping,
+    check_name,
+    check_path,
+    check_relative_path,
+    check_rev,
+    check_text,
+    fail,
+    rule,
+)
 
-_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
 TASKS = ("classification", "regression")
 GPU_MODES = ("auto", "required", "none")
 BACKENDS = ("docker", "local")
 
 
-def _require(condition: bool, field_name: str, value: Any, rule: str) -> None:
-    if not condition:
-        raise ConfigError(f"{field_name}={value!r}: {rule}.", hint=f"Fix {field_name}.")
+def _check_all(owner: object, prefix: str, rules: dict[str, Any]) -> None:
+    """Apply ``rules`` (field -> ``(name, value)`` check) to the fields of ``owner``."""
+    for name, check in rules.items():
+        check(f"{prefix}{name}", getattr(owner, name))
 
 
 @dataclass(frozen=True)
@@ -49,21 +62,20 @@ class DatasetSpec:
     remote_aws_conn_id: str | None = None
 
     def __post_init__(self) -> None:
-        _require(
-            bool(_IDENTIFIER.match(self.name)),
-            "DatasetSpec.name",
-            self.name,
-            "use letters, digits, '_', '.', '-' and start with a letter",
+        _check_all(
+            self,
+            "DatasetSpec.",
+            {
+                "name": check_name,
+                "registry": check_git_source,
+                "path": check_relative_path,
+                "label": rule(check_text, max_length=256),
+                "task": rule(check_choice, TASKS),
+                "segment_column": rule(check_text, max_length=256, allow_none=True),
+                "default_rev": check_rev,
+                "remote_aws_conn_id": rule(check_name, allow_none=True),
+            },
         )
-        _require(bool(self.registry), "DatasetSpec.registry", self.registry, "must not be empty")
-        _require(
-            bool(self.path) and ".." not in self.path.split("/") and not self.path.startswith("/"),
-            "DatasetSpec.path",
-            self.path,
-            "must be a relative path inside the registry",
-        )
-        _require(self.task in TASKS, "DatasetSpec.task", self.task, f"one of {TASKS}")
-        parse_run_params({"data_rev": self.default_rev})
 
 
 @dataclass(frozen=True)
@@ -107,45 +119,62 @@ class CTPipelineConfig:
     doc_md: str | None = None
 
     def __post_init__(self) -> None:
-        _require(
-            bool(_IDENTIFIER.match(self.dag_id)),
-            "dag_id",
-            self.dag_id,
-            "use letters, digits, '_', '.', '-' and start with a letter",
-        )
-        _require(
-            bool(_IDENTIFIER.match(self.model_name)),
-            "model_name",
-            self.model_name,
-            "use letters, digits, '_', '.', '-' and start with a letter",
-        )
-        _require(self.backend in BACKENDS, "backend", self.backend, f"one of {BACKENDS}")
-        _require(self.gpu in GPU_MODES, "gpu", self.gpu, f"one of {GPU_MODES}")
-        _require(0 <= self.retries <= 10, "retries", self.retries, "between 0 and 10")
-        _require(
-            1 <= self.retry_delay_s <= 86_400,
-            "retry_delay_s",
-            self.retry_delay_s,
-            "between 1 and 86400 seconds",
-        )
-        _require(
-            1 <= self.max_active_runs <= 16,
-            "max_active_runs",
-            self.max_active_runs,
-            "between 1 and 16",
+        if not isinstance(self.dataset, DatasetSpec):
+            raise fail("dataset", self.dataset, "must be a DatasetSpec")
+        if not isinstance(self.triggers, TriggerPolicy):
+            raise fail("triggers", self.triggers, "must be a TriggerPolicy")
+        if isinstance(self.tags, list):
+            object.__setattr__(self, "tags", tuple(self.tags))
+        _check_all(
+            self,
+            "",
+            {
+                "dag_id": check_name,
+                "model_name": check_name,
+                "training_defaults": check_mapping,
+                "training_image": rule(check_image, allow_none=True),
+                "backend": rule(check_choice, BACKENDS),
+                "gpu": rule(check_choice, GPU_MODES),
+                "gate": check_mapping,
+                "validation_suite": rule(check_path, allow_none=True),
+                "validation_reference_rev": check_rev,
+                "mlflow_conn_id": check_name,
+                "owner": rule(check_text, max_length=256),
+                "tags": _check_tags,
+                "retries": rule(check_int, 0, 10),
+                "retry_delay_s": rule(check_int, 1, 86_400),
+                "max_active_runs": rule(check_int, 1, 16),
+                "doc_md": rule(_check_doc, allow_none=True),
+            },
         )
         known = {f.name for f in FIELDS}
-        _require(
-            set(self.training_defaults) <= known,
-            "training_defaults",
-            sorted(set(self.training_defaults) - known),
-            f"known keys are {sorted(known)}",
-        )
-        parse_run_params(self.training_defaults)
-        parse_run_params({"data_rev": self.validation_reference_rev})
+        unknown = sorted(set(self.training_defaults) - known)
+        if unknown:
+            raise fail("training_defaults", unknown, f"known keys are {sorted(known)}")
+        try:
+            parse_run_params(self.training_defaults)
+        except ConfigError as error:
+            raise ConfigError(f"training_defaults: {error.message}", hint=error.hint) from error
+        from airflow_mlops.registry.gate import GateConfig
+
+        GateConfig.from_dict(self.gate)
 
     def param_defaults(self) -> dict[str, Any]:
         """The run params' defaults: the table's, overridden by this pipeline's."""
         defaults = {f.name: f.default for f in FIELDS}
         defaults["data_rev"] = self.dataset.default_rev
         return {**defaults, **self.training_defaults}
+
+
+def _check_tags(name: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, tuple):
+        raise fail(name, value, "must be a list of tag strings")
+    for tag in value:
+        check_text(name, tag, max_length=100)
+    return value
+
+
+def _check_doc(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise fail(name, value, "must be Markdown text")
+    return value

@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_mlops.errors import ConfigError
-
-#: a git revision: tag, branch or commit; no option-like or traversal forms
-REV_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$"
+from airflow_mlops.inputs import REV_PATTERN
 
 
 @dataclass(frozen=True)
@@ -109,19 +107,24 @@ def _check(field: Field, value: Any) -> Any:
             raise fail("must be true or false")
         return value
     if field.type == "string":
-        if not isinstance(value, str) or not re.fullmatch(REV_PATTERN, value) or ".." in value:
+        if not isinstance(value, str) or not re.match(REV_PATTERN, value):
             raise fail("must be a git tag, branch or commit: letters, digits, '._/-', no '..'")
         return value
     items = value if field.type == "array" else [value]
     if field.type == "array" and (not isinstance(value, list | tuple) or not 1 <= len(value) <= 6):
         raise fail("must be a list of 1 to 6 layer sizes")
-    wanted = (int,) if field.type in ("integer", "array") else (int, float)
+    integers = field.type in ("integer", "array")
+    checked = []
     for item in items:
-        if isinstance(item, bool) or not isinstance(item, wanted):
-            raise fail(f"must be {'an integer' if wanted == (int,) else 'a number'}")
+        # JSON has one number type: 3.0 is the integer 3, as the form's JSON schema says
+        if integers and isinstance(item, float) and item.is_integer():
+            item = int(item)
+        if isinstance(item, bool) or not isinstance(item, int if integers else int | float):
+            raise fail(f"must be {'an integer' if integers else 'a number'}")
         if item != item or not field.minimum <= item <= field.maximum:  # NaN fails too
             raise fail(f"must be between {field.minimum:g} and {field.maximum:g}")
-    return tuple(value) if field.type == "array" else value
+        checked.append(item)
+    return tuple(checked) if field.type == "array" else checked[0]
 
 
 def parse_run_params(conf: Mapping[str, Any] | None) -> RunParams:

@@ -14,7 +14,10 @@ from typing import Any
 
 from airflow_mlops.assets import TRIGGER_REASONS
 from airflow_mlops.errors import ConfigError
+from airflow_mlops.inputs import check_bool
 
+#: the characters of a five-field cron expression (digits, names, ``* , - / ?``, spaces)
+_CRON_CHARS = frozenset("0123456789*,-/? ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 #: when several events started one run, the reason reported first
 _PRIORITY = ("performance", "drift", "new_data")
 
@@ -35,7 +38,13 @@ class TriggerPolicy:
     on_performance_drop: bool = True
 
     def __post_init__(self) -> None:
-        if self.cron is not None and len(self.cron.split()) != 5:
+        for name in ("on_new_data", "on_drift", "on_performance_drop"):
+            check_bool(f"TriggerPolicy.{name}", getattr(self, name))
+        if self.cron is not None and (
+            not isinstance(self.cron, str)
+            or len(self.cron.split()) != 5
+            or not set(self.cron) <= _CRON_CHARS
+        ):
             raise ConfigError(
                 f"TriggerPolicy.cron={self.cron!r} is not a five-field cron expression.",
                 hint='Use e.g. "0 2 * * *" (02:00 UTC every night), or None for no schedule.',

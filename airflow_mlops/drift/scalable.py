@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_mlops.drift import stats
 from airflow_mlops.drift.sources import Source, prefetched
 from airflow_mlops.errors import ConfigError, DriftError
+from airflow_mlops.inputs import check_int, check_number
 
 if TYPE_CHECKING:
     import numpy as np
@@ -74,11 +75,7 @@ class DriftConfig:
     fine_bins: int = FINE_BINS
 
     def __post_init__(self) -> None:
-        if not 0 < self.drift_share <= 1:
-            raise ConfigError(
-                f"drift_share={self.drift_share!r} is not in (0, 1].",
-                hint="Give the share of drifted columns that means dataset drift, e.g. 0.5.",
-            )
+        check_number("drift_share", self.drift_share, 0, 1, exclusive_minimum=True)
         named = [self.method, self.num_method, self.cat_method, *self.per_column_method.values()]
         unknown = sorted({m for m in named if m is not None and m not in stats.METHODS})
         if unknown:
@@ -98,13 +95,15 @@ class DriftConfig:
             )
         thresholds = [self.threshold, self.num_threshold, self.cat_threshold]
         bad = [t for t in [*thresholds, *self.per_column_threshold.values()] if t is not None]
-        if any(not (isinstance(t, int | float) and t > 0) for t in bad):
+        if any(
+            isinstance(t, bool) or not isinstance(t, int | float) or not 0 < t < math.inf
+            for t in bad
+        ):
             raise ConfigError(
                 f"Drift thresholds must be positive numbers, got {bad}.",
                 hint="Use a p-value level (e.g. 0.05) or a distance (e.g. 0.1).",
             )
-        if self.fine_bins < 256:
-            raise ConfigError(f"fine_bins={self.fine_bins} is too coarse; use at least 256.")
+        check_int("fine_bins", self.fine_bins, 256, 1 << 24)
 
     def method_for(self, column: str, column_type: str, default: str) -> str:
         typed = self.num_method if column_type == stats.NUMERICAL else self.cat_method

@@ -25,6 +25,7 @@ from airflow_mlops.export.graph import (
 from airflow_mlops.export.latency import LatencyStats, TimingPlan, onnx_latency
 from airflow_mlops.export.parity import ParityReport, check_parity
 from airflow_mlops.export.runtime import OnnxPredictor
+from airflow_mlops.inputs import check_int, check_number, rule
 
 if TYPE_CHECKING:
     import numpy as np
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     import torch
 
 ONNX_FILE = "model.onnx"
+#: the largest sample and latency batch, in rows
+MAX_BATCH = 1_000_000
 REPORT_FILE = "export_report.json"
 
 
@@ -58,14 +61,22 @@ class ExportConfig:
 
     def __post_init__(self) -> None:
         problems = []
-        if not (self.atol >= 0 and self.rtol >= 0):
-            problems.append(f"tolerances must be >= 0 (atol={self.atol!r}, rtol={self.rtol!r})")
-        if self.sample_rows < 1:
-            problems.append(f"sample_rows must be >= 1, got {self.sample_rows!r}")
-        if self.threads < 1:
-            problems.append(f"threads must be >= 1, got {self.threads!r}")
-        if any(batch < 1 for batch in self.latency_batches):
-            problems.append(f"latency batches must be >= 1, got {list(self.latency_batches)}")
+        for name, check in (
+            ("atol", rule(check_number, 0, 1)),
+            ("rtol", rule(check_number, 0, 1)),
+            ("sample_rows", rule(check_int, 1, MAX_BATCH)),
+            ("threads", rule(check_int, 1, 1024)),
+            ("seed", rule(check_int, 0, 2**32 - 1)),
+        ):
+            try:
+                check(name, getattr(self, name))
+            except ConfigError as error:
+                problems.append(error.message.rstrip("."))
+        batches = self.latency_batches
+        if not isinstance(batches, tuple) or not all(
+            isinstance(b, int) and not isinstance(b, bool) and 1 <= b <= MAX_BATCH for b in batches
+        ):
+            problems.append(f"latency_batches={batches!r}: must be integers from 1 to {MAX_BATCH}")
         if problems:
             raise ConfigError(
                 "Invalid export config: " + "; ".join(problems) + ".",

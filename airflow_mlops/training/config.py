@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -12,6 +13,8 @@ from airflow_mlops.errors import ConfigError
 
 TASKS = ("auto", "classification", "regression")
 DEVICES = ("auto", "cpu", "cuda")
+#: bounds that keep a typo from allocating the machine away (or overflowing numpy's seed)
+MAX_LAYERS, MAX_WIDTH, MAX_COUNT, MAX_SEED = 32, 65_536, 10_000_000, 2**32 - 1
 #: ``"package.module:function"``, the form of a user's model factory
 FACTORY_PATTERN = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*$")
 
@@ -83,10 +86,20 @@ class TrainingConfig:
 
         need(isinstance(self.label, str) and bool(self.label), f"label={self.label!r}: a column")
         need(self.task in TASKS, f"task={self.task!r}: one of {', '.join(TASKS)}")
+        for name in ("numeric_columns", "categorical_columns", "exclude_columns"):
+            value = getattr(self, name)
+            need(
+                (value is None and name != "exclude_columns")
+                or (isinstance(value, tuple) and all(isinstance(c, str) and c for c in value)),
+                f"{name}={value!r}: a list of column names",
+            )
         need(self.device in DEVICES, f"device={self.device!r}: one of {', '.join(DEVICES)}")
         need(
-            all(_is_int(w) and w > 0 for w in self.hidden_layers),
-            f"hidden_layers={list(self.hidden_layers)!r}: positive integers",
+            isinstance(self.hidden_layers, tuple)
+            and len(self.hidden_layers) <= MAX_LAYERS
+            and all(_is_int(w) and 0 < w <= MAX_WIDTH for w in self.hidden_layers),
+            f"hidden_layers={_shown(self.hidden_layers)!r}: up to {MAX_LAYERS} integers in "
+            f"[1, {MAX_WIDTH}]",
         )
         need(
             _is_number(self.dropout) and 0 <= self.dropout < 1, f"dropout={self.dropout!r}: [0, 1)"
@@ -96,20 +109,27 @@ class TrainingConfig:
             f"learning_rate={self.learning_rate!r}: in (0, 10]",
         )
         need(
-            _is_number(self.weight_decay) and self.weight_decay >= 0,
-            f"weight_decay={self.weight_decay!r}: >= 0",
+            _is_number(self.weight_decay) and 0 <= self.weight_decay <= 10,
+            f"weight_decay={self.weight_decay!r}: in [0, 10]",
         )
         for name in ("batch_size", "max_epochs", "patience", "max_categories"):
             value = getattr(self, name)
-            need(_is_int(value) and value >= 1, f"{name}={value!r}: an integer >= 1")
+            need(
+                _is_int(value) and 1 <= value <= MAX_COUNT,
+                f"{name}={value!r}: an integer from 1 to {MAX_COUNT}",
+            )
         need(
             _is_number(self.val_fraction) and 0 < self.val_fraction < 1,
             f"val_fraction={self.val_fraction!r}: in (0, 1)",
         )
-        need(_is_int(self.seed) and self.seed >= 0, f"seed={self.seed!r}: an integer >= 0")
         need(
-            self.num_threads is None or (_is_int(self.num_threads) and self.num_threads >= 1),
-            f"num_threads={self.num_threads!r}: None or an integer >= 1",
+            _is_int(self.seed) and 0 <= self.seed <= MAX_SEED,
+            f"seed={self.seed!r}: an integer from 0 to {MAX_SEED}",
+        )
+        need(
+            self.num_threads is None
+            or (_is_int(self.num_threads) and 1 <= self.num_threads <= 1024),
+            f"num_threads={self.num_threads!r}: None or an integer from 1 to 1024",
         )
         need(
             self.model_factory is None
@@ -187,9 +207,15 @@ class TrainingConfig:
         }
 
 
+def _shown(value: object) -> object:
+    """A tuple field as the list it was given as."""
+    return list(value) if isinstance(value, tuple) else value
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A finite int or float (NaN and infinities compare false everywhere, so say no)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -38,7 +38,7 @@ def test_a_valid_config_merges_param_defaults() -> None:
         (lambda: dataset(path="../outside.csv"), "DatasetSpec.path"),
         (lambda: dataset(path="/abs.csv"), "DatasetSpec.path"),
         (lambda: dataset(task="clustering"), "DatasetSpec.task"),
-        (lambda: dataset(default_rev="--evil"), "data_rev"),
+        (lambda: dataset(default_rev="--evil"), "DatasetSpec.default_rev"),
         (lambda: CTPipelineConfig(dag_id="x", model_name="m", dataset=dataset(), gpu="yes"), "gpu"),
         (
             lambda: CTPipelineConfig(dag_id="x", model_name="m", dataset=dataset(), backend="k8s"),

@@ -205,10 +205,10 @@ def test_an_untraceable_model_is_an_export_error(
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"atol": -1.0}, "tolerances must be >= 0"),
-        ({"sample_rows": 0}, "sample_rows must be >= 1"),
-        ({"threads": 0}, "threads must be >= 1"),
-        ({"latency_batches": (1, 0)}, "latency batches must be >= 1"),
+        ({"atol": -1.0}, r"atol=-1.0: must be in \[0, 1\]"),
+        ({"sample_rows": 0}, "sample_rows=0: must be between 1 and"),
+        ({"threads": 0}, "threads=0: must be between 1 and 1024"),
+        ({"latency_batches": (1, 0)}, "latency_batches=\\(1, 0\\): must be integers from 1"),
     ],
 )
 def test_export_config_is_validated(kwargs: dict[str, Any], message: str) -> None:

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from airflow_mlops.operators.training import (
+    DEFAULT_IMAGE,
     IMAGE_VARIABLE,
     TrainInDockerOperator,
     TrainingTaskError,
@@ -30,6 +31,7 @@ def demo_csv(cancer: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> 
 
 def make(demo_csv: Path, tmp_path: Path, **kwargs) -> TrainInDockerOperator:
     kwargs.setdefault("training_params", {"label": "malignant", "max_epochs": 2})
+    kwargs.setdefault("image", DEFAULT_IMAGE)  # as the default template renders
     return TrainInDockerOperator(
         task_id="train", data_path=str(demo_csv), output_dir=str(tmp_path / "out"),
         docker_url=NO_ENGINE, **kwargs,
@@ -39,10 +41,10 @@ def make(demo_csv: Path, tmp_path: Path, **kwargs) -> TrainInDockerOperator:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"gpu": "yes"}, "gpu='yes' is not one of auto, required, none"),
-        ({"backend": "k8s"}, "backend='k8s' is not one of docker, local"),
-        ({"train_timeout": 0}, "train_timeout=0 must be positive"),
-        ({"cpu_limit": -1}, "cpu_limit=-1 must be positive"),
+        ({"gpu": "yes"}, "gpu='yes': must be one of 'auto', 'required', 'none'"),
+        ({"backend": "k8s"}, "backend='k8s': must be one of 'docker', 'local'"),
+        ({"train_timeout": 0}, r"train_timeout=0: must be in \(0, "),
+        ({"cpu_limit": -1}, r"cpu_limit=-1: must be in \(0, 1024\]"),
     ],
 )
 def test_cheap_arguments_are_checked_at_construction(kwargs, message, demo_csv, tmp_path) -> None:
@@ -51,7 +53,7 @@ def test_cheap_arguments_are_checked_at_construction(kwargs, message, demo_csv, 
 
 
 def test_templated_fields_and_default_image(demo_csv: Path, tmp_path: Path) -> None:
-    op = make(demo_csv, tmp_path)
+    op = make(demo_csv, tmp_path, image=None)
     for field in ("image", "data_path", "training_params", "output_dir", "environment"):
         assert field in op.template_fields
     assert IMAGE_VARIABLE in op.image
