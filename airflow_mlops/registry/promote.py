@@ -92,6 +92,8 @@ def champion_lock(
             if error.error_code != "RESOURCE_ALREADY_EXISTS":
                 raise
         held = _lock_holder(client, lock)
+        if held is not None and held.get("owner") == owner:
+            return True  # this call made it: the answer was lost and the client retried
         if held is not None and time.time() - held.get("since", 0) > stale_after_s:
             _delete_model(client, lock)
         return False
