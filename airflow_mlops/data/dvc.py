@@ -27,6 +27,7 @@ import logging
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -326,6 +327,7 @@ def _open_repo(root: Path, cache: Path, remote: RemoteSpec, link_type: str) -> I
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
+    _bind_dvc_console()
     config: dict[str, Any] = {
         "cache": {"dir": str(cache), "type": link_type},
         # per-workspace indexes live (and go) with the workspace, not in /var/tmp
@@ -347,6 +349,21 @@ def _open_repo(root: Path, cache: Path, remote: RemoteSpec, link_type: str) -> I
         ) from error
     with repo:
         yield repo
+
+
+def _bind_dvc_console() -> None:
+    """Point DVC's console log handlers at the current stdout and stderr.
+
+    ``import dvc`` binds them to the streams of that moment. Where those were replaced and
+    closed since (a task or test runner running several tasks in one process), DVC's next
+    message would raise ``LoggingException`` and hide the real error, e.g. a missing object.
+    """
+    from dvc.logger import LoggerHandler
+
+    for name in ("dvc", "dvc_objects", "dvc_data"):
+        for handler in logging.getLogger(name).handlers:
+            if isinstance(handler, LoggerHandler):
+                handler.stream = sys.stderr if handler.level >= logging.WARNING else sys.stdout
 
 
 def _tracked_output(repo: Repo, root: Path, path: str, rev: str) -> Any:
