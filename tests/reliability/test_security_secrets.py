@@ -208,6 +208,40 @@ def test_a_ct_run_with_s3_and_mlflow_credentials_leaks_no_secret(
     assert redact(secrets.mlflow_password) == MASKED
 
 
+#: a task that prints a connection's password and renders it into a template field
+CANARY_DAG = """
+from airflow.sdk import DAG, BaseHook, task
+
+with DAG("security_canary", schedule=None) as dag:
+
+    @task(templates_dict={"password": "{{ conn.sec_aws.password }}"})
+    def canary(templates_dict=None):
+        print("canary:", BaseHook.get_connection("sec_aws").password)
+
+    canary()
+"""
+
+
+def test_control_the_captured_task_log_is_unmasked(
+    secrets: Secrets, ct, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Control for the CT-run test: under ``dag.test()`` a secret a task prints reaches the
+    captured log in clear (so no hit there means nothing printed it), while Airflow stores the
+    rendered template field masked."""
+    path = ct.dags_folder / "security_canary.py"
+    path.write_text(CANARY_DAG)
+    namespace: dict[str, Any] = {"__file__": str(path)}
+    exec(compile(CANARY_DAG, str(path), "exec"), namespace)
+
+    run = namespace["dag"].test()
+    log = "".join(capfd.readouterr())
+
+    assert str(run.state) == "success"
+    assert f"canary: {secrets.aws_secret_key}" in log
+    _, rendered = stored_by_airflow("security_canary", run.run_id)
+    assert {"password": MASKED} in rendered
+
+
 def test_assumed_role_credentials_handed_to_dvc_are_masked(
     s3_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
