@@ -52,7 +52,7 @@ def mirror(registry: str, mirrors_dir: Path) -> Path:
         if (path / "HEAD").exists():
             git(["fetch", "-q", "--prune", "--prune-tags", "--force", "origin"], path, registry)
         else:
-            git(["clone", "-q", "--mirror", registry, str(path)], mirrors_dir, registry)
+            git(["clone", "-q", "--mirror", "--", registry, str(path)], mirrors_dir, registry)
     return path
 
 
@@ -124,5 +124,5 @@ def _unknown_rev(source: Path, rev: str, registry: str) -> DataError:
 
 def clone(source: Path, commit: str, dest: Path, registry: str) -> None:
     """A git checkout of ``commit`` at ``dest`` (a new or empty directory)."""
-    git(["clone", "-q", "--no-checkout", str(source), str(dest)], dest.parent, registry)
+    git(["clone", "-q", "--no-checkout", "--", str(source), str(dest)], dest.parent, registry)
     git(["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", commit], dest)

@@ -17,6 +17,7 @@ import math
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -876,3 +877,16 @@ def test_operator_arguments_accept_valid_and_refuse_invalid(
             cls(**{**kwargs, argument: invalid})
     message = str(refused.value)
     assert argument in message or (argument == "drift" and "drift" in message.lower()), message
+
+
+def test_git_reads_an_option_like_registry_as_a_path(tmp_path: Path) -> None:
+    """Under the argument checks, the core itself never lets git take a registry for an
+    option (``git clone --upload-pack=<command> ...`` runs the command)."""
+    from airflow_mlops.data.git_source import mirror
+    from airflow_mlops.errors import DataError
+
+    marker = tmp_path / "ran"
+    registry = f"--upload-pack=touch {marker}"
+    with pytest.raises(DataError, match=re.escape(f"repository '{registry}' does not exist")):
+        mirror(registry, tmp_path / "mirrors")
+    assert not marker.exists()
