@@ -70,6 +70,8 @@ def airflow_url(seeded: SeededRegistry, tmp_path_factory: pytest.TempPathFactory
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
         "AIRFLOW__API_AUTH__JWT_SECRET": "browser-test-secret-" + "x" * 48,
         "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+        # one version per answer: the page reads the three versions in three pages
+        "AIRFLOW__MLOPS__UI_VERSIONS_PER_PAGE": "1",
         "AIRFLOW_CONN_MLFLOW_DEFAULT": json.dumps(
             {"conn_type": "mlflow", "host": seeded.tracking_uri}
         ),
