@@ -180,6 +180,28 @@ def check_targets(targets: Sequence[str]) -> list[str]:
     return clean
 
 
+#: written into every workspace a pull creates; a pull replaces only workspaces that hold it
+WORKSPACE_MARKER = ".mlops-workspace"
+
+
+def check_replaceable(workspace: Path) -> None:
+    """Refuse a workspace that exists and holds files no pull wrote (a mistyped path such as
+    a home directory must never be replaced)."""
+    if workspace.exists() and not workspace.is_dir():
+        raise ConfigError(
+            f"The workspace {str(workspace)!r} is a file.",
+            hint="Give a new or empty directory as workspace (by default each run gets its own).",
+        )
+    ours = (workspace / WORKSPACE_MARKER).exists()
+    if workspace.is_dir() and not ours and any(workspace.iterdir()):
+        raise ConfigError(
+            f"The workspace {str(workspace)!r} already holds files that no pull wrote; "
+            "a pull replaces its workspace as a whole, so it refuses this one.",
+            hint="Give a new or empty directory as workspace (by default each run gets "
+            "its own under $AIRFLOW_MLOPS_HOME/workspaces).",
+        )
+
+
 def pull(
     registry: str,
     targets: Sequence[str],
@@ -198,7 +220,8 @@ def pull(
     :param targets: paths tracked by DVC in the registry (files or directories).
     :param rev: a tag, branch or commit of the registry.
     :param workspace: the directory that receives the registry's files at ``rev`` and the
-        data; it is replaced as a whole, and only when the pull succeeded.
+        data; it is replaced as a whole, and only when the pull succeeded. An existing one must
+        be empty or written by an earlier pull (:func:`check_replaceable`).
     :param cache_dir: the DVC cache shared by all workspaces.
     :param remote: which remote, URL and credentials; None for the registry's default.
     :param link_type: DVC ``cache.type``: how files come out of the cache.
@@ -216,9 +239,11 @@ def pull(
     cache = Path(cache_dir).resolve()
     cache.mkdir(parents=True, exist_ok=True)
     final = Path(workspace).resolve()
+    check_replaceable(final)
     source = git_source(registry, Path(mirrors_dir or cache.parent / "git-mirrors"))
     with atomic_directory(final) as tmp:
         commit = export_commit(source, rev, tmp, registry)
+        (tmp / WORKSPACE_MARKER).write_text(f"{registry}@{rev} {commit}\n")
         outputs = [read_output(tmp, path) for path in paths]
         fetched = None
         if all(outputs):

@@ -92,6 +92,17 @@ def test_pull_replaces_the_workspace_with_the_new_version(demo_registry, tmp_pat
     assert len((tmp_path / "ws" / TARGET).read_text().splitlines()) == 870
 
 
+def test_a_directory_no_pull_wrote_is_never_replaced(demo_registry, tmp_path) -> None:
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="already holds files that no pull wrote"):
+        _pull(demo_registry, tmp_path, rev="v1")
+    assert [p.name for p in (tmp_path / "ws").iterdir()] == ["notes.txt"]
+
+    (tmp_path / "ws" / "notes.txt").unlink()  # an empty directory is fine
+    assert _pull(demo_registry, tmp_path, rev="v1").commit
+
+
 def test_unknown_revision_names_the_known_tags(demo_registry, tmp_path: Path) -> None:
     with pytest.raises(DataError, match="'v9' does not exist") as caught:
         _pull(demo_registry, tmp_path, rev="v9")
@@ -289,7 +300,8 @@ def test_registry_default_remote_is_pulled_with_dvc(demo_registry, tmp_path: Pat
     assert result.fetched == 1
     assert _md5(local) == result.md5 == result.targets[0].md5
     assert result.size == local.stat().st_size
-    assert sorted(p.name for p in (tmp_path / "ws").iterdir()) == [".dvc", ".dvcignore", "data"]
+    names = sorted(p.name for p in (tmp_path / "ws").iterdir())
+    assert names == [".dvc", ".dvcignore", ".mlops-workspace", "data"]
 
 
 def test_registry_url_is_read_through_a_mirror(demo_registry, tmp_path: Path) -> None:
