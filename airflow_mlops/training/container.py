@@ -79,11 +79,14 @@ def entrypoint_args(data_name: str, params: dict[str, Any]) -> list[str]:
 
 
 def prepare_output(output_dir: str | Path) -> Path:
-    """Create ``output_dir`` and remove a previous try's result files (never read by mistake)."""
+    """Create ``output_dir`` and remove a previous try's result files (never read by mistake)
+    and the temporary files of an atomic write that a killed try left (``.<name>.*.tmp``)."""
     target = Path(output_dir)
     target.mkdir(parents=True, exist_ok=True)
     for name in ("metrics.json", ERROR_FILE):
         (target / name).unlink(missing_ok=True)
+    for leftover in target.glob(".*.tmp"):
+        leftover.unlink(missing_ok=True)
     return target
 
 
@@ -130,13 +133,17 @@ def explain_failure(
             hint="Raise the timeout, lower max_epochs, or train on a GPU.",
             details=details,
         )
-    if oom_killed or exit_code == 137:
-        reason = "was killed by the out-of-memory killer" if oom_killed else "was killed (137)"
+    if oom_killed or exit_code in (137, -9):  # SIGKILL: 128 + 9 in a container, -9 in Popen
+        reason = (
+            "was killed by the out-of-memory killer"
+            if oom_killed
+            else f"was killed by SIGKILL (exit code {exit_code}), most likely out of memory"
+        )
         return TrainingError(
             f"The training {where} {reason}"
             + (f" at its memory limit {memory_limit}." if memory_limit else "."),
-            hint="Raise the memory limit (mem_limit), or lower batch_size or the model size "
-            "(hidden_layers).",
+            hint="Give it more memory (mem_limit for a container, the worker's for a "
+            "subprocess), or lower batch_size or the model size (hidden_layers).",
             details={**details, "oom_killed": oom_killed},
         )
     error_file = Path(output_dir) / ERROR_FILE
