@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -209,3 +210,54 @@ def fail_first_try(
             return original(self, context)
 
     monkeypatch.setattr(cls, "execute", execute)
+
+
+#: a ``sitecustomize`` that breaks the first run of the training entrypoint in a subprocess
+_SITECUSTOMIZE = '''\
+"""Written by the reliability suite: break the first run of the training entrypoint."""
+import os
+import sys
+
+MODE = os.environ.get("RELIABILITY_TRAINING_FAULT", "")
+ONCE = os.environ.get("RELIABILITY_TRAINING_FAULT_ONCE", "")
+if MODE and "airflow_mlops.training" in sys.orig_argv and not os.path.exists(ONCE):
+    open(ONCE, "w").close()
+    if MODE == "hang":
+        import time
+
+        time.sleep(3600)
+    elif MODE == "crash":
+        import builtins
+
+        def _print(*args, _print=builtins.print, **kwargs):
+            _print(*args, **kwargs)
+            if args and str(args[0]).startswith("epoch   2/"):
+                raise RuntimeError("injected crash in epoch 2")
+
+        builtins.print = _print
+    elif MODE == "kill-mid-write":
+        import signal
+
+        def _fsync(fd):  # the first artifact write: half of it on disk, then SIGKILL
+            os.ftruncate(fd, os.fstat(fd).st_size // 2)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        os.fsync = _fsync
+'''
+
+
+def break_training_subprocess(monkeypatch: pytest.MonkeyPatch, root: Path, mode: str) -> Path:
+    """Make the first training subprocess (``backend="local"``) that starts from now on
+    ``crash`` in epoch 2, ``hang`` at start, or ``kill-mid-write`` its first artifact (half of
+    it written, then SIGKILL); later runs are left alone. Returns the file whose existence
+    says the fault fired."""
+    site = root / "site"
+    site.mkdir(parents=True)
+    (site / "sitecustomize.py").write_text(_SITECUSTOMIZE)
+    fired = root / "fired"
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
+    )
+    monkeypatch.setenv("RELIABILITY_TRAINING_FAULT", mode)
+    monkeypatch.setenv("RELIABILITY_TRAINING_FAULT_ONCE", str(fired))
+    return fired
