@@ -1,8 +1,13 @@
-"""Atomic writes: a killed process leaves either the old artifact or the new one, never half."""
+"""Atomic writes: a killed process leaves either the old artifact or the new one, never half.
+
+A write that finds its disk full fails with :class:`~airflow_mlops.errors.StorageError`, which
+says where and what to do; the previous artifact stays as it was.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -10,6 +15,11 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from airflow_mlops.errors import StorageError
+
+#: the errors of a full disk or quota
+_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
@@ -23,9 +33,10 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        _raise_if_full(error, target)
         raise
     return target
 
@@ -44,20 +55,57 @@ def atomic_write_json(path: str | os.PathLike[str], payload: Any) -> Path:
 def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary directory that replaces ``path`` only if the block succeeds.
 
-    On error the temporary directory is removed and ``path`` keeps its previous content.
+    On error the temporary directory is removed and ``path`` keeps its previous content. An
+    existing ``path`` is swapped with the new content in one step where the system can
+    (Linux ``renameat2``), so a process killed meanwhile leaves the old directory or the new.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         yield tmp
-        if target.exists():
+        if target.exists() and _exchange(tmp, target):
+            shutil.rmtree(tmp, ignore_errors=True)  # the previous content, swapped out
+        elif target.exists():
             backup = target.with_name(f".{target.name}.old-{os.getpid()}")
             os.replace(target, backup)
             os.replace(tmp, target)
             shutil.rmtree(backup, ignore_errors=True)
         else:
             os.replace(tmp, target)
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(tmp, ignore_errors=True)
+        _raise_if_full(error, target)
         raise
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap the paths ``a`` and ``b`` atomically (Linux ``renameat2(RENAME_EXCHANGE)``);
+    False where the system or the filesystem cannot."""
+    import ctypes
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def _raise_if_full(error: BaseException, target: Path) -> None:
+    """Raise a :class:`StorageError` instead of ``error`` when it says the disk is full."""
+    if isinstance(error, StorageError) or getattr(error, "errno", None) not in _FULL:
+        return
+    free = shutil.disk_usage(target.parent).free
+    raise StorageError(
+        f"No space left to write {str(target)!r} ({free} bytes free on its disk): {error}",
+        hint="Free space on that disk, or move the artifacts to a bigger one "
+        "(AIRFLOW_MLOPS_ARTIFACT_ROOT, AIRFLOW_MLOPS_HOME), then retry the task. Nothing was "
+        "published: the previous version, if any, is unchanged.",
+        details={"path": str(target), "free_bytes": free},
+    ) from error

@@ -54,5 +54,9 @@ class DriftError(MlopsError):
     """Drift could not be measured (missing columns, empty window)."""
 
 
+class StorageError(MlopsError, OSError):
+    """An artifact could not be written because its disk (or quota) is full."""
+
+
 class ServiceError(MlopsError):
     """A local service (MLflow server, Airflow, Docker engine) failed to start or answer."""

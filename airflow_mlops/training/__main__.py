@@ -3,7 +3,8 @@
 ``python -m airflow_mlops.training --data TABLE --output DIR (--params JSON | --config FILE)``
 
 Writes model.pt, config.json and metrics.json into DIR. On failure it writes ``error.json``
-(kind, message, hint, traceback) into DIR, prints the traceback and exits with
+(kind, message, hint, traceback) into DIR (or, if it cannot, prints it as the last line of
+output after ``airflow-mlops-error: ``), prints the traceback and exits with
 :data:`~airflow_mlops.training.container.EXIT_CODES` of the error's kind, so whoever started it
 can explain the failure without parsing logs.
 """
@@ -11,13 +12,14 @@ can explain the failure without parsing logs.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import traceback
 from pathlib import Path
 
 from airflow_mlops.artifacts import atomic_write_json
 from airflow_mlops.errors import MlopsError
-from airflow_mlops.training.container import ERROR_FILE, EXIT_CODES
+from airflow_mlops.training.container import ERROR_FILE, ERROR_LINE, EXIT_CODES
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,16 +55,17 @@ def main(argv: list[str] | None = None) -> int:
         kind = type(error).__name__ if isinstance(error, MlopsError) else "crash"
         text = traceback.format_exc()
         print(text, file=sys.stderr, flush=True)
-        atomic_write_json(
-            output / ERROR_FILE,
-            {
-                "kind": kind,
-                "message": getattr(error, "message", str(error)) or type(error).__name__,
-                "hint": getattr(error, "hint", None),
-                "details": getattr(error, "details", {}),
-                "traceback": text,
-            },
-        )
+        report = {
+            "kind": kind,
+            "message": getattr(error, "message", str(error)) or type(error).__name__,
+            "hint": getattr(error, "hint", None),
+            "details": getattr(error, "details", {}),
+            "traceback": text,
+        }
+        try:
+            atomic_write_json(output / ERROR_FILE, report)
+        except OSError:  # e.g. the disk is full: the report goes to the output instead
+            print(ERROR_LINE + json.dumps(report, default=str), file=sys.stderr, flush=True)
         return EXIT_CODES.get(kind, EXIT_CODES["crash"])
     return 0
 

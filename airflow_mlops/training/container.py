@@ -22,6 +22,8 @@ from airflow_mlops.errors import ConfigError, TrainingError
 DATA_MOUNT = "/mnt/data"
 OUTPUT_MOUNT = "/mnt/output"
 ERROR_FILE = "error.json"
+#: prefixes the error report on the last line of output when error.json cannot be written
+ERROR_LINE = "airflow-mlops-error: "
 ENTRYPOINT = ("python", "-m", "airflow_mlops.training")
 #: entrypoint exit codes per failure kind (137 = killed by SIGKILL, e.g. the OOM killer)
 EXIT_CODES = {"ConfigError": 2, "DataError": 3, "TrainingError": 4, "crash": 1}
@@ -146,13 +148,7 @@ def explain_failure(
             "subprocess), or lower batch_size or the model size (hidden_layers).",
             details={**details, "oom_killed": oom_killed},
         )
-    error_file = Path(output_dir) / ERROR_FILE
-    report: dict[str, Any] = {}
-    if error_file.is_file():
-        try:
-            report = json.loads(error_file.read_text(encoding="utf-8"))
-        except ValueError:
-            report = {}
+    report = _error_report(Path(output_dir) / ERROR_FILE, logs)
     if report:
         hint = report.get("hint") or "Fix the error shown in the traceback below."
         trace = report.get("traceback", "")
@@ -168,6 +164,19 @@ def explain_failure(
         hint="Check that the image's entrypoint is `python -m airflow_mlops.training`.",
         details=details,
     )
+
+
+def _error_report(error_file: Path, logs: list[str]) -> dict[str, Any]:
+    """The entrypoint's error report: ``error.json``, else its :data:`ERROR_LINE` in ``logs``
+    (written there when the output directory could not take the file, e.g. a full disk)."""
+    texts = [error_file.read_text(encoding="utf-8")] if error_file.is_file() else []
+    texts += [line.split(ERROR_LINE, 1)[1] for line in reversed(logs) if ERROR_LINE in line]
+    for text in texts:
+        try:
+            return dict(json.loads(text))
+        except (TypeError, ValueError):
+            continue
+    return {}
 
 
 def run_local(
