@@ -190,10 +190,14 @@ def mlflow_proxy(upstream: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mlf
 
 
 def fail_first_try(
-    monkeypatch: pytest.MonkeyPatch, task: Any, arm: Callable[[pytest.MonkeyPatch, Any], None]
+    monkeypatch: pytest.MonkeyPatch,
+    task: Any,
+    arm: Callable[[pytest.MonkeyPatch, Any], None],
+    failures: dict[str, str] | None = None,
 ) -> None:
     """Make ``task`` fail once, mid-way: during its first try ``arm(patch, context)`` patches
-    what the task calls (a patch undone when the try ends); later tries run unchanged.
+    what the task calls (a patch undone when the try ends); later tries run unchanged. The
+    error that ended the first try goes into ``failures`` under the task id.
 
     The operator class is patched (the runner executes a rendered copy of ``task``); other
     tasks of the class are left alone.
@@ -207,7 +211,12 @@ def fail_first_try(
             return original(self, context)
         with pytest.MonkeyPatch.context() as patch:
             arm(patch, context)
-            return original(self, context)
+            try:
+                return original(self, context)
+            except Exception as error:
+                if failures is not None:
+                    failures[self.task_id] = f"{type(error).__name__}: {error}"
+                raise
 
     monkeypatch.setattr(cls, "execute", execute)
 

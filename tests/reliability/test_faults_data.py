@@ -20,7 +20,7 @@ import yaml
 
 from tests.reliability.faults import failed_at, leftovers, tree
 
-pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 
 
 def point_main_at(registry: Any, url: str) -> None:
