@@ -83,7 +83,7 @@ HINTS = {
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_broken_remote_fails_the_pull_before_any_work(
+def test_broken_remote_fails_the_pull(
     fault: str, ct, demo_registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd
 ) -> None:
     import re

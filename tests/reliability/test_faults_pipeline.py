@@ -117,56 +117,55 @@ def with_champion_of(ct: CTHarness, clean: Clean) -> RegistryState:
     return ct.registry()
 
 
-def test_mlflow_down_before_the_run_fails_at_the_fingerprint_check(ct, clean, capfd) -> None:
-    before = with_champion_of(ct, clean)
-    with mlflow_proxy(ct.mlflow_url, ct.monkeypatch) as proxy:
-        proxy.down()
-        run = ct.run()
-
-    failed_at(run, "check_fingerprint")
-    log = capfd.readouterr().out
-    assert f"RegistrationError: MLflow at {proxy.url} is unreachable while trying to search" in log
-    assert "the task is safe to retry" in log
-    assert ct.registry() == before
-    assert mlflow_runs(ct.mlflow_url, ct.model_name) == []
+#: MLflow goes down as this task starts -> the task that fails on it
+DOWN_FROM = {"prepare_run": "check_fingerprint", "register_model": "register_model"}
 
 
-def test_mlflow_down_when_registration_starts_keeps_the_champion(ct, clean, capfd) -> None:
-    from airflow_mlops.operators.mlflow import RegisterModelOperator
-
+@pytest.mark.parametrize("down_from", DOWN_FROM)
+def test_mlflow_down_keeps_the_champion(down_from: str, ct, clean, capfd) -> None:
     before = with_champion_of(ct, clean)
     with mlflow_proxy(ct.mlflow_url, ct.monkeypatch) as proxy:
         dag = ct.dag()
-        register = dag.get_task("register_model")
-        assert isinstance(register, RegisterModelOperator)
-        fail_first_try(ct.monkeypatch, register, lambda patch, context: proxy.down())
+        fail_first_try(ct.monkeypatch, dag.get_task(down_from), lambda p, c: proxy.down())
         run = ct.run(dag)
 
-    failed_at(run, "register_model")
+    failing = DOWN_FROM[down_from]
+    failed_at(run, failing)
     log = capfd.readouterr().out
     assert f"RegistrationError: MLflow at {proxy.url} is unreachable while trying to" in log
     assert "the task is safe to retry" in log
-    assert "Full details: the log of task 'register_model'" in log
+    assert f"Full details: the log of task {failing!r}" in log
     assert ct.registry() == before
-    assert mlflow_runs(ct.mlflow_url, ct.model_name) == []
+    assert mlflow_runs(ct.mlflow_url, ct.model_name) == []  # nothing logged either
 
 
-def test_answer_lost_after_mlflow_made_the_version_retry_reuses_it(ct, clean, capfd) -> None:
+#: a request of the registration cut -> the statuses of the registration runs afterwards
+CUTS = {
+    # MLflow made the version but its answer is lost: the retry finds and reuses it
+    "version-made-answer-lost": (Rule("POST", "/model-versions/create", "response"), ["FINISHED"]),
+    # the model upload never reaches MLflow: that run ends FAILED, the retry logs a new one
+    "upload-lost": (Rule("PUT", "/mlflow-artifacts/artifacts/", "request"), ["FAILED", "FINISHED"]),
+}
+
+
+@pytest.mark.parametrize("cut", CUTS)
+def test_registration_cut_mid_way_retry_makes_one_version(cut: str, ct, clean, capfd) -> None:
+    rule, runs = CUTS[cut]
     before = with_champion_of(ct, clean)
     with mlflow_proxy(ct.mlflow_url, ct.monkeypatch) as proxy:
-        proxy.rules.append(Rule("POST", "/model-versions/create", cut="response"))
+        proxy.rules.append(rule)
         run = ct.run(ct.dag(retries=1))
 
     assert run.state == "success", run
-    assert run.try_numbers["register_model"] == 2
-    assert proxy.paths("cut-response") == ["POST /api/2.0/mlflow/model-versions/create"]
-    assert "is unreachable while trying to register a version of" in capfd.readouterr().out
+    assert run.try_numbers["register_model"] == 2, proxy.paths()
+    assert len(proxy.paths(f"cut-{rule.cut}")) == 1
+    assert "RegistrationError: MLflow at" in capfd.readouterr().out
     after = ct.registry()
     made = {n: tags for n, tags in after.versions.items() if n not in before.versions}
-    assert len(made) == 1, after.versions  # the retry found the version; no duplicate
+    assert len(made) == 1, after.versions  # no duplicate version
     ((number, tags),) = made.items()
     assert tags["mlops.run_id"] == run.run_id
-    assert mlflow_runs(ct.mlflow_url, ct.model_name) == ["FINISHED"]  # logged once
+    assert mlflow_runs(ct.mlflow_url, ct.model_name) == runs
     accepted = tags["mlops.gate_decision"] == "accepted"
     assert after.champion == (number if accepted else before.champion)
     assert after.aliases["challenger"] == number

@@ -192,7 +192,7 @@ DISK_FULL = {
 @pytest.mark.e2e
 @pytest.mark.slow
 @pytest.mark.parametrize("task", DISK_FULL)
-def test_disk_full_fails_the_writing_task_without_a_partial_artifact(
+def test_disk_full_fails_the_writer_cleanly(
     task: str, ct, small_artifact_root: Path, capfd
 ) -> None:
     dag = ct.dag()

@@ -144,7 +144,7 @@ DOCKER_FAULTS = {
 @pytest.mark.docker
 @pytest.mark.integration
 @pytest.mark.parametrize("fault", DOCKER_FAULTS)
-def test_training_container_fault_fails_the_run_cleanly(fault: str, ct, docker_dag, capfd) -> None:
+def test_container_fault_fails_the_run(fault: str, ct, docker_dag, capfd) -> None:
     settings, message = DOCKER_FAULTS[fault]
     dag, label = docker_dag
     train = dag.get_task("train")
