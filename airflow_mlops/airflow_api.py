@@ -131,7 +131,17 @@ class AirflowApi:
         )
         return self.request("GET", path)["value"]
 
-    def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        """The run's task instances (state, try_number, hostname, start and end dates, ...)."""
         quoted = urllib.parse.quote(run_id, safe="")
         answer = self.request("GET", f"/dags/{dag_id}/dagRuns/{quoted}/taskInstances")
-        return {ti["task_id"]: ti["state"] for ti in answer["task_instances"]}
+        return answer["task_instances"]
+
+    def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
+        return {ti["task_id"]: ti["state"] for ti in self.task_instances(dag_id, run_id)}
+
+    def task_tries(self, dag_id: str, run_id: str, task_id: str) -> list[dict[str, Any]]:
+        """Every try of one task instance (try_number, state, hostname), the current one too."""
+        quoted = urllib.parse.quote(run_id, safe="")
+        path = f"/dags/{dag_id}/dagRuns/{quoted}/taskInstances/{task_id}/tries"
+        return self.request("GET", path)["task_instances"]

@@ -23,7 +23,10 @@ from airflow_mlops.errors import ServiceError
 
 @dataclass(frozen=True)
 class ServiceSpec:
-    """How to run one service: its command line, its port and the URL that says it is up."""
+    """How to run one service: its command line, its port and the URL that says it is up.
+
+    ``port`` 0: it listens on none. ``health_url`` is ``http(s)://...`` or ``tcp://host:port``.
+    """
 
     name: str
     argv: list[str]
@@ -67,6 +70,10 @@ def log_tail(path: Path, lines: int = 30) -> str:
 
 
 def _healthy(url: str) -> bool:
+    """Whether ``url`` answers: an HTTP status below 500, or a listener at ``tcp://host:port``."""
+    if url.startswith("tcp://"):
+        host, _, port = url.removeprefix("tcp://").partition(":")
+        return port_in_use(int(port), host)
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return 200 <= response.status < 500
@@ -81,7 +88,7 @@ def start_service(spec: ServiceSpec, run_dir: Path, log_dir: Path) -> RunningSer
 
     :raises ServiceError: the port is taken, or the process exited or never became healthy.
     """
-    if port_in_use(spec.port):
+    if spec.port and port_in_use(spec.port):
         raise ServiceError(
             f"Cannot start {spec.name}: port {spec.port} on 127.0.0.1 is already in use.",
             hint=f"Stop what listens there (`ss -ltnp 'sport = :{spec.port}'`), "
@@ -132,24 +139,46 @@ def stop_service(name: str, run_dir: Path, timeout_s: float = 15.0) -> bool:
     return running
 
 
+def session_processes(session: int) -> dict[int, tuple[int, str]]:
+    """The live processes of ``session`` (a service and everything it started): pid ->
+    (process group, command line). Empty where there is no ``/proc``."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, IndexError, UnicodeDecodeError):
+            continue  # exited meanwhile
+        if int(fields[3]) == session and fields[0] != "Z":
+            found[int(stat.parent.name)] = (int(fields[2]), cmdline.strip())
+    return found
+
+
 def _terminate(pid: int, timeout_s: float = 15.0) -> bool:
-    """SIGTERM the process group of ``pid``, then SIGKILL what is left after ``timeout_s``."""
+    """SIGTERM the process group of ``pid``, then SIGKILL what is left after ``timeout_s``,
+    and every process left in its session: children that made their own process group (an
+    Airflow task runner, its subprocesses) would otherwise outlive the service."""
     try:
         os.killpg(pid, signal.SIGTERM)
     except ProcessLookupError:
-        return False
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pid, 0)
-        except ProcessLookupError:
-            return True
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        time.sleep(0.2)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)
-    return True
+        running = False
+    else:
+        running = True
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(pid, 0)
+            except ProcessLookupError:
+                break
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+            time.sleep(0.2)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+    for member in session_processes(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(member, signal.SIGKILL)
+    return running
 
 
 def _forget(run_dir: Path, name: str) -> None:

@@ -65,15 +65,17 @@ def airflow_env(config: StackConfig) -> dict[str, str]:
     }
 
 
-def airflow_cli(config: StackConfig, *args: str) -> str:
+def airflow_cli(config: StackConfig, *args: str, env: dict[str, str] | None = None) -> str:
     """Run ``airflow <args>`` against the stack's home; returns its output.
+
+    :param env: the Airflow environment; default :func:`airflow_env` of ``config``.
 
     :raises ServiceError: it failed; the message ends with the tail of its output.
     """
     airflow = str(Path(sys.executable).with_name("airflow"))
     result = subprocess.run(
         [airflow, *args],
-        env={**os.environ, **airflow_env(config)},
+        env={**os.environ, **(env or airflow_env(config))},
         capture_output=True,
         text=True,
         check=False,

@@ -8,6 +8,7 @@ fault and assert what happened to the run, the artifacts and the champion.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,10 +26,19 @@ from airflow_mlops.ct.triggers import TriggerPolicy
 from airflow_mlops.operators.pipeline import build_ct_dag
 
 OVERRIDES = json.loads({overrides!r})
-config = demo_pipeline({dag_id!r}, TriggerPolicy(), "reliability test")
+triggers = TriggerPolicy(**OVERRIDES.pop("triggers", {{}}))
+config = demo_pipeline({dag_id!r}, triggers, "reliability test")
 dataset = dataclasses.replace(config.dataset, **OVERRIDES.pop("dataset", {{}}))
 dag = build_ct_dag(dataclasses.replace(config, dataset=dataset, **OVERRIDES))
 '''
+
+
+def write_ct_dag(dags_folder: Path, dag_id: str, overrides: dict[str, Any]) -> Path:
+    """Write the demo CT pipeline as ``dag_id`` with ``overrides`` (JSON values; ``dataset``
+    and ``triggers`` take dicts of :class:`DatasetSpec` / :class:`TriggerPolicy` fields)."""
+    path = dags_folder / f"{dag_id}.py"
+    path.write_text(_DAG_FILE.format(dag_id=dag_id, overrides=json.dumps(overrides)))
+    return path
 
 
 @dataclass(frozen=True)
@@ -78,8 +88,7 @@ class CTHarness:
             "retry_delay_s": 1,
             **overrides,
         }
-        path = self.dags_folder / f"{dag_id}.py"
-        path.write_text(_DAG_FILE.format(dag_id=dag_id, overrides=json.dumps(settings)))
+        path = write_ct_dag(self.dags_folder, dag_id, settings)
         namespace: dict[str, Any] = {"__file__": str(path)}
         exec(compile(path.read_text(), str(path), "exec"), namespace)
         return namespace["dag"]
@@ -99,19 +108,24 @@ class CTHarness:
 
     def registry(self) -> RegistryState:
         """The registry's view of this test's model (empty when nothing was registered)."""
-        from mlflow import MlflowClient
-        from mlflow.exceptions import MlflowException
+        return registry_state(self.mlflow_url, self.model_name)
 
-        client = MlflowClient(self.mlflow_url)
-        try:
-            model = client.get_registered_model(self.model_name)
-        except MlflowException:
-            return RegistryState()
-        versions = client.search_model_versions(f"name='{self.model_name}'")
-        return RegistryState(
-            versions={v.version: dict(v.tags) for v in versions},
-            aliases=dict(model.aliases),
-        )
+
+def registry_state(mlflow_url: str, model_name: str) -> RegistryState:
+    """The registry's view of ``model_name`` (empty when nothing was registered)."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    client = MlflowClient(mlflow_url)
+    try:
+        model = client.get_registered_model(model_name)
+    except MlflowException:
+        return RegistryState()
+    versions = client.search_model_versions(f"name='{model_name}'")
+    return RegistryState(
+        versions={v.version: dict(v.tags) for v in versions},
+        aliases=dict(model.aliases),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -153,3 +167,169 @@ def ct(
         monkeypatch=monkeypatch,
         model_name=f"rel-{name}",
     )
+
+
+# --- scale-out: PostgreSQL, Redis and each Airflow component as its own process -------------
+
+#: runs only when triggered: no nightly run, no asset trigger
+MANUAL_ONLY = {"cron": None, "on_new_data": False, "on_drift": False, "on_performance_drop": False}
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    """The session's PostgreSQL server and its migrated Airflow database (a template)."""
+
+    port: int
+    template: str
+
+    def new_database(self, name: str) -> str:
+        """A fresh migrated Airflow database (a copy of the template); its SQLAlchemy URL."""
+        from airflow_mlops.cluster import create_database, postgres_url
+
+        create_database(self.port, name, template=self.template)
+        return postgres_url(self.port, name)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """A PostgreSQL cluster in a temp dir on a free port, with a migrated Airflow database."""
+    import shutil
+    import tempfile
+
+    from airflow_mlops.cluster import (
+        ClusterConfig,
+        create_database,
+        init_postgres,
+        migrate_database,
+        postgres_spec,
+        postgres_url,
+    )
+    from airflow_mlops.services import free_port, start_service, stop_service
+    from airflow_mlops.settings import MlopsHome
+
+    # not under pytest's 0700 temp root: a root caller runs the server as an unprivileged user
+    root = Path(tempfile.mkdtemp(prefix="airflow-mlops-pg-"))
+    state = tmp_path_factory.mktemp("postgres")
+    port = free_port()
+    start_service(postgres_spec(init_postgres(root), port), state / "run", state / "logs")
+    try:
+        create_database(port, "airflow_template")
+        migrate_database(
+            ClusterConfig(
+                home=MlopsHome(state / "home"),
+                dags_folder=state / "dags",
+                database_url=postgres_url(port, "airflow_template"),
+                mlflow_port=free_port(),
+                api_port=free_port(),
+            )
+        )
+        yield PostgresServer(port=port, template="airflow_template")
+    finally:
+        stop_service("postgres", state / "run")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Debian's redis-server on a free loopback port; yields its URL (database 0)."""
+    from airflow_mlops.cluster import redis_spec
+    from airflow_mlops.services import free_port, start_service, stop_service
+
+    root = tmp_path_factory.mktemp("redis")
+    spec = redis_spec(root / "data", free_port())
+    start_service(spec, root / "run", root / "logs")
+    yield f"redis://127.0.0.1:{spec.port}/0"
+    stop_service("redis", root / "run")
+
+
+@dataclass(frozen=True)
+class ScaleOut:
+    """A running cluster: its config, its REST client and its processes (name -> service)."""
+
+    config: Any
+    api: Any
+    services: dict[str, Any]
+    mlflow_url: str
+
+    def registry(self, model_name: str) -> RegistryState:
+        return registry_state(self.mlflow_url, model_name)
+
+    def log(self, name: str) -> Path:
+        return self.config.home.logs / f"{name}.log"
+
+
+@pytest.fixture(scope="module")
+def start_cluster(
+    postgres_server: PostgresServer,
+    mlflow_server: str,
+    demo_registry_template: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Any]:
+    """``start_cluster(name, dags, executor=..., workers=..., env=...)`` starts an Airflow on
+    PostgreSQL (api-server, scheduler, DAG processor; with ``broker_url`` also a triggerer and
+    ``workers`` Celery workers) whose DAGs folder holds one demo CT DAG per entry of ``dags``
+    (dag_id -> config overrides; local training backend, manual triggers only, the session's
+    demo registry). Everything stops when the module ends."""
+    import contextlib
+
+    from airflow_mlops.airflow_api import AirflowApi
+    from airflow_mlops.cluster import (
+        ClusterConfig,
+        api_server_spec,
+        celery_worker_spec,
+        dag_processor_spec,
+        running,
+        scheduler_spec,
+        triggerer_spec,
+    )
+    from airflow_mlops.services import free_port
+    from airflow_mlops.settings import MlopsHome
+
+    stack = contextlib.ExitStack()
+
+    def start(
+        name: str,
+        dags: dict[str, dict[str, Any]],
+        *,
+        executor: str = "LocalExecutor",
+        broker_url: str | None = None,
+        workers: int = 0,
+        env: dict[str, str] | None = None,
+    ) -> ScaleOut:
+        root = tmp_path_factory.mktemp(name)
+        dags_folder = root / "dags"
+        dags_folder.mkdir()
+        for dag_id, overrides in dags.items():
+            settings = {
+                "backend": "local",
+                "triggers": MANUAL_ONLY,
+                "dataset": {"registry": str(demo_registry_template.repo)},
+                **overrides,
+            }
+            write_ct_dag(dags_folder, dag_id, settings)
+        config = ClusterConfig(
+            home=MlopsHome(root / "home"),
+            dags_folder=dags_folder,
+            database_url=postgres_server.new_database(name),
+            mlflow_port=int(mlflow_server.rsplit(":", 1)[1]),
+            api_port=free_port(),
+            executor=executor,
+            broker_url=broker_url,
+            # the DAG files never change: parse them once, not every 30 s
+            env={"AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "3600", **(env or {})},
+        )
+        specs = [api_server_spec(config), scheduler_spec(config, free_port(), free_port())]
+        specs.append(dag_processor_spec(config))
+        if broker_url:
+            specs.append(triggerer_spec(config, free_port()))
+            specs += [
+                celery_worker_spec(config, f"worker-{index}", free_port())
+                for index in range(1, workers + 1)
+            ]
+        services = stack.enter_context(running(specs, config.home))
+        api = AirflowApi(config.api_url)
+        api.wait_for_dags(set(dags))
+        return ScaleOut(config=config, api=api, services=services, mlflow_url=mlflow_server)
+
+    with stack:
+        yield start
