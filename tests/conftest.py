@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -120,7 +120,23 @@ def demo_registry(demo_registry_template, tmp_path: Path):
 
 
 @pytest.fixture
-def s3_remote(s3_server, demo_registry, monkeypatch: pytest.MonkeyPatch) -> str:
+def moto_aws_connection(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+    """``define(conn_id)``: an Airflow AWS connection ``conn_id`` to the moto S3 endpoint."""
+
+    def define(conn_id: str) -> None:
+        connection = {
+            "conn_type": "aws",
+            "login": "testing",
+            "password": "testing",
+            "extra": {"endpoint_url": s3_server, "region_name": "us-east-1"},
+        }
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(connection))
+
+    return define
+
+
+@pytest.fixture
+def s3_remote(s3_server, demo_registry, moto_aws_connection) -> str:
     """A fresh bucket holding the demo registry's DVC objects; an AWS connection named
     ``dvc_s3`` points at it. Yields the remote URL ``s3://<bucket>/dvcstore``."""
     import boto3
@@ -132,13 +148,7 @@ def s3_remote(s3_server, demo_registry, monkeypatch: pytest.MonkeyPatch) -> str:
         if path.is_file():
             key = f"dvcstore/{path.relative_to(demo_registry.remote).as_posix()}"
             s3.upload_file(str(path), bucket, key)
-    connection = {
-        "conn_type": "aws",
-        "login": "testing",
-        "password": "testing",
-        "extra": {"endpoint_url": s3_server, "region_name": "us-east-1"},
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_DVC_S3", json.dumps(connection))
+    moto_aws_connection("dvc_s3")
     return f"s3://{bucket}/dvcstore"
 
 

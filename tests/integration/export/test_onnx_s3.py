@@ -19,19 +19,13 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def bucket(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+def bucket(s3_server: str, moto_aws_connection) -> str:
     """A fresh bucket; the AWS connection ``models_s3`` points at the moto endpoint."""
     import boto3
 
     name = f"models-{uuid.uuid4().hex[:12]}"
     boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1").create_bucket(Bucket=name)
-    connection = {
-        "conn_type": "aws",
-        "login": "testing",
-        "password": "testing",
-        "extra": {"endpoint_url": s3_server, "region_name": "us-east-1"},
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_MODELS_S3", json.dumps(connection))
+    moto_aws_connection("models_s3")
     return name
 
 
