@@ -347,8 +347,8 @@ class DriftMonitorOperator(BaseOperator):
         """Log the drift metrics to MLflow for their history; returns the MLflow run id."""
         import mlflow
 
-        mlflow.set_tracking_uri(_tracking_uri(self.mlflow_conn_id))
-        mlflow.set_experiment(f"monitoring/{self.model_name}")
+        from airflow_mlops.registry.register import mlflow_scope
+
         metrics = {
             "drift_share": result["drift_share"],
             "drifted_columns": len(result["drifted_columns"]),
@@ -360,7 +360,13 @@ class DriftMonitorOperator(BaseOperator):
         if result["performance"]:
             metrics["performance_current"] = result["performance"]["current"]
             metrics["performance_drop"] = result["performance"]["drop"]
-        with mlflow.start_run(run_name=f"{result['window']}") as run:
+        with (
+            mlflow_scope(_tracking_uri(self.mlflow_conn_id)),
+            mlflow.start_run(
+                run_name=f"{result['window']}",
+                experiment_id=mlflow.set_experiment(f"monitoring/{self.model_name}").experiment_id,
+            ) as run,
+        ):
             mlflow.log_metrics({safe_name(k): float(v) for k, v in metrics.items()})
             mlflow.set_tags(
                 {

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
+import os
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -207,7 +208,7 @@ def _logged_model(
 
     def log() -> tuple[str, str, str]:
         with (
-            _tracking(tracking_uri),
+            mlflow_scope(tracking_uri),
             mlflow.start_run(
                 experiment_id=exp_id,
                 run_name=run_tags.get("mlops.run_id"),
@@ -250,19 +251,30 @@ def experiment_id(client: Any, tracking_uri: str, experiment: str) -> str:
 
 
 @contextlib.contextmanager
-def _tracking(tracking_uri: str) -> Iterator[None]:
-    """Point mlflow's global (fluent) tracking and registry URIs at ``tracking_uri`` for a block."""
+def mlflow_scope(tracking_uri: str) -> Iterator[None]:
+    """Point mlflow's global (fluent) tracking and registry URIs at ``tracking_uri`` for a block,
+    then restore exactly what was set before (unset stays unset, so a later change of
+    ``MLFLOW_TRACKING_URI`` still counts). ``mlflow.set_*_uri`` also writes the
+    ``MLFLOW_*_URI`` environment variables, so those are restored too."""
     import mlflow
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
 
+    names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
     with _TRACKING_LOCK:
-        before = (mlflow.get_tracking_uri(), mlflow.get_registry_uri())
+        before = (tracking_utils._tracking_uri, registry_utils._registry_uri)
+        environment = {name: os.environ.get(name) for name in names}
         mlflow.set_tracking_uri(tracking_uri)
         mlflow.set_registry_uri(tracking_uri)
         try:
             yield
         finally:
-            mlflow.set_tracking_uri(before[0])
-            mlflow.set_registry_uri(before[1])
+            tracking_utils._tracking_uri, registry_utils._registry_uri = before
+            for name, value in environment.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
 
 def _load_onnx(path: str | Path) -> Any:
