@@ -133,7 +133,8 @@ def containers_labelled(label: str) -> list[str]:
 
 DOCKER_FAULTS = {
     "oom": ({"mem_limit": "48m"}, "was killed by the out-of-memory killer at its memory limit 48m"),
-    "timeout": ({"train_timeout": 4}, "The training container was killed after its 4 s timeout"),
+    # 1 s: less than the container needs to import torch, so the timeout always strikes first
+    "timeout": ({"train_timeout": 1}, "The training container was killed after its 1 s timeout"),
     "crash": (
         {"entrypoint": ["python", "-c", "raise RuntimeError('injected crash in the container')"]},
         "RuntimeError: injected crash in the container",
