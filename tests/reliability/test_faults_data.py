@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,7 @@ def endpoint_down(registry: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, A
 
     point_main_at(registry, "s3://dvc-registry/store")
     closed = {"endpoint_url": f"http://127.0.0.1:{free_port()}", "region_name": "us-east-1"}
-    connection = {"conn_type": "aws", "login": "key", "password": "secret", "extra": closed}
+    connection = {"conn_type": "aws", "login": "key", "password": uuid.uuid4().hex, "extra": closed}
     monkeypatch.setenv("AIRFLOW_CONN_DVC_DOWN", json.dumps(connection))
     return {"remote_aws_conn_id": "dvc_down"}
 
