@@ -1,7 +1,9 @@
 """Atomic writes: a killed process leaves either the old artifact or the new one, never half.
 
 A write that finds its disk full fails with :class:`~airflow_mlops.errors.StorageError`, which
-says where and what to do; the previous artifact stays as it was.
+says where and what to do; the previous artifact stays as it was. Temporary names carry their
+writer (host tag and pid): the next write of the same artifact removes what a killed writer of
+this host left behind.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_mlops.errors import StorageError
+from airflow_mlops.owners import is_dead, owner_tag
 
 #: the errors of a full disk or quota
 _FULL = (errno.ENOSPC, errno.EDQUOT)
@@ -26,7 +30,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``path`` through a temporary sibling file and a rename."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    sweep_dead_writers(target)
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(target), suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -61,13 +66,14 @@ def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    sweep_dead_writers(target)
+    tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(target), suffix=".tmp", dir=target.parent))
     try:
         yield tmp
         if target.exists() and _exchange(tmp, target):
             shutil.rmtree(tmp, ignore_errors=True)  # the previous content, swapped out
         elif target.exists():
-            backup = target.with_name(f".{target.name}.old-{os.getpid()}")
+            backup = target.with_name(f"{_temp_prefix(target)}old.tmp")
             os.replace(target, backup)
             os.replace(tmp, target)
             shutil.rmtree(backup, ignore_errors=True)
@@ -77,6 +83,29 @@ def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
         _raise_if_full(error, target)
         raise
+
+
+def _temp_prefix(target: Path) -> str:
+    """Hidden, and named after the artifact and its writer: ``.<name>.<host>-<pid>-``."""
+    return f".{target.name}.{owner_tag()}-"
+
+
+def sweep_dead_writers(target: Path) -> list[Path]:
+    """Remove the temporary files and directories of ``target`` whose writer, a process of
+    this host, was killed before it could clean up. Returns what was removed."""
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.([0-9a-f]{{8}})-(\d+)-.*\.tmp")
+    removed = []
+    for sibling in target.parent.iterdir():
+        found = pattern.fullmatch(sibling.name)
+        if found is None or not is_dead(found[1], int(found[2])):
+            continue
+        if sibling.is_dir() and not sibling.is_symlink():
+            shutil.rmtree(sibling, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                sibling.unlink()
+        removed.append(sibling)
+    return removed
 
 
 def _exchange(a: Path, b: Path) -> bool:

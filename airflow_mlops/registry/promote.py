@@ -2,8 +2,9 @@
 
 MLflow has no conditional alias update, but creating a registered model is atomic (its name is
 unique), so a short-lived model ``<name>.promotion-lock`` serves as a mutex that every
-promotion and rollback of ``<name>`` holds while it re-reads and moves the aliases. A lock older
-than ``stale_after_s`` (its holder died) is broken.
+promotion and rollback of ``<name>`` holds while it re-reads and moves the aliases. A lock whose
+holder died is broken: at once when the holder was a process of this host, else when it is older
+than ``stale_after_s``. A holder releases only its own lock.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_mlops.errors import RegistryError
+from airflow_mlops.owners import is_dead
 from airflow_mlops.registry.client import (
     CHAMPION,
     PREVIOUS,
@@ -94,8 +96,8 @@ def champion_lock(
         held = _lock_holder(client, lock)
         if held is not None and held.get("owner") == owner:
             return True  # this call made it: the answer was lost and the client retried
-        if held is not None and time.time() - held.get("since", 0) > stale_after_s:
-            _delete_model(client, lock)
+        if held is not None and _holder_is_gone(held, stale_after_s):
+            _break_lock(client, lock, held)
         return False
 
     while not registry_call(f"take the promotion lock {lock!r}", tracking_uri, try_acquire):
@@ -111,7 +113,7 @@ def champion_lock(
         yield
     finally:
         release = f"release the promotion lock {lock!r}"
-        registry_call(release, tracking_uri, lambda: _delete_model(client, lock))
+        registry_call(release, tracking_uri, lambda: _release(client, lock, owner))
 
 
 def _lock_holder(client: Any, lock: str) -> dict[str, Any] | None:
@@ -127,6 +129,28 @@ def _lock_holder(client: Any, lock: str) -> dict[str, Any] | None:
         return json.loads(model.tags.get(LOCK_TAG, "{}"))
     except ValueError:
         return {}
+
+
+def _holder_is_gone(held: dict[str, Any], stale_after_s: float) -> bool:
+    """The holder's process of this host has died, or the lock is older than allowed."""
+    host, _, rest = str(held.get("owner", "")).partition(":")
+    pid = rest.partition(":")[0]
+    if pid.isdigit() and is_dead(host, int(pid)):
+        return True
+    return time.time() - float(held.get("since", 0)) > stale_after_s
+
+
+def _break_lock(client: Any, lock: str, held: dict[str, Any]) -> None:
+    """Delete a dead holder's lock, unless another waiter already replaced it meanwhile."""
+    if _lock_holder(client, lock) == held:
+        _delete_model(client, lock)
+
+
+def _release(client: Any, lock: str, owner: str) -> None:
+    """Delete the lock if ``owner`` still holds it (after a takeover it belongs to another)."""
+    held = _lock_holder(client, lock)
+    if held is not None and held.get("owner") in (owner, None):
+        _delete_model(client, lock)
 
 
 def _describe_holder(client: Any, lock: str) -> str:

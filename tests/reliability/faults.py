@@ -32,7 +32,7 @@ TASKS = (
     "evaluate_and_promote",
 )
 #: names that only a write cut short leaves behind (atomic_write_*, atomic_directory, DVC)
-TEMP_MARKERS = (".tmp", ".old-", ".dvc-pull-")
+TEMP_MARKERS = (".tmp", ".dvc-pull-")
 
 
 def leftovers(root: Path) -> list[str]:

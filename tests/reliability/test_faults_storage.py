@@ -108,6 +108,9 @@ def test_file_writer_killed_mid_write_leaves_the_old_file(tmp_path: Path) -> Non
     assert target.read_bytes() == b"old"
     (temp,) = leftovers(tmp_path)  # the half-written bytes never had the artifact's name
     assert (tmp_path / temp).stat().st_size == len(b"new" * 100_000) // 2
+    atomic_write_bytes(target, b"retried")  # the retry sweeps what the killed writer left
+    assert target.read_bytes() == b"retried"
+    assert leftovers(tmp_path) == []
 
 
 def test_directory_writer_killed_at_any_step_leaves_the_old_or_the_new_directory(
@@ -133,6 +136,10 @@ def test_directory_writer_killed_at_any_step_leaves_the_old_or_the_new_directory
             content,
         )
     assert stops[0] == "half of the new directory written"
+    for stop_at in range(1, len(stops) + 1):  # a retry sweeps what each killed writer left
+        with atomic_directory(tmp_path / f"run-{stop_at}" / "export") as staging:
+            (staging / "model.onnx").write_bytes(b"retried")
+    assert leftovers(tmp_path) == []
     assert len(stops) >= 2  # killed while publishing, too
 
 

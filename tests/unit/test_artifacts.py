@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from airflow_mlops.artifacts import atomic_directory, atomic_write_json, atomic_write_text
+from airflow_mlops.artifacts import (
+    atomic_directory,
+    atomic_write_json,
+    atomic_write_text,
+    sweep_dead_writers,
+)
+from airflow_mlops.owners import owner_tag
 
 
 def test_atomic_write_replaces_content_and_leaves_no_temp_file(tmp_path: Path) -> None:
@@ -50,3 +59,38 @@ def test_atomic_directory_publishes_only_on_success(tmp_path: Path) -> None:
         (staging / "model.pt").write_text("v2")
     assert (target / "model.pt").read_text() == "v2"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint"]
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+@pytest.mark.parametrize("write", ["file", "directory"])
+def test_a_write_sweeps_what_killed_writers_of_this_host_left(tmp_path: Path, write: str) -> None:
+    host = owner_tag().split("-")[0]
+    left = {
+        "dead_file": f".model.{host}-{dead_pid()}-abc123.tmp",
+        "dead_dir": f".model.{host}-{dead_pid()}-old.tmp",
+        "live_writer": f".model.{host}-{os.getppid()}-def456.tmp",
+        "other_host": f".model.0badc0de-{dead_pid()}-ghi789.tmp",
+        "other_artifact": f".report.{host}-{dead_pid()}-jkl012.tmp",
+    }
+    for kind, name in left.items():
+        if kind == "dead_dir":
+            (tmp_path / name).mkdir()
+            (tmp_path / name / "model.onnx").write_bytes(b"half")
+        else:
+            (tmp_path / name).write_bytes(b"half")
+
+    if write == "file":
+        atomic_write_text(tmp_path / "model", "new")
+    else:
+        with atomic_directory(tmp_path / "model") as staging:
+            (staging / "model.onnx").write_bytes(b"new")
+
+    kept = {kind for kind, name in left.items() if (tmp_path / name).exists()}
+    assert kept == {"live_writer", "other_host", "other_artifact"}
+    assert sweep_dead_writers(tmp_path / "model") == []

@@ -14,6 +14,7 @@ from airflow_mlops.registry.client import alias_version, mlflow_client, resolve_
 from airflow_mlops.registry.evaluation import evaluate_and_promote
 from airflow_mlops.registry.gate import GateConfig
 from airflow_mlops.registry.promote import (
+    LOCK_TAG,
     PromotionConflictError,
     champion_lock,
     lock_name,
@@ -142,6 +143,60 @@ def test_busy_lock_fails_cleanly(mlflow_server, register, model_name):
     assert alias_version(mlflow_server, model_name, CHAMPION) is None
     names = [m.name for m in mlflow_client(mlflow_server).search_registered_models()]
     assert lock_name(model_name) not in names
+
+
+def plant_lock(tracking_uri: str, model: str, owner: str, age_s: float = 0.0) -> None:
+    """A promotion lock of ``model`` as its holder ``owner`` would have left it."""
+    import time
+
+    tags = {LOCK_TAG: json.dumps({"owner": owner, "since": time.time() - age_s})}
+    mlflow_client(tracking_uri).create_registered_model(lock_name(model), tags=tags)
+
+
+def lock_owner(tracking_uri: str, model: str) -> str | None:
+    names = {m.name: m for m in mlflow_client(tracking_uri).search_registered_models()}
+    held = names.get(lock_name(model))
+    return None if held is None else json.loads(held.tags[LOCK_TAG])["owner"]
+
+
+def test_lock_of_a_dead_process_of_this_host_is_broken_at_once(mlflow_server, register, model_name):
+    import socket
+    import subprocess
+    import sys
+
+    version = register("weak")
+    holder = subprocess.Popen([sys.executable, "-c", "pass"])
+    holder.wait()  # SIGKILLed or not, its process is gone
+    plant_lock(mlflow_server, model_name, f"{socket.gethostname()}:{holder.pid}:dead")
+
+    promote(mlflow_server, model_name, version, expected_champion=None, lock_timeout_s=5)
+
+    assert alias_version(mlflow_server, model_name, CHAMPION) == version
+    assert lock_owner(mlflow_server, model_name) is None
+
+
+@pytest.mark.parametrize(("age_s", "busy"), [(0.0, True), (600.0, False)])
+def test_lock_of_another_host_is_broken_only_when_stale(
+    mlflow_server, register, model_name, age_s, busy
+):
+    version = register("weak")
+    plant_lock(mlflow_server, model_name, "other-host:1234:alive", age_s=age_s)
+    if busy:
+        with pytest.raises(PromotionConflictError, match="other-host:1234"):
+            promote(mlflow_server, model_name, version, expected_champion=None, lock_timeout_s=1)
+        assert lock_owner(mlflow_server, model_name) == "other-host:1234:alive"
+    else:
+        promote(mlflow_server, model_name, version, expected_champion=None, lock_timeout_s=5)
+        assert alias_version(mlflow_server, model_name, CHAMPION) == version
+        assert lock_owner(mlflow_server, model_name) is None
+
+
+def test_a_holder_never_releases_a_lock_taken_over_from_it(mlflow_server, model_name):
+    client = mlflow_client(mlflow_server)
+    with champion_lock(mlflow_server, model_name):
+        client.delete_registered_model(lock_name(model_name))  # judged stale by another waiter
+        plant_lock(mlflow_server, model_name, "other-host:99:took-over")
+    assert lock_owner(mlflow_server, model_name) == "other-host:99:took-over"
 
 
 def _traffic_log(root: Path, model: str, rows) -> Path:
