@@ -87,6 +87,13 @@ RULES = {
 }
 
 
+def _masked(value: str) -> bool:
+    """True when ``value`` holds a secret Airflow masks (of a connection or variable used)."""
+    from airflow.sdk.log import redact
+
+    return redact(value) != value
+
+
 class TrainingTaskError(MlopsTaskError):
     """Training failed: bad params, no engine, OOM, crash (traceback inside) or timeout."""
 
@@ -119,7 +126,8 @@ class TrainInDockerOperator(DockerOperator):
     :param gpu: ``"auto"`` requests GPUs when the engine has the NVIDIA runtime and logs its
         choice, ``"required"`` fails clearly without it, ``"none"`` trains on the CPU.
     :param backend: ``"docker"``; or ``"local"`` to run the same entrypoint in a subprocess of
-        the worker's Python (no isolation; for machines without a Docker engine).
+        the worker's Python (no isolation; for machines without a Docker engine). Its process
+        gets the worker's environment without credentials and Airflow settings.
     :param train_timeout: kill and remove the container after this long (seconds or timedelta).
     :param mem_limit: container memory limit (swap disabled), e.g. ``"4g"``.
     :param cpu_limit: CPUs the container may use (a hard quota, unlike ``cpus``), or None.
@@ -209,6 +217,7 @@ class TrainInDockerOperator(DockerOperator):
                     {**params, "device": device},
                     timeout=self.train_timeout,
                     log=self.log.info,
+                    is_secret=_masked,
                 )
                 return {**result, "image_digest": None, "backend": "local"}
             return self._run_in_docker(context, data, output, params)
@@ -332,11 +341,9 @@ class TrainInDockerOperator(DockerOperator):
 
     def _refuse_visible_secrets(self, params: dict[str, Any]) -> None:
         """No environment variable or training param may hold a secret Airflow masks."""
-        from airflow.sdk.log import redact
-
         shown = {f"environment {k!r}": v for k, v in self.environment.items()}
         shown["training_params"] = json.dumps(params, sort_keys=True)
-        leaked = [where for where, value in shown.items() if redact(str(value)) != str(value)]
+        leaked = [where for where, value in shown.items() if _masked(str(value))]
         if leaked:
             raise TrainingError(
                 f"The training container's {', '.join(leaked)} would show a secret (of an "

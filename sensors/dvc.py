@@ -26,6 +26,7 @@ from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
 
 from airflow_mlops.assets import data_asset_uri
 from airflow_mlops.data.dvc import DataVersion, list_versions, new_versions
+from airflow_mlops.data.git_source import shown_url
 from airflow_mlops.errors import MlopsError
 from airflow_mlops.inputs import (
     check_git_source,
@@ -36,9 +37,11 @@ from airflow_mlops.inputs import (
 )
 from airflow_mlops.operators.arguments import check_arguments
 from airflow_mlops.operators.exceptions import MlopsTaskError
+from airflow_mlops.operators.secrets import mask_url_credentials
 from airflow_mlops.settings import MlopsHome
 
 if TYPE_CHECKING:
+    import jinja2
     from airflow.sdk import Context
 
 
@@ -193,7 +196,8 @@ class DvcNewVersionEventTrigger(BaseEventTrigger):
             try:
                 found = await self.poller.new(seen or set())
             except MlopsError as error:
-                self.log.warning("Cannot list versions of %s: %s", self.poller.registry, error)
+                registry = shown_url(self.poller.registry)
+                self.log.warning("Cannot list versions of %s: %s", registry, error)
                 found = []
             if seen is None:
                 seen = {v.md5 for v in found}
@@ -293,6 +297,14 @@ class DvcDataVersionSensor(BaseSensorOperator):
     def poke(self, context: Context) -> PokeReturnValue:
         _, found = self._new(context)
         return PokeReturnValue(bool(found), self._emit(context, found) if found else None)
+
+    def render_template_fields(
+        self, context: Context, jinja_env: jinja2.Environment | None = None
+    ) -> None:
+        """Render, then mask credentials in the registry URL before Airflow records the
+        rendered values or anything is logged."""
+        super().render_template_fields(context, jinja_env)
+        mask_url_credentials(self.registry)
 
     def execute(self, context: Context) -> Any:
         check_arguments(self, self.argument_rules, rendered=True)

@@ -46,7 +46,14 @@ from airflow_mlops.data.dvc_cache import (
     make_room,
     read_output,
 )
-from airflow_mlops.data.git_source import clone, export_commit, git, git_source, mirror
+from airflow_mlops.data.git_source import (
+    clone,
+    export_commit,
+    git,
+    git_source,
+    mirror,
+    shown_url,
+)
 from airflow_mlops.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
@@ -243,7 +250,7 @@ def pull(
     source = git_source(registry, Path(mirrors_dir or cache.parent / "git-mirrors"))
     with atomic_directory(final) as tmp:
         commit = export_commit(source, rev, tmp, registry)
-        (tmp / WORKSPACE_MARKER).write_text(f"{registry}@{rev} {commit}\n")
+        (tmp / WORKSPACE_MARKER).write_text(f"{shown_url(registry)}@{rev} {commit}\n")
         outputs = [read_output(tmp, path) for path in paths]
         fetched = None
         if all(outputs):
@@ -253,7 +260,7 @@ def pull(
                 registry, source, commit, tmp, paths, cache, remote, rev, link_type, jobs
             )
     return PullResult(
-        registry=registry,
+        registry=shown_url(registry),
         rev=rev,
         commit=commit,
         workspace=str(final),

@@ -2,6 +2,8 @@
 
 A registry on a local path is read in place (git only reads it); one given by URL is read
 through a bare mirror under ``mirrors_dir``, fetched up to date under a lock on every use.
+Credentials in a registry URL (``https://user:token@host/repo``) are used for git only: the
+mirror's config, messages and results show :func:`shown_url`.
 """
 
 from __future__ import annotations
@@ -14,20 +16,48 @@ import tarfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from airflow_mlops.errors import ConfigError, DataError
 
 
+def url_secrets(registry: str) -> list[str]:
+    """The credentials in a registry URL: its password, or an http(s) user name alone (a
+    token, as in ``https://<token>@github.com/...``)."""
+    parts = urlsplit(registry)
+    if not parts.scheme or "@" not in parts.netloc:
+        return []  # a path, or scp-like ``git@host:repo`` (an ssh user, no secret)
+    if parts.password:
+        return [parts.password]
+    return [parts.username] if parts.username and parts.scheme in ("http", "https") else []
+
+
+def shown_url(registry: str) -> str:
+    """``registry`` as logs, errors, XCom and files may show it: each credential is ``***``."""
+    secrets = url_secrets(registry)
+    if not secrets:
+        return registry
+    parts = urlsplit(registry)
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, colon, _ = userinfo.partition(":")
+    shown_user = "***" if user in secrets else user
+    return urlunsplit(parts._replace(netloc=f"{shown_user}{colon and ':***'}@{host}"))
+
+
 def git(argv: list[str], cwd: Path, registry: str | None = None) -> str:
-    """Run ``git argv`` in ``cwd``; :class:`DataError` with git's message when it fails."""
+    """Run ``git argv`` in ``cwd``; :class:`DataError` with git's message when it fails
+    (the credentials of ``registry``, if any, replaced by ``***``)."""
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
     result = subprocess.run(
         ["git", *argv], cwd=cwd, env=env, capture_output=True, text=True, check=False
     )
     if result.returncode != 0:
-        where = f"registry {registry!r}" if registry else str(cwd)
+        where = f"registry {shown_url(registry)!r}" if registry else str(cwd)
+        message = result.stderr.strip()[-1000:]
+        for secret in url_secrets(registry or ""):
+            message = message.replace(secret, "***")
         raise DataError(
-            f"`git {' '.join(argv[:2])}` failed for {where}: {result.stderr.strip()[-1000:]}",
+            f"`git {' '.join(argv[:2])}` failed for {where}: {message}",
             hint="Check that the registry path or URL is a git repository you can read.",
         )
     return result.stdout
@@ -49,10 +79,13 @@ def mirror(registry: str, mirrors_dir: Path) -> Path:
     key = hashlib.sha256(registry.encode()).hexdigest()[:16]
     path = mirrors_dir / f"{key}.git"
     with _locked(mirrors_dir / f"{key}.lock"):
-        if (path / "HEAD").exists():
-            git(["fetch", "-q", "--prune", "--prune-tags", "--force", "origin"], path, registry)
-        else:
+        if not (path / "HEAD").exists():
             git(["clone", "-q", "--mirror", "--", registry, str(path)], mirrors_dir, registry)
+            # the config keeps the URL without credentials; fetches pass the whole URL
+            git(["remote", "set-url", "origin", shown_url(registry)], path, registry)
+        else:
+            fetch = ["fetch", "-q", "--prune", "--force", "--", registry, "+refs/*:refs/*"]
+            git(fetch, path, registry)
     return path
 
 
@@ -101,7 +134,8 @@ def export_commit(source: Path, rev: str, dest: Path, registry: str) -> str:
     if code != 0 and not _is_commit(source, rev):
         raise _unknown_rev(source, rev, registry)
     raise DataError(
-        f"Could not write the files of {rev!r} of registry {registry!r} into {dest}: {problem}",
+        f"Could not write the files of {rev!r} of registry {shown_url(registry)!r} into "
+        f"{dest}: {problem}",
         hint="Check free disk space and that the registry repository is readable.",
     )
 
@@ -115,7 +149,7 @@ def _unknown_rev(source: Path, rev: str, registry: str) -> DataError:
     refs = git(["for-each-ref", "--format=%(refname:short)", "refs/tags", "refs/heads"], source)
     known = sorted(set(refs.split()))
     return DataError(
-        f"Revision {rev!r} does not exist in registry {registry!r}.",
+        f"Revision {rev!r} does not exist in registry {shown_url(registry)!r}.",
         hint=f"Use one of its tags or branches: {', '.join(known[:30]) or '(none)'}, "
         "or a commit sha.",
         details={"rev": rev, "known_refs": known[:100]},

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,13 @@ GPU_MODES = ("auto", "required", "none")
 #: metrics that stay out of XCom (the per-epoch history is in metrics.json)
 BULKY_METRICS = ("history",)
 LOG_TAIL = 30
+#: environment variables that carry credentials or Airflow's configuration (its database URL,
+#: Fernet and JWT keys): training needs none, so the local backend's process does not get them
+SECRET_VARIABLE = re.compile(
+    r"^(AIRFLOW_CONN_|AIRFLOW_VAR_|AIRFLOW__|MLFLOW_TRACKING_(USERNAME|PASSWORD|TOKEN)$)"
+    r"|PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|PRIVATE|_KEY$|_KEY_ID$|_API_KEY|_AUTH$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -179,6 +187,18 @@ def _error_report(error_file: Path, logs: list[str]) -> dict[str, Any]:
     return {}
 
 
+def without_secrets(
+    environ: Mapping[str, str], is_secret: Callable[[str], bool] = lambda value: False
+) -> dict[str, str]:
+    """``environ`` minus the variables named like credentials (:data:`SECRET_VARIABLE`) and
+    those whose value ``is_secret`` (e.g. a value Airflow masks)."""
+    return {
+        name: value
+        for name, value in environ.items()
+        if not SECRET_VARIABLE.search(name) and not is_secret(value)
+    }
+
+
 def run_local(
     data: str | Path,
     output_dir: str | Path,
@@ -187,10 +207,13 @@ def run_local(
     timeout: float | None = None,
     log: Callable[[str], None] = print,
     env: dict[str, str] | None = None,
+    is_secret: Callable[[str], bool] = lambda value: False,
 ) -> dict[str, Any]:
     """The ``backend="local"`` runner: the same entrypoint in a subprocess of this Python.
 
-    Output lines are passed to ``log`` as they come. The process is killed at ``timeout``.
+    The process gets this one's environment :func:`without_secrets` (``is_secret`` marks more
+    values to withhold), plus ``env``. Output lines are passed to ``log`` as they come. The
+    process is killed at ``timeout``.
     :returns: :func:`read_result` of the output directory.
     :raises TrainingError: explained by :func:`explain_failure`.
     """
@@ -211,7 +234,7 @@ def run_local(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        env={**without_secrets(os.environ, is_secret), "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     finished, timed_out = threading.Event(), threading.Event()
 

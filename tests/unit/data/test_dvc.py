@@ -7,6 +7,7 @@ import json
 import multiprocessing
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -390,3 +391,79 @@ def test_directory_file_damaged_in_the_cache_is_fetched_again(dir_registry, tmp_
 
     assert again.fetched == 1
     assert (Path(again.targets[0].local_path) / "sub" / "c.bin").read_bytes() == files["sub/c.bin"]
+
+
+@pytest.fixture
+def http_registry(demo_registry, tmp_path: Path) -> Iterator[str]:
+    """The demo registry served over git's dumb HTTP protocol on loopback; the URL it returns
+    carries credentials (which this server does not check)."""
+    import functools
+    import http.server
+    import threading
+
+    served = tmp_path / "srv"
+    bare = served / "registry.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(demo_registry.repo), str(bare)], check=True)
+    subprocess.run(["git", "update-server-info"], cwd=bare, check=True)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://ci-bot:{TOKEN}@127.0.0.1:{server.server_port}/registry.git"
+    server.shutdown()
+
+
+TOKEN = "tok-3b8f0c2e9d7a41c6"
+
+
+def test_credentials_in_a_registry_url_are_used_but_never_shown(
+    demo_registry, http_registry: str, tmp_path: Path
+) -> None:
+    remote = RemoteSpec(url=str(demo_registry.remote))
+    common = {"cache_dir": tmp_path / "cache", "remote": remote}
+    first = pull(http_registry, [TARGET], rev="v1", workspace=tmp_path / "ws", **common)
+    second = pull(http_registry, [TARGET], rev="v2", workspace=tmp_path / "ws", **common)
+    with pytest.raises(DataError) as unknown:
+        pull(http_registry, [TARGET], rev="v9", workspace=tmp_path / "ws", **common)
+
+    assert (first.commit, second.commit) == (
+        _commit(demo_registry.repo, "v1"),
+        _commit(demo_registry.repo, "v2"),
+    )
+    assert first.registry == http_registry.replace(TOKEN, "***")
+    shown = [json.dumps(r.as_dict()) for r in (first, second)] + [str(unknown.value)]
+    assert not [text for text in shown if TOKEN in text]
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and "srv" not in p.parts]
+    assert any(p.name == "config" and "***@" in p.read_text() for p in written)  # the mirror's
+    assert not [p for p in written if TOKEN.encode() in p.read_bytes()]
+
+
+def test_a_failing_git_call_never_shows_the_credentials(tmp_path: Path) -> None:
+    from airflow_mlops.services import free_port
+
+    url = f"https://ci-bot:{TOKEN}@127.0.0.1:{free_port()}/registry.git"
+    with pytest.raises(DataError, match=r"https://ci-bot:\*\*\*@127") as error:
+        list_versions(url, TARGET, mirrors_dir=tmp_path)
+    assert TOKEN not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://user:pw@host/r.git", "https://user:***@host/r.git"),
+        ("https://ghp_token@github.com/o/r.git", "https://***@github.com/o/r.git"),
+        ("ssh://git@host:22/r.git", "ssh://git@host:22/r.git"),
+        ("ssh://git:pw@host/r.git", "ssh://git:***@host/r.git"),
+        ("git@github.com:o/r.git", "git@github.com:o/r.git"),
+        ("/srv/registry", "/srv/registry"),
+        ("https://host/r.git", "https://host/r.git"),
+    ],
+)
+def test_shown_url_hides_only_credentials(url: str, shown: str) -> None:
+    from airflow_mlops.data.git_source import shown_url
+
+    assert shown_url(url) == shown

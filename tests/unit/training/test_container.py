@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from airflow_mlops.training.container import (
     prepare_output,
     read_result,
     run_local,
+    without_secrets,
 )
 
 PARAMS = {"label": "malignant", "max_epochs": 3, "hidden_layers": [16]}
@@ -157,3 +159,69 @@ def test_kubernetes_pod_spec_on_cpu_uses_host_paths() -> None:
     assert pod["spec"]["volumes"][0]["hostPath"]["path"] == "/data"
     with pytest.raises(ConfigError, match="gpu='all'"):
         kubernetes_pod_spec(image="x", data_path="/d", output_path="/o", params={}, gpu="all")
+
+
+def test_credentials_stay_out_of_the_environment() -> None:
+    worker = {
+        "PATH": "/usr/bin",
+        "HOME": "/home/airflow",
+        "PYTHONPATH": "/opt/site",
+        "OMP_NUM_THREADS": "2",
+        "CUDA_VISIBLE_DEVICES": "0",
+        "AWS_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "AKIA",
+        "AWS_SECRET_ACCESS_KEY": "s3cr3t",
+        "AWS_SESSION_TOKEN": "tok",
+        "MLFLOW_TRACKING_USERNAME": "ci",
+        "MLFLOW_TRACKING_PASSWORD": "pw",
+        "AIRFLOW_CONN_WAREHOUSE": "postgres://u:pw@db/x",
+        "AIRFLOW_VAR_API": "value",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgresql://u:pw@db/airflow",
+        "AIRFLOW__CORE__FERNET_KEY": "fernet",
+        "GITHUB_TOKEN": "ghp",
+        "OPENAI_API_KEY": "sk",
+        "NOTE": "masked-by-airflow",
+    }
+    kept = without_secrets(worker, is_secret=lambda value: "masked" in value)
+    assert sorted(kept) == [
+        "AWS_REGION",
+        "CUDA_VISIBLE_DEVICES",
+        "HOME",
+        "OMP_NUM_THREADS",
+        "PATH",
+        "PYTHONPATH",
+    ]
+
+
+def test_local_backend_process_gets_no_credentials(
+    demo_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The entrypoint's own process records its environment (through a sitecustomize)."""
+    site, seen = tmp_path / "site", tmp_path / "environ.json"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import json, os, sys\n"
+        "if 'airflow_mlops.training' in sys.orig_argv:\n"
+        f"    open({str(seen)!r}, 'w').write(json.dumps(dict(os.environ)))\n"
+    )
+    path = [str(site), os.environ.get("PYTHONPATH", "")]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, path)))
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t")
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "pw")
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", "postgres://u:pw@db/x")
+    monkeypatch.setenv("MLOPS_PLAIN", "kept")
+    monkeypatch.setenv("MLOPS_MASKED", "held-by-a-connection")
+
+    run_local(
+        demo_csv,
+        tmp_path / "out",
+        PARAMS,
+        timeout=300,
+        log=lambda line: None,
+        is_secret=lambda value: value == "held-by-a-connection",
+    )
+
+    environ = json.loads(seen.read_text())
+    assert environ["MLOPS_PLAIN"] == "kept"
+    withheld = {"AWS_SECRET_ACCESS_KEY", "MLFLOW_TRACKING_PASSWORD", "AIRFLOW_CONN_WAREHOUSE"}
+    assert not (withheld | {"MLOPS_MASKED"}) & set(environ)
