@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     from airflow_mlops.export.runtime import OnnxPredictor
 
 REPORT_KEY = "drift_report_uri"
+#: metrics per MLflow ``log_batch`` call (the server refuses more)
+MLFLOW_BATCH = 1000
 #: lineage tags (contract 5) naming the champion's training data
 DATASET_TAG, DATA_REV_TAG = "mlops.dataset", "mlops.data_rev"
 #: the resolved commit: a branch named in data_rev may have moved since training
@@ -344,10 +347,12 @@ class DriftMonitorOperator(BaseOperator):
             ) from error
 
     def log_to_mlflow(self, result: dict[str, Any], version: str) -> str:
-        """Log the drift metrics to MLflow for their history; returns the MLflow run id."""
-        import mlflow
+        """Log the drift metrics as a run of the experiment ``monitoring/<model>`` (their
+        history); returns the MLflow run id. Uses the client API: no global MLflow state."""
+        from mlflow.entities import Metric
 
-        from airflow_mlops.registry.register import mlflow_scope
+        from airflow_mlops.registry.client import mlflow_client, registry_call
+        from airflow_mlops.registry.register import experiment_id
 
         metrics = {
             "drift_share": result["drift_share"],
@@ -360,24 +365,27 @@ class DriftMonitorOperator(BaseOperator):
         if result["performance"]:
             metrics["performance_current"] = result["performance"]["current"]
             metrics["performance_drop"] = result["performance"]["drop"]
-        with (
-            mlflow_scope(_tracking_uri(self.mlflow_conn_id)),
-            mlflow.start_run(
-                run_name=f"{result['window']}",
-                experiment_id=mlflow.set_experiment(f"monitoring/{self.model_name}").experiment_id,
-            ) as run,
-        ):
-            mlflow.log_metrics({safe_name(k): float(v) for k, v in metrics.items()})
-            mlflow.set_tags(
-                {
-                    "mlops.model": self.model_name,
-                    "mlops.model_version": version,
-                    "mlops.window": result["window"],
-                    "mlops.reason": result["reason"] or "none",
-                    "mlops.report_uri": result["report_uri"],
-                }
-            )
+        tags = {
+            "mlops.model": self.model_name,
+            "mlops.model_version": version,
+            "mlops.window": result["window"],
+            "mlops.reason": result["reason"] or "none",
+            "mlops.report_uri": result["report_uri"],
+        }
+        uri = _tracking_uri(self.mlflow_conn_id)
+        client = mlflow_client(uri)
+        experiment = experiment_id(client, uri, f"monitoring/{self.model_name}")
+        now = int(time.time() * 1000)
+        logged = [Metric(safe_name(k), float(v), now, 0) for k, v in metrics.items()]
+
+        def log() -> str:
+            run = client.create_run(experiment, run_name=result["window"], tags=tags)
+            for first in range(0, len(logged), MLFLOW_BATCH):  # the server's limit per call
+                client.log_batch(run.info.run_id, metrics=logged[first : first + MLFLOW_BATCH])
+            client.set_terminated(run.info.run_id)
             return run.info.run_id
+
+        return registry_call(f"log the drift metrics of {self.model_name!r}", uri, log)
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_mlops.drift.monitor import monitor_window
@@ -428,7 +436,10 @@ class DriftMonitorOperator(BaseOperator):
         }
         context["ti"].xcom_push(key=REPORT_KEY, value=Path(result["report_uri"]).as_uri())
         if self.mlflow_conn_id:
-            result["mlflow_run_id"] = self.log_to_mlflow(result, str(version.version))
+            try:
+                result["mlflow_run_id"] = self.log_to_mlflow(result, str(version.version))
+            except MlopsError as error:
+                raise DriftMonitorError.from_core(error) from error
         self.log.info(
             "Drift of %s v%s over %s: %.0f%% of columns drifted %s; reason to retrain: %s",
             self.model_name,

@@ -4,6 +4,8 @@ model comes from a local ONNX file (``load_model`` overridden), the rest is real
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,3 +148,35 @@ def test_empty_window_is_a_task_error(tmp_path, onnx_model):
 def test_invalid_drift_settings_fail_at_parse_time():
     with pytest.raises(ValueError, match="Unknown drift methods"):
         DriftMonitorOperator(task_id="m", model_name=MODEL, drift={"method": "energy"})
+
+
+@pytest.mark.integration
+def test_drift_history_goes_to_mlflow_without_touching_global_state(
+    tmp_path, onnx_model, mlflow_server, monkeypatch
+):
+    import mlflow
+
+    from airflow_mlops.registry.client import mlflow_client
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_DRIFT_MLFLOW", json.dumps({"conn_type": "mlflow", "host": mlflow_server})
+    )
+    local_batch, local_monitor = local_model(onnx_model)
+    score(local_batch, tmp_path, batch(tmp_path, 2_000, 5), "scheduled__5")
+    operator = monitor(local_monitor, tmp_path)
+    operator.mlflow_conn_id = "drift_mlflow"
+    before = (mlflow.get_tracking_uri(), os.environ.get("MLFLOW_TRACKING_URI"))
+
+    result = operator.execute(context("scheduled__5"))
+
+    client = mlflow_client(mlflow_server)
+    run = client.get_run(result["mlflow_run_id"])
+    assert client.get_experiment(run.info.experiment_id).name == f"monitoring/{MODEL}"
+    assert run.info.status == "FINISHED"
+    assert run.data.metrics["drift_share"] == result["drift_share"]
+    assert run.data.metrics["current_rows"] == 2_000
+    assert run.data.tags["mlops.window"] == result["window"]
+    assert run.data.tags["mlops.model_version"] == "4"
+    assert (mlflow.get_tracking_uri(), os.environ.get("MLFLOW_TRACKING_URI")) == before
+    assert mlflow.active_run() is None
+    assert mlflow.tracking.fluent._active_experiment_id is None  # no set_experiment
