@@ -165,7 +165,9 @@ def test_drift_history_goes_to_mlflow_without_touching_global_state(
     score(local_batch, tmp_path, batch(tmp_path, 2_000, 5), "scheduled__5")
     operator = monitor(local_monitor, tmp_path)
     operator.mlflow_conn_id = "drift_mlflow"
+    fluent = mlflow.tracking.fluent
     before = (mlflow.get_tracking_uri(), os.environ.get("MLFLOW_TRACKING_URI"))
+    active_experiment = fluent._active_experiment_id
 
     result = operator.execute(context("scheduled__5"))
 
@@ -179,4 +181,4 @@ def test_drift_history_goes_to_mlflow_without_touching_global_state(
     assert run.data.tags["mlops.model_version"] == "4"
     assert (mlflow.get_tracking_uri(), os.environ.get("MLFLOW_TRACKING_URI")) == before
     assert mlflow.active_run() is None
-    assert mlflow.tracking.fluent._active_experiment_id is None  # no set_experiment
+    assert fluent._active_experiment_id == active_experiment  # no set_experiment
