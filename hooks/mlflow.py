@@ -18,8 +18,9 @@ class MlflowHook(BaseHook):
 
     The connection's host is the tracking URL (``http://mlflow:5000``), or a bare host name
     completed by its schema (default ``http``) and port. Login and password, when set, are
-    handed to MLflow as ``MLFLOW_TRACKING_USERNAME``/``PASSWORD`` (basic auth). Without the
-    connection, ``MLFLOW_TRACKING_URI`` is used.
+    handed to MLflow as ``MLFLOW_TRACKING_USERNAME``/``PASSWORD`` (basic auth); a password
+    without a login is a bearer token (``MLFLOW_TRACKING_TOKEN``, e.g. Databricks or an auth
+    proxy). Without the connection, ``MLFLOW_TRACKING_URI`` is used.
 
     :param mlflow_conn_id: the Airflow connection id (``mlflow_default`` by default).
     """
@@ -39,7 +40,11 @@ class MlflowHook(BaseHook):
         return {
             "hidden_fields": ["extra"],
             "relabeling": {"host": "Tracking URL"},
-            "placeholders": {"host": "http://mlflow:5000", "login": "(optional, basic auth)"},
+            "placeholders": {
+                "host": "http://mlflow:5000",
+                "login": "(optional, basic auth)",
+                "password": "(optional; a token when login is empty)",
+            },
         }
 
     def get_tracking_uri(self) -> str:
@@ -57,6 +62,8 @@ class MlflowHook(BaseHook):
             if conn.login:
                 os.environ["MLFLOW_TRACKING_USERNAME"] = conn.login
                 os.environ["MLFLOW_TRACKING_PASSWORD"] = conn.password or ""
+            elif conn.password:
+                os.environ["MLFLOW_TRACKING_TOKEN"] = conn.password
             if "://" in conn.host:
                 return conn.host.rstrip("/")
             port = f":{conn.port}" if conn.port else ""

@@ -47,8 +47,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Seen]]:
-    for name in ("USERNAME", "PASSWORD", "TOKEN"):
-        monkeypatch.delenv(f"MLFLOW_TRACKING_{name}", raising=False)
+    for name in ("USERNAME", "PASSWORD", "TOKEN"):  # what the hook sets is undone afterwards
+        monkeypatch.setenv(f"MLFLOW_TRACKING_{name}", "")
+        monkeypatch.delenv(f"MLFLOW_TRACKING_{name}")
     seen: Seen = []
     handler = type("Handler", (_Handler,), {"seen": seen})
     httpd = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
@@ -118,3 +119,25 @@ def test_only_http_tracking_urls_are_accepted(uri: str) -> None:
     with pytest.raises(ConfigError, match="not the http"):
         check_http_uri(uri)
     assert check_http_uri(" https://mlflow.example/base/ ") == "https://mlflow.example/base"
+
+
+@pytest.mark.parametrize(
+    ("login", "expected"),
+    [("ada", "Basic YWRhOnMzY3JldA=="), (None, "Bearer s3cret")],
+)
+def test_mlflow_connection_credentials_reach_the_server(
+    server: tuple[str, Seen], monkeypatch: pytest.MonkeyPatch, login: str | None, expected: str
+) -> None:
+    """A connection's login and password are basic auth; a password alone is a bearer token."""
+    from airflow_mlops.hooks.mlflow import MlflowHook
+
+    url, seen = server
+    for name in ("USERNAME", "PASSWORD", "TOKEN"):  # what the hook sets is undone afterwards
+        monkeypatch.setenv(f"MLFLOW_TRACKING_{name}", "")
+        monkeypatch.delenv(f"MLFLOW_TRACKING_{name}")
+    connection = {"conn_type": "mlflow", "host": url, "login": login, "password": "s3cret"}
+    monkeypatch.setenv("AIRFLOW_CONN_AUTH_MLFLOW", json.dumps(connection))
+
+    MlflowRest(MlflowHook("auth_mlflow").get_tracking_uri()).get("experiments/search")
+
+    assert seen[0][2] == expected
