@@ -13,7 +13,7 @@ DOC = """
 ### Data arrival
 
 Watches `main` of the DVC data registry. When `data/cancer.csv` has a version whose md5 no
-earlier event announced, the sensor emits an event on `mlops://data/cancer` with
+earlier event announced, the sensor emits an event on `x-mlops://data/cancer` with
 `{"reason": "new_data", "rev", "commit", "md5"}` in its extra, which starts `mlops_level1_ct`.
 The sensor waits in the triggerer (deferrable), not in a worker slot. The event-driven
 alternative without a sensor task, an `AssetWatcher` with `DvcNewVersionEventTrigger`, is shown

@@ -17,7 +17,7 @@ DOC = """
 Scores the day's batch with the `champion` model (onnxruntime), appends inputs, predictions and
 the model version to the inference log, then compares that day's log with the champion's
 training data (Evidently's per-column drift tests, computed on the whole window). Data drift
-or a performance drop emits an event on `mlops://drift/cancer-mlp`, which starts
+or a performance drop emits an event on `x-mlops://drift/cancer-mlp`, which starts
 `mlops_level1_ct` with trigger `drift` or `performance`. The HTML report is linked from the task.
 """
 

@@ -214,7 +214,7 @@ class DriftMonitorOperator(BaseOperator):
     window in a streamed pass (:mod:`airflow_mlops.drift.scalable`); Evidently's HTML report,
     drawn from samples, is saved under the artifact root (extra link "Drift report"). Metrics go
     to MLflow (experiment ``monitoring/<model>``). When retraining is due, an event is emitted
-    on the asset ``mlops://drift/<model>`` with extra ``{"reason": "drift"|"performance",
+    on the asset ``x-mlops://drift/<model>`` with extra ``{"reason": "drift"|"performance",
     "model", "window", "drift_share"}`` (through the alias :func:`drift_alias`, so no event is
     emitted otherwise).
 
@@ -454,7 +454,7 @@ class DriftMonitorOperator(BaseOperator):
         return result
 
     def emit(self, context: Context, result: dict[str, Any]) -> None:
-        """Add the drift event (asset ``mlops://drift/<model>``) through the alias outlet."""
+        """Add the drift event (asset ``x-mlops://drift/<model>``) through the alias outlet."""
         from airflow.sdk import Asset
 
         extra = {

@@ -2,7 +2,7 @@
 
 - :class:`DvcDataVersionSensor` fires when a registry ref (tag or branch glob) points at a
   version of the dataset that the pipeline has not processed yet, and emits an event on the
-  dataset's asset (``mlops://data/<dataset>``) with extra ``{"reason": "new_data", "dataset",
+  dataset's asset (``x-mlops://data/<dataset>``) with extra ``{"reason": "new_data", "dataset",
   "rev", "commit", "md5", "covered_md5s"}``. While it waits, :class:`DvcNewVersionTrigger`
   polls in the triggerer, not in a worker slot.
 - :class:`DvcNewVersionEventTrigger` is the event-driven path: used in an ``AssetWatcher``,
@@ -211,7 +211,7 @@ class DvcNewVersionEventTrigger(BaseEventTrigger):
 class DvcDataVersionSensor(BaseSensorOperator):
     """Wait for a version of a DVC-tracked dataset that the pipeline has not processed yet.
 
-    On success it emits an event on ``mlops://data/<dataset>`` (this task's outlet) whose extra
+    On success it emits an event on ``x-mlops://data/<dataset>`` (this task's outlet) whose extra
     is ``{"reason": "new_data", "dataset", "rev", "commit", "md5", "covered_md5s"}`` and
     returns the same dict to XCom. When several versions are new, the newest is reported and
     all of them are marked processed. The processed md5s are read from this asset's event

@@ -42,7 +42,7 @@ def _check_all(owner: object, prefix: str, rules: dict[str, Any]) -> None:
 class DatasetSpec:
     """A versioned dataset in a DVC data registry.
 
-    :param name: short name; names the data-arrival asset (``mlops://data/<name>``).
+    :param name: short name; names the data-arrival asset (``x-mlops://data/<name>``).
     :param registry: the registry's git URL or local path.
     :param path: the DVC-tracked file inside the registry (CSV or Parquet).
     :param label: the label column.

@@ -37,7 +37,7 @@ def test_new_version_emits_event_that_queues_the_ct_dag(airflow_db, demo_registr
     _airflow(["dags", "test", "dvc_new_data"], env)
 
     with create_session() as session:
-        asset = session.scalar(select(AssetModel).where(AssetModel.uri == "mlops://data/cancer"))
+        asset = session.scalar(select(AssetModel).where(AssetModel.uri == "x-mlops://data/cancer"))
         events = session.scalars(select(AssetEvent).where(AssetEvent.asset_id == asset.id)).all()
         queued = session.scalars(
             select(AssetDagRunQueue.target_dag_id).where(AssetDagRunQueue.asset_id == asset.id)

@@ -44,7 +44,7 @@ def test_training_reads_the_pulled_file_and_promotion_emits_the_model_asset() ->
         "{{ ti.xcom_pull(task_ids='pull_data')['targets'][0]['local_path'] }}"
     )
     assert tasks[plan.TRAIN].args["backend"] == "local"
-    assert tasks[plan.PROMOTE].outlets == ("mlops://model/cancer-mlp",)
+    assert tasks[plan.PROMOTE].outlets == ("x-mlops://model/cancer-mlp",)
     assert tasks[plan.PROMOTE].args["segment_column"] == "clinic"
 
 

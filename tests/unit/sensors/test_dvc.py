@@ -144,7 +144,7 @@ def test_sensor_reports_the_newest_unprocessed_version(demo_registry, tmp_path) 
 
     result = sensor.execute(context)
 
-    assert sensor.asset.uri == "mlops://data/cancer"
+    assert sensor.asset.uri == "x-mlops://data/cancer"
     assert result["rev"] == "v2"
     assert result["covered_md5s"] == [md5s[1]]
     assert context["outlet_events"][sensor.asset].extra == result
