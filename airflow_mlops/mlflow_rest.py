@@ -26,10 +26,15 @@ API_PATH = "/api/2.0/mlflow/"
 TIMEOUT_S = 30.0
 
 
+def is_http_uri(tracking_uri: str) -> bool:
+    """Whether ``tracking_uri`` is the http(s) URL of a tracking server."""
+    parsed = urllib.parse.urlsplit(tracking_uri.strip())
+    return parsed.scheme in ("http", "https") and bool(parsed.netloc)
+
+
 def check_http_uri(tracking_uri: str) -> str:
     """``tracking_uri`` without its trailing slash, if it is an http(s) URL, else ConfigError."""
-    parsed = urllib.parse.urlsplit(tracking_uri.strip())
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+    if not is_http_uri(tracking_uri):
         raise ConfigError(
             f"MLflow tracking URL {tracking_uri!r} is not the http(s) URL of a tracking server.",
             hint="The MLOps page reads MLflow's REST API: point the mlflow_default connection "

@@ -193,18 +193,14 @@ class SkipIfTrainedOperator(_MlflowOperator, SkipMixin):
             known = find_trained_version(self.tracking_uri(), self.model_name, ct_print)
         except MlopsError as error:
             raise self.fail(error) from error
-        result = {
-            "fingerprint": ct_print,
-            "trained": known is not None,
-            "version": known.version if known else None,
-        }
+        result = {"fingerprint": ct_print, "trained": known is not None, "version": known}
         if known is None:
             self.log.info("Fingerprint %s is new for %s: train.", ct_print, self.model_name)
             return result
         self.log.info(
             "Version %s of %s already has fingerprint %s (same data, image and params): "
             "skipping the downstream tasks.",
-            known.version,
+            known,
             self.model_name,
             ct_print,
         )

@@ -105,11 +105,16 @@ def registry_call(what: str, tracking_uri: str, call: Callable[[], T]) -> T:
             details={"error_code": error.error_code},
         ) from error
     except (MlflowException, OSError) as error:
-        raise RegistryUnavailableError(
-            f"MLflow at {tracking_uri} is unreachable while trying to {what}: {error}",
-            hint="Start the tracking server or fix the mlflow_default connection "
-            "(or MLFLOW_TRACKING_URI); the task is safe to retry.",
-        ) from error
+        raise unreachable(tracking_uri, what, error) from error
+
+
+def unreachable(tracking_uri: str, what: str, error: BaseException) -> RegistryUnavailableError:
+    """The error for a tracking server that gave no answer while doing ``what``."""
+    return RegistryUnavailableError(
+        f"MLflow at {tracking_uri} is unreachable while trying to {what}: {error}",
+        hint="Start the tracking server or fix the mlflow_default connection "
+        "(or MLFLOW_TRACKING_URI); the task is safe to retry.",
+    )
 
 
 def _is_missing(error: Any) -> bool:
@@ -169,10 +174,27 @@ def find_versions(tracking_uri: str, name: str, tags: Mapping[str, str]) -> list
     return [version_ref(client, tracking_uri, v) for v in ordered]
 
 
-def find_trained_version(tracking_uri: str, name: str, fingerprint: str) -> ModelVersionRef | None:
-    """The oldest version of ``name`` tagged with CT ``fingerprint``, or None."""
-    found = find_versions(tracking_uri, name, {FINGERPRINT_TAG: fingerprint})
-    return found[0] if found else None
+def find_trained_version(tracking_uri: str, name: str, fingerprint: str) -> str | None:
+    """The number of the oldest version of ``name`` tagged with CT ``fingerprint``, or None.
+
+    A tracking server (http/https) is asked through its REST API directly, so a CT rerun that
+    skips training never pays ``import mlflow`` (seconds); other URIs use MLflow's client.
+    """
+    from airflow_mlops.mlflow_rest import MlflowRest, is_http_uri
+
+    if not is_http_uri(tracking_uri):
+        found = find_versions(tracking_uri, name, {FINGERPRINT_TAG: fingerprint})
+        return found[0].version if found else None
+    what = f"search versions of {name!r} tagged {FINGERPRINT_TAG}={fingerprint}"
+    query = {"filter": tag_filter(name, {FINGERPRINT_TAG: fingerprint})}
+    try:
+        versions = MlflowRest(tracking_uri).pages("model-versions/search", "model_versions", query)
+    except RegistryError as error:
+        if "status" in error.details:  # the server answered, and refused
+            raise
+        raise unreachable(tracking_uri, what, error.__cause__ or error) from error
+    numbers = sorted(int(version["version"]) for version in versions)
+    return str(numbers[0]) if numbers else None
 
 
 def resolve_model_version(tracking_uri: str, name: str, alias_or_version: str) -> ModelVersionRef:

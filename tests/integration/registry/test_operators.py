@@ -96,6 +96,33 @@ def test_fingerprint_check_skips_downstream_only_when_the_fingerprint_is_known(
     assert context["ti"].pushed["return_value"]["version"] == "1"
 
 
+def test_fingerprint_lookup_reads_rest_without_importing_mlflow(
+    mlflow_server, onnx_models, model_name, lineage_for
+):
+    """The skip check of an unchanged rerun runs in a fresh task process: it must not pay
+    ``import mlflow``; its answer equals the MLflow client's."""
+    import subprocess
+    import sys
+
+    for run in ("manual__rest_1", "manual__rest_2"):  # the oldest of the two is the answer
+        lineage = lineage_for(run, fingerprint="f" * 64)
+        register_onnx_model(mlflow_server, model_name, onnx_models["weak"], lineage)
+    script = (
+        "import json, sys\n"
+        "from airflow_mlops.registry.client import find_trained_version\n"
+        f"found = [find_trained_version({mlflow_server!r}, {model_name!r}, fp)"
+        " for fp in ('f' * 64, 'e' * 64)]\n"
+        "print(json.dumps([found, 'mlflow' in sys.modules]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    found, imported_mlflow = json.loads(done.stdout.splitlines()[-1])
+
+    by_client = find_versions(mlflow_server, model_name, {"mlops.fingerprint": "f" * 64})
+    assert found == [by_client[0].version, None] == ["1", None]
+    assert imported_mlflow is False
+
+
 def test_register_operator_records_lineage_and_is_idempotent(
     mlflow_conn, onnx_models, model_name, cancer, tmp_path
 ):
