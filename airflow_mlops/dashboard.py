@@ -6,8 +6,9 @@ number. Reading every version at once is what does not scale: MLflow's server sp
 1 ms per version with its tags. Each answer costs a fixed number of calls whatever the
 registry's size, the independent ones in flight together: registered-models/search (aliases),
 model-versions/search for the page (plus at most two for a champion or challenger older than
-it), experiments/search and one runs/search per 100 versions (metrics), and for the view
-experiments/search and runs/search on ``monitoring/<model>`` (``drift_share``). The calls go
+it), experiments/search for ``ct/<model>`` and one runs/search in it per 100 versions
+(metrics; versions whose run is elsewhere cost one search of every experiment), and for the
+view experiments/search and runs/search on ``monitoring/<model>`` (``drift_share``). The calls go
 through :class:`~airflow_mlops.mlflow_rest.MlflowRest`, so the api-server never imports mlflow.
 
 The result is plain JSON for the plugin's API. Links are built only from ``http(s)`` URLs or
@@ -28,6 +29,7 @@ from typing import Any
 
 from airflow_mlops.errors import ConfigError, RegistryError
 from airflow_mlops.mlflow_rest import MlflowRest
+from airflow_mlops.registry.client import monitoring_experiment, registration_experiment
 
 #: lineage tags on model versions (contract 5), without their ``mlops.`` prefix
 LINEAGE_KEYS = (
@@ -66,11 +68,6 @@ VERSIONS_PAGE = 100
 
 class ModelNotFoundError(RegistryError):
     """The registry has no model of that name."""
-
-
-def monitoring_experiment(model: str) -> str:
-    """The MLflow experiment where monitoring logs ``drift_share`` for ``model``."""
-    return f"monitoring/{model}"
 
 
 def safe_href(uri: str | None) -> str | None:
@@ -160,9 +157,12 @@ def _pairs(entity: dict[str, Any], field: str) -> dict[str, Any]:
     return {item["key"]: item.get("value") for item in entity.get(field, [])}
 
 
-def _experiment_ids(rest: MlflowRest) -> list[str]:
-    """Every experiment id (``runs/search`` needs them; versions do not say theirs)."""
-    body = {"max_results": _PAGE}
+def _experiment_ids(rest: MlflowRest, name: str | None = None) -> list[str]:
+    """The id of the experiment where CT registers model ``name``, or (``name`` None) every
+    experiment id: ``runs/search`` needs them, and versions do not say theirs."""
+    body: dict[str, Any] = {"max_results": _PAGE}
+    if name is not None:
+        body["filter"] = f"name = '{registration_experiment(name)}'"
     experiments = rest.pages("experiments/search", "experiments", body, post=True)
     return [e["experiment_id"] for e in experiments]
 
@@ -339,7 +339,10 @@ def _views(
     by_version: dict[str, list[str]] = {}
     for alias, version in aliases.items():
         by_version.setdefault(version, []).append(alias)
-    runs = _runs_by_id(rest, experiment_ids.result(), (v.get("run_id") for v in versions))
+    run_ids = {v.get("run_id") for v in versions}
+    runs = _runs_by_id(rest, experiment_ids.result(), run_ids) if experiment_ids.result() else {}
+    if elsewhere := run_ids - runs.keys() - {None, ""}:  # registered outside CT's experiment
+        runs.update(_runs_by_id(rest, _experiment_ids(rest), elsewhere))
     return [
         _version_view(v, by_version.get(str(v["version"]), []), runs.get(v.get("run_id")), links)
         for v in versions
@@ -376,7 +379,7 @@ def model_view(
     rest = MlflowRest(tracking_uri)
     with ThreadPoolExecutor(_CALLS) as pool:
         drift = pool.submit(_drift_history, rest, name, links)
-        experiment_ids = pool.submit(_experiment_ids, rest)
+        experiment_ids = pool.submit(_experiment_ids, rest, name)
         newest = pool.submit(_search_versions, rest, name, None, limit)
         aliases = _aliases(rest, name)
         page = newest.result().get("model_versions", [])
@@ -427,7 +430,7 @@ def versions_page(
     rest = MlflowRest(tracking_uri)
     clause = f"version_number < {int(before)}"
     with ThreadPoolExecutor(_CALLS) as pool:
-        experiment_ids = pool.submit(_experiment_ids, rest)
+        experiment_ids = pool.submit(_experiment_ids, rest, name)
         older = pool.submit(_search_versions, rest, name, clause, limit)
         aliases = _aliases(rest, name)
         page = older.result()

@@ -351,7 +351,11 @@ class DriftMonitorOperator(BaseOperator):
         history); returns the MLflow run id. Uses the client API: no global MLflow state."""
         from mlflow.entities import Metric
 
-        from airflow_mlops.registry.client import mlflow_client, registry_call
+        from airflow_mlops.registry.client import (
+            mlflow_client,
+            monitoring_experiment,
+            registry_call,
+        )
         from airflow_mlops.registry.register import experiment_id
 
         metrics = {
@@ -374,7 +378,7 @@ class DriftMonitorOperator(BaseOperator):
         }
         uri = _tracking_uri(self.mlflow_conn_id)
         client = mlflow_client(uri)
-        experiment = experiment_id(client, uri, f"monitoring/{self.model_name}")
+        experiment = experiment_id(client, uri, monitoring_experiment(self.model_name))
         now = int(time.time() * 1000)
         logged = [Metric(safe_name(k), float(v), now, 0) for k, v in metrics.items()]
 

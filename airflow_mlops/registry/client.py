@@ -35,6 +35,16 @@ FINGERPRINT_TAG = "mlops.fingerprint"
 T = TypeVar("T")
 
 
+def registration_experiment(model: str) -> str:
+    """The MLflow experiment where the registration runs of ``model`` are logged."""
+    return f"ct/{model}"
+
+
+def monitoring_experiment(model: str) -> str:
+    """The MLflow experiment where monitoring logs the drift history of ``model``."""
+    return f"monitoring/{model}"
+
+
 class ModelVersionNotFoundError(RegistryError):
     """The registry has no such model, version or alias."""
 

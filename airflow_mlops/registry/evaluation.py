@@ -174,7 +174,8 @@ def evaluate_and_promote(
 
 def _log_report(tracking_uri: str, challenger: ModelVersionRef, report: Path) -> str:
     """Log the report directory into the challenger's run; returns the URI of report.md."""
-    from airflow_mlops.registry.register import default_experiment, experiment_id
+    from airflow_mlops.registry.client import registration_experiment
+    from airflow_mlops.registry.register import experiment_id
 
     client = mlflow_client(tracking_uri)
     run_id = challenger.run_id or registry_call(
@@ -182,7 +183,7 @@ def _log_report(tracking_uri: str, challenger: ModelVersionRef, report: Path) ->
         tracking_uri,
         lambda: (
             client.create_run(
-                experiment_id(client, tracking_uri, default_experiment(challenger.name))
+                experiment_id(client, tracking_uri, registration_experiment(challenger.name))
             ).info.run_id
         ),
     )

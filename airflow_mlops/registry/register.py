@@ -25,6 +25,7 @@ from airflow_mlops.registry.client import (
     ONNX_SHA256_TAG,
     find_versions,
     mlflow_client,
+    registration_experiment,
     registry_call,
     tag_clauses,
 )
@@ -71,11 +72,6 @@ class Registration:
             "alias": self.alias,
             "reused": self.reused,
         }
-
-
-def default_experiment(name: str) -> str:
-    """The MLflow experiment where the registration runs of model ``name`` are logged."""
-    return f"ct/{name}"
 
 
 def register_onnx_model(
@@ -126,7 +122,7 @@ def register_onnx_model(
         name,
         onnx_path,
         predictor,
-        experiment or default_experiment(name),
+        experiment or registration_experiment(name),
         identity,
         run_tags={**tags, MODEL_TAG: name},
         metrics=metrics or {},

@@ -155,3 +155,30 @@ def test_a_tracking_url_that_is_not_http_is_503_with_a_hint(
     assert response.status_code == 503
     assert "sqlite:///mlflow.db" in response.json()["detail"]
     assert "http://mlflow:5000" in response.json()["detail"]
+
+
+def test_runs_are_found_in_the_ct_experiment_and_elsewhere(
+    client: TestClient, viewer: dict[str, str], seeded_registry, mlflow_server: str
+) -> None:
+    """Metrics come from the model's CT experiment ``ct/<model>`` (one search there) and, for a
+    version whose run lives in another experiment, from a search of every experiment."""
+    import uuid
+
+    from mlflow import MlflowClient
+
+    mlflow = MlflowClient(mlflow_server, mlflow_server)
+    name = f"ui-ct-{uuid.uuid4().hex[:8]}"
+    mlflow.create_registered_model(name)
+    for number, experiment in enumerate((f"ct/{name}", f"elsewhere/{name}"), start=1):
+        run = mlflow.create_run(mlflow.create_experiment(experiment))
+        mlflow.log_metric(run.info.run_id, "val_accuracy", 0.5 + number / 10)
+        mlflow.create_model_version(name, f"runs:/{run.info.run_id}/model", run.info.run_id)
+    mlflow.set_registered_model_alias(name, "champion", "1")
+    mlflow.set_registered_model_alias(name, "challenger", "2")
+
+    response = client.get(f"/mlops/api/models/{name}", headers=viewer)
+
+    assert response.status_code == 200
+    view = response.json()
+    assert view["champion"]["metrics"]["val_accuracy"] == pytest.approx(0.6)
+    assert view["challenger"]["metrics"]["val_accuracy"] == pytest.approx(0.7)
