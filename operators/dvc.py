@@ -23,11 +23,10 @@ from airflow_mlops.inputs import (
 )
 from airflow_mlops.operators.arguments import check_arguments
 from airflow_mlops.operators.exceptions import MlopsTaskError
-from airflow_mlops.operators.secrets import mask_url_credentials
+from airflow_mlops.operators.secrets import MaskRegistryCredentials
 from airflow_mlops.settings import MlopsHome
 
 if TYPE_CHECKING:
-    import jinja2
     from airflow.sdk import Context
 
 
@@ -52,7 +51,7 @@ def check_target_list(name: str, value: Any) -> list[str]:
 LINK_TYPES_PATTERN = r"^(reflink|hardlink|symlink|copy)(,(reflink|hardlink|symlink|copy))*$"
 
 
-class DvcPullOperator(BaseOperator):
+class DvcPullOperator(MaskRegistryCredentials, BaseOperator):
     """Pull ``targets`` of a DVC data registry at ``rev`` into a workspace.
 
     Returns to XCom ``{"registry", "rev", "commit", "md5", "size", "workspace", "targets":
@@ -141,14 +140,6 @@ class DvcPullOperator(BaseOperator):
             parts.append(str(context["ti"].map_index))
         safe = [re.sub(r"[^A-Za-z0-9._-]+", "_", part) for part in parts]
         return MlopsHome.from_env().workspaces.joinpath(*safe)
-
-    def render_template_fields(
-        self, context: Context, jinja_env: jinja2.Environment | None = None
-    ) -> None:
-        """Render, then mask credentials in the registry URL before Airflow records the
-        rendered values or anything is logged."""
-        super().render_template_fields(context, jinja_env)
-        mask_url_credentials(self.registry)
 
     def execute(self, context: Context) -> dict[str, Any]:
         check_arguments(self, self.argument_rules, rendered=True)

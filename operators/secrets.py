@@ -3,7 +3,13 @@ log and the rendered-template view show ``***`` in their place."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from airflow_mlops.data.git_source import url_secrets
+
+if TYPE_CHECKING:
+    import jinja2
+    from airflow.sdk import Context
 
 
 def mask_url_credentials(url: str) -> None:
@@ -12,3 +18,16 @@ def mask_url_credentials(url: str) -> None:
 
     for secret in url_secrets(str(url)):
         mask_secret(secret)
+
+
+class MaskRegistryCredentials:
+    """Operator mixin: once ``registry`` is rendered, the credentials of its URL are masked,
+    before Airflow records the rendered values or anything is logged."""
+
+    registry: str
+
+    def render_template_fields(
+        self, context: Context, jinja_env: jinja2.Environment | None = None
+    ) -> None:
+        super().render_template_fields(context, jinja_env)  # type: ignore[misc]
+        mask_url_credentials(self.registry)

@@ -37,11 +37,10 @@ from airflow_mlops.inputs import (
 )
 from airflow_mlops.operators.arguments import check_arguments
 from airflow_mlops.operators.exceptions import MlopsTaskError
-from airflow_mlops.operators.secrets import mask_url_credentials
+from airflow_mlops.operators.secrets import MaskRegistryCredentials
 from airflow_mlops.settings import MlopsHome
 
 if TYPE_CHECKING:
-    import jinja2
     from airflow.sdk import Context
 
 
@@ -208,7 +207,7 @@ class DvcNewVersionEventTrigger(BaseEventTrigger):
             await asyncio.sleep(self.poller.poke_interval)
 
 
-class DvcDataVersionSensor(BaseSensorOperator):
+class DvcDataVersionSensor(MaskRegistryCredentials, BaseSensorOperator):
     """Wait for a version of a DVC-tracked dataset that the pipeline has not processed yet.
 
     On success it emits an event on ``x-mlops://data/<dataset>`` (this task's outlet) whose extra
@@ -297,14 +296,6 @@ class DvcDataVersionSensor(BaseSensorOperator):
     def poke(self, context: Context) -> PokeReturnValue:
         _, found = self._new(context)
         return PokeReturnValue(bool(found), self._emit(context, found) if found else None)
-
-    def render_template_fields(
-        self, context: Context, jinja_env: jinja2.Environment | None = None
-    ) -> None:
-        """Render, then mask credentials in the registry URL before Airflow records the
-        rendered values or anything is logged."""
-        super().render_template_fields(context, jinja_env)
-        mask_url_credentials(self.registry)
 
     def execute(self, context: Context) -> Any:
         check_arguments(self, self.argument_rules, rendered=True)
