@@ -137,7 +137,11 @@ def _holder_is_gone(held: dict[str, Any], stale_after_s: float) -> bool:
     pid = rest.partition(":")[0]
     if pid.isdigit() and is_dead(host, int(pid)):
         return True
-    return time.time() - float(held.get("since", 0)) > stale_after_s
+    try:
+        since = float(held.get("since", 0))
+    except (TypeError, ValueError):  # a hand-made or damaged lock: as old as can be
+        since = 0.0
+    return time.time() - since > stale_after_s
 
 
 def _break_lock(client: Any, lock: str, held: dict[str, Any]) -> None:
