@@ -54,7 +54,7 @@ def populate(db_uri: str, versions: int) -> None:
     from mlflow.entities import Metric, RunTag
 
     client = MlflowClient(db_uri, db_uri)
-    experiment = client.create_experiment(f"train/{MODEL}")
+    experiment = client.create_experiment(f"ct/{MODEL}")  # where CT registers
     client.create_registered_model(MODEL)
     now = int(time.time() * 1000)
     for number in range(1, versions + 1):
