@@ -16,7 +16,7 @@ import tarfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from airflow_mlops.errors import ConfigError, DataError
 
@@ -28,8 +28,12 @@ def url_secrets(registry: str) -> list[str]:
     if not parts.scheme or "@" not in parts.netloc:
         return []  # a path, or scp-like ``git@host:repo`` (an ssh user, no secret)
     if parts.password:
-        return [parts.password]
-    return [parts.username] if parts.username and parts.scheme in ("http", "https") else []
+        secret = parts.password
+    elif parts.username and parts.scheme in ("http", "https"):
+        secret = parts.username
+    else:
+        return []
+    return sorted({secret, unquote(secret)})  # as written, and as git sends it
 
 
 def shown_url(registry: str) -> str:

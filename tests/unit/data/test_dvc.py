@@ -461,9 +461,17 @@ def test_a_failing_git_call_never_shows_the_credentials(tmp_path: Path) -> None:
         ("git@github.com:o/r.git", "git@github.com:o/r.git"),
         ("/srv/registry", "/srv/registry"),
         ("https://host/r.git", "https://host/r.git"),
+        ("https://user:p%40ss@host/r.git", "https://user:***@host/r.git"),
     ],
 )
 def test_shown_url_hides_only_credentials(url: str, shown: str) -> None:
     from airflow_mlops.data.git_source import shown_url
 
     assert shown_url(url) == shown
+
+
+def test_url_secrets_names_the_written_and_the_decoded_form() -> None:
+    from airflow_mlops.data.git_source import url_secrets
+
+    assert url_secrets("https://user:p%40ss@host/r.git") == ["p%40ss", "p@ss"]
+    assert url_secrets("ssh://git@host/r.git") == []
