@@ -25,6 +25,7 @@ import fnmatch
 import hashlib
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -65,18 +66,13 @@ LOCAL_JOBS = 4
 #: the remote name used when the caller gives a URL but no remote name
 OVERRIDE_REMOTE = "airflow-mlops"
 #: words in a storage error that mean "the credentials were refused", not "cannot connect"
-_AUTH_WORDS = (
-    "accessdenied",
-    "access denied",
-    "invalidaccesskeyid",
-    "signaturedoesnotmatch",
-    "invalidtoken",
-    "expiredtoken",
-    "forbidden",
-    "403",
-    "unrecognizedclient",
-    "permission",
+_AUTH_WORDS = re.compile(
+    r"accessdenied|access denied|invalidaccesskeyid|signaturedoesnotmatch|invalidtoken"
+    r"|expiredtoken|forbidden|\b403\b|unrecognizedclient|permission",
+    re.IGNORECASE,
 )
+#: URLs in an error message: their hosts and ports are not words (a port 40353 is no 403)
+_URL = re.compile(r"[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -538,8 +534,9 @@ def _corrupt(name: str, rev: str, corrupt: list[dict[str, Any]]) -> DataError:
 
 
 def _is_auth_error(error: BaseException) -> bool:
-    text = f"{type(error).__name__} {error}".lower()
-    return isinstance(error, PermissionError) or any(word in text for word in _AUTH_WORDS)
+    """Whether a storage error says the credentials were refused (not that it cannot connect)."""
+    text = _URL.sub("<url>", f"{type(error).__name__} {error}")
+    return isinstance(error, PermissionError) or _AUTH_WORDS.search(text) is not None
 
 
 def _remote_md5(fs: Any, path: str) -> str:
