@@ -93,6 +93,14 @@ class AirflowApi:
         path = f"/dags/{dag_id}/dagRuns?order_by=run_after&limit=100"
         return self.request("GET", path)["dag_runs"]
 
+    def new_runs(self, dag_id: str, known: set[str]) -> list[dict[str, Any]]:
+        """The DAG's runs whose ids are not in ``known``, oldest first."""
+        return [run for run in self.runs(dag_id) if run["dag_run_id"] not in known]
+
+    def delete_run(self, dag_id: str, run_id: str) -> None:
+        """Delete a run and its task instances (a deferred task's trigger is then dropped)."""
+        self.request("DELETE", f"/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id, safe='')}")
+
     def wait_for_run(self, dag_id: str, run_id: str, timeout_s: float = 600) -> dict[str, Any]:
         """Poll until the run finishes; returns the run."""
         quoted = urllib.parse.quote(run_id, safe="")
@@ -113,7 +121,7 @@ class AirflowApi:
         """Wait for a run of ``dag_id`` whose id is not in ``known`` (e.g. asset-triggered)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            fresh = [r for r in self.runs(dag_id) if r["dag_run_id"] not in known]
+            fresh = self.new_runs(dag_id, known)
             if fresh:
                 return fresh[0]
             time.sleep(2)

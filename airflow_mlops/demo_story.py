@@ -29,6 +29,10 @@ from airflow_mlops.errors import ServiceError
 from airflow_mlops.stack import StackConfig, down, up
 
 CT_DAG = "mlops_level1_ct"
+#: how long one step may wait for its runs (the e2e test's whole story has 900 s)
+STEP_TIMEOUT_S = 420.0
+#: seconds after pausing a DAG for a run the scheduler was creating to show up
+PAUSE_SETTLE_S = 3.0
 DAG_IDS = {"mlops_level0_manual", CT_DAG, "mlops_level2_cicd", "mlops_monitoring",
            "mlops_data_arrival"}  # fmt: skip
 
@@ -77,22 +81,47 @@ class Story:
         return run
 
     def first_run_after_unpause(self, result: StepResult, dag_id: str) -> dict:
-        """Unpause ``dag_id`` and wait for the run its schedule starts at once (catchup=False
-        runs the latest scheduled interval), as its nightly run would."""
+        """Unpause ``dag_id``, wait for the run its schedule starts at once (catchup=False runs
+        the latest scheduled interval), as its nightly run would, and pause it again.
+
+        An unpause just after a schedule boundary starts a second catch-up run: the scheduler
+        computed the next run when it parsed the DAG, an interval earlier. A second sensor run
+        would wait for the data of the next step, so the story deletes it.
+        """
         known = self.run_ids(dag_id)
         self.api.set_paused(dag_id, False)
-        return self.wait_new_runs(result, dag_id, known)[0]
+        first = self.api.wait_for_new_run(dag_id, known)
+        first = self.api.wait_for_run(dag_id, first["dag_run_id"], timeout_s=STEP_TIMEOUT_S)
+        self.api.set_paused(dag_id, True)
+        time.sleep(PAUSE_SETTLE_S)  # a run the scheduler was creating as we paused shows up
+        result.runs.append(first)
+        for extra in self.api.new_runs(dag_id, known | {first["dag_run_id"]}):
+            if extra["state"] in FINISHED:
+                result.runs.append(extra)
+                continue
+            self.api.delete_run(dag_id, extra["dag_run_id"])
+            print(f"    {dag_id}: deleted the extra catch-up run {extra['dag_run_id']}", flush=True)
+        return first
 
     def wait_new_runs(
-        self, result: StepResult, dag_id: str, known: set[str], settle_s: float = 8.0
+        self,
+        result: StepResult,
+        dag_id: str,
+        known: set[str],
+        expect: frozenset[str] = frozenset(),
+        settle_s: float = 8.0,
     ) -> list[dict]:
-        """Wait until ``dag_id`` has new runs and all of them finished, then ``settle_s``
-        more seconds without another new run (queued events start one more run)."""
+        """Wait until ``dag_id`` has new runs, of each run type in ``expect`` among them, all
+        finished, then ``settle_s`` more seconds without another new run (queued events start
+        one more run). Fails after ``STEP_TIMEOUT_S`` with what is still running."""
         self.api.wait_for_new_run(dag_id, known)
+        deadline = time.monotonic() + STEP_TIMEOUT_S
         quiet_since = None
-        while True:
-            fresh = [r for r in self.api.runs(dag_id) if r["dag_run_id"] not in known]
-            if any(r["state"] not in FINISHED for r in fresh):
+        while time.monotonic() < deadline:
+            fresh = self.api.new_runs(dag_id, known)
+            if not expect <= {r["run_type"] for r in fresh} or any(
+                r["state"] not in FINISHED for r in fresh
+            ):
                 quiet_since = None
             elif quiet_since is None:
                 quiet_since = time.monotonic()
@@ -100,6 +129,19 @@ class Story:
                 result.runs.extend(fresh)
                 return fresh
             time.sleep(2)
+        raise ServiceError(
+            f"The runs of {dag_id} did not all finish within {STEP_TIMEOUT_S:.0f} s "
+            f"(expected run types {sorted(expect)}): {self.describe(dag_id, fresh)}",
+            hint=f"Task logs are under {self.config.home.airflow_home / 'logs'}.",
+        )
+
+    def describe(self, dag_id: str, runs: list[dict]) -> str:
+        """``run_id (run_type): state [task=state, ...]`` for each run."""
+        return "; ".join(
+            f"{run['dag_run_id']} ({run['run_type']}): {run['state']} "
+            f"{self.api.task_states(dag_id, run['dag_run_id'])}"
+            for run in runs
+        )
 
     def run_ids(self, dag_id: str) -> set[str]:
         return {r["dag_run_id"] for r in self.api.runs(dag_id)}
@@ -139,7 +181,9 @@ def write_batches(incoming: Path) -> dict[str, Path]:
 def run_story(config: StackConfig) -> Story:
     """Run the five steps against the running stack; returns what happened.
 
-    Each scheduled DAG is unpaused at its step, so that its first scheduled run happens then.
+    Each scheduled DAG is unpaused at its step, so that its first scheduled run happens then;
+    the sensor and monitoring DAGs are paused again after that run, so that each step sees
+    only the runs it started.
     """
     from airflow_mlops.data.registry import publish_version
 
@@ -152,18 +196,16 @@ def run_story(config: StackConfig) -> Story:
         story.api.set_paused("mlops_level2_cicd", False)
         known = story.run_ids(CT_DAG)
         story.run_dag(result, "mlops_level2_cicd")
-        story.api.set_paused(
-            CT_DAG, False
-        )  # its nightly run catches up too: a cache hit, or the trainer
-        story.wait_new_runs(result, CT_DAG, known)
+        # its nightly run catches up too: a cache hit, or the trainer
+        story.api.set_paused(CT_DAG, False)
+        story.wait_new_runs(result, CT_DAG, known, expect=frozenset({"scheduled"}))
 
     def new_data(result: StepResult) -> None:
         publish_version(home.registry_repo, "v2")
         known = story.run_ids(CT_DAG)
+        # paused again after its run: its next half-hourly run would announce the drift data
         story.first_run_after_unpause(result, "mlops_data_arrival")
-        story.wait_new_runs(result, CT_DAG, known)
-        # its next half-hourly run would announce the data the drift step publishes
-        story.api.set_paused("mlops_data_arrival", True)
+        story.wait_new_runs(result, CT_DAG, known, expect=frozenset({"asset_triggered"}))
 
     def drift(result: StepResult) -> None:
         publish_version(home.registry_repo, "v3-drift")
@@ -178,7 +220,7 @@ def run_story(config: StackConfig) -> Story:
                 "Monitoring found no reason to retrain on the drifted batch.",
                 hint="See the drift report: " + str(verdict.get("report_uri")),
             )
-        story.wait_new_runs(result, CT_DAG, known)
+        story.wait_new_runs(result, CT_DAG, known, expect=frozenset({"asset_triggered"}))
 
     def rerun(result: StepResult) -> None:
         story.run_dag(result, CT_DAG, {"trigger": "manual"})
