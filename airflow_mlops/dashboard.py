@@ -29,7 +29,7 @@ from typing import Any
 
 from airflow_mlops.errors import ConfigError, RegistryError
 from airflow_mlops.mlflow_rest import MlflowRest
-from airflow_mlops.registry.client import monitoring_experiment, registration_experiment
+from airflow_mlops.model_registry.client import monitoring_experiment, registration_experiment
 
 #: lineage tags on model versions (contract 5), without their ``mlops.`` prefix
 LINEAGE_KEYS = (

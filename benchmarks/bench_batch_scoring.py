@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from airflow_mlops.export.demo_model import export_demo_model
+from airflow_mlops.local.demo.model import export_demo_model
 
 
 def log(message: str) -> None:
@@ -26,10 +26,10 @@ def main() -> None:
     args = parser.parse_args()
     import pandas as pd
 
-    from airflow_mlops.data.synthetic import SyntheticGenerator
-    from airflow_mlops.drift.scoring import score_dataset
-    from airflow_mlops.drift.sources import write_parquet
     from airflow_mlops.export.runtime import OnnxPredictor
+    from airflow_mlops.local.demo.synthetic import SyntheticGenerator
+    from airflow_mlops.monitoring.scoring import score_dataset
+    from airflow_mlops.monitoring.sources import write_parquet
 
     rows = 200_000 if args.quick else 2_000_000
     work = Path(tempfile.mkdtemp(prefix="bench-scoring-"))

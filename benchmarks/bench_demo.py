@@ -15,11 +15,11 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from airflow_mlops.data.registry import bootstrap_registry
-from airflow_mlops.demo_story import CT_DAG, docker_backend, run_story
-from airflow_mlops.services import free_port
+from airflow_mlops.local.demo.registry import bootstrap_registry
+from airflow_mlops.local.demo.story import CT_DAG, docker_backend, run_story
+from airflow_mlops.local.services import free_port
+from airflow_mlops.local.stack import StackConfig, down, up
 from airflow_mlops.settings import MlopsHome
-from airflow_mlops.stack import StackConfig, down, up
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -32,7 +32,7 @@ def main() -> int:
     size = "quick" if args.quick else "full"
     rows, epochs, repeats = (10_000, 3, 2) if args.quick else (200_000, 6, 3)
 
-    from airflow_mlops.data.synthetic import SyntheticGenerator
+    from airflow_mlops.local.demo.synthetic import SyntheticGenerator
     from airflow_mlops.operators.training import TrainInDockerOperator
     from airflow_mlops.training.container import run_local
     from airflow_mlops.training.image import build_image

@@ -1,7 +1,7 @@
 """Drift at scale: the streamed check vs plain Evidently 0.7 on the same Parquet data.
 
 Measures, each in a fresh subprocess (wall time and peak RSS of that process):
-- the scaled check (:func:`airflow_mlops.drift.scalable.compute_drift`) on the full size
+- the scaled check (:func:`airflow_mlops.monitoring.scalable.compute_drift`) on the full size
   (full: 10M current x 30 numerical + 1 categorical column vs a 1M reference; quick: 100k
   vs 20k);
 - plain Evidently (``DataDriftPreset`` on the full DataFrames) on the largest current size it
@@ -38,8 +38,8 @@ def log(message: str) -> None:
 
 def prepare(path: Path, rows: int, seed: int, shift: dict[str, float] | None = None) -> Path:
     """Synthetic demo-schema rows written the way the inference log is written (cached)."""
-    from airflow_mlops.data.synthetic import SyntheticGenerator
-    from airflow_mlops.drift.sources import write_parquet
+    from airflow_mlops.local.demo.synthetic import SyntheticGenerator
+    from airflow_mlops.monitoring.sources import write_parquet
 
     if path.exists():
         return path
@@ -59,8 +59,8 @@ def columns(path: Path) -> tuple[list[str], list[str]]:
 
 
 def child_scaled(reference: str, current: str) -> dict:
-    from airflow_mlops.drift.scalable import compute_drift
-    from airflow_mlops.drift.sources import parquet_source
+    from airflow_mlops.monitoring.scalable import compute_drift
+    from airflow_mlops.monitoring.sources import parquet_source
 
     numerical, categorical = columns(Path(reference))
     result = compute_drift(
@@ -76,7 +76,7 @@ def child_scaled(reference: str, current: str) -> dict:
 def child_evidently(reference: str, current: str, rows: int) -> dict:
     import pyarrow.parquet as pq
 
-    from airflow_mlops.drift.evidently_report import column_tests, drift_preset_snapshot
+    from airflow_mlops.monitoring.evidently_report import column_tests, drift_preset_snapshot
 
     numerical, categorical = columns(Path(reference))
     ref = pq.read_table(reference).to_pandas()
@@ -123,9 +123,9 @@ def compare(ours: dict, theirs: dict) -> tuple[int, int, bool]:
 
 def false_positive_rates(seeds: int, reference_rows: int, current_rows: int) -> tuple[float, float]:
     """(dataset drift rate, column drift rate) over ``seeds`` runs without injected drift."""
-    from airflow_mlops.data.synthetic import SyntheticGenerator
-    from airflow_mlops.drift.scalable import compute_drift
-    from airflow_mlops.drift.sources import frame_source
+    from airflow_mlops.local.demo.synthetic import SyntheticGenerator
+    from airflow_mlops.monitoring.scalable import compute_drift
+    from airflow_mlops.monitoring.sources import frame_source
 
     generator = SyntheticGenerator.fit()
     reference = next(generator.chunks(reference_rows, seed=10_000, chunk_rows=reference_rows))

@@ -25,12 +25,12 @@ import time
 from pathlib import Path
 
 from airflow_mlops.data.dvc import RemoteSpec, pull
-from airflow_mlops.data.registry import dvc_argv, run_tool
+from airflow_mlops.local.demo.registry import dvc_argv, run_tool
 
 
 def build_registry(root: Path, total_mb: int, shards: int) -> tuple[Path, Path]:
     """A git + DVC registry with ``data/shards`` (``shards`` CSV files) pushed to a remote."""
-    from airflow_mlops.data.synthetic import SyntheticGenerator
+    from airflow_mlops.local.demo.synthetic import SyntheticGenerator
 
     repo, remote = root / "repo", root / "remote"
     data = repo / "data" / "shards"

@@ -21,12 +21,12 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from airflow_mlops.data import demo
 from airflow_mlops.export.exporter import ExportConfig, export_checkpoint
 from airflow_mlops.export.features import FeatureSpec
 from airflow_mlops.export.graph import serving_module
 from airflow_mlops.export.latency import TimingPlan, onnx_latency, torch_latency
 from airflow_mlops.export.runtime import OnnxPredictor
+from airflow_mlops.local.demo import dataset as demo
 from airflow_mlops.training.checkpoint import load_checkpoint
 from airflow_mlops.training.config import TrainingConfig
 from airflow_mlops.training.loop import train

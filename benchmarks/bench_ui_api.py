@@ -178,7 +178,12 @@ def main() -> None:
     repeats = 3 if args.quick else 5
 
     from airflow_mlops.dashboard import VERSIONS_PAGE, LinkBuilder, TtlCache, model_view
-    from airflow_mlops.services import free_port, mlflow_server_spec, start_service, stop_service
+    from airflow_mlops.local.services import (
+        free_port,
+        mlflow_server_spec,
+        start_service,
+        stop_service,
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -77,7 +77,7 @@ def main() -> None:
 
     import pandas as pd
 
-    from airflow_mlops.data.synthetic import SyntheticGenerator
+    from airflow_mlops.local.demo.synthetic import SyntheticGenerator
     from airflow_mlops.validation.learn import LearnOptions, learn_suite
     from airflow_mlops.validation.suite import check_with_gx
     from airflow_mlops.validation.validate import validate_frame

@@ -6,8 +6,8 @@ import datetime as dt
 
 from airflow.sdk import DAG
 
-from airflow_mlops.ct.demo import DATASET_NAME, demo_dataset
-from airflow_mlops.sensors.dvc import DvcDataVersionSensor
+from airflow_mlops.local.demo.pipeline import DATASET_NAME, demo_dataset
+from airflow_mlops.sensors.data import DvcDataVersionSensor
 
 DOC = """
 ### Data arrival

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from airflow_mlops.ct.demo import demo_pipeline
 from airflow_mlops.ct.triggers import TriggerPolicy
+from airflow_mlops.local.demo.pipeline import demo_pipeline
 from airflow_mlops.operators.pipeline import build_ct_dag
 
 DOC = """

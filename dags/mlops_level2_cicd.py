@@ -9,9 +9,9 @@ from pathlib import Path
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG, Variable, task
 
-from airflow_mlops.ct.demo import BACKEND_ENV, demo_dataset
-from airflow_mlops.operators.dvc import DvcPullOperator
-from airflow_mlops.operators.onnx import ExportOnnxOperator
+from airflow_mlops.local.demo.pipeline import BACKEND_ENV, demo_dataset
+from airflow_mlops.operators.data import DvcPullOperator
+from airflow_mlops.operators.export import ExportOnnxOperator
 
 REPO = Path(__file__).resolve().parents[1]
 IMAGE_VARIABLE = "mlops_training_image"

@@ -6,8 +6,8 @@ import datetime as dt
 
 from airflow.sdk import DAG, Param
 
-from airflow_mlops.ct.demo import MODEL_NAME, demo_dataset
-from airflow_mlops.data.demo import LABEL
+from airflow_mlops.local.demo.dataset import LABEL
+from airflow_mlops.local.demo.pipeline import MODEL_NAME, demo_dataset
 from airflow_mlops.operators.monitoring import BatchPredictOperator, DriftMonitorOperator
 from airflow_mlops.settings import MlopsHome
 

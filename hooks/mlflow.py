@@ -79,6 +79,6 @@ class MlflowHook(BaseHook):
 
     def get_conn(self) -> MlflowClient:
         """An ``MlflowClient`` for the tracking server (tracking and registry)."""
-        from airflow_mlops.registry.client import mlflow_client
+        from airflow_mlops.model_registry.client import mlflow_client
 
         return mlflow_client(self.get_tracking_uri())

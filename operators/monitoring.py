@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import AssetAlias, BaseOperator, BaseOperatorLink
 
 from airflow_mlops.assets import drift_asset_uri
-from airflow_mlops.drift.scalable import DriftConfig
-from airflow_mlops.drift.scoring import safe_name
 from airflow_mlops.errors import ConfigError, DriftError, MlopsError
 from airflow_mlops.inputs import (
     check_git_source,
@@ -25,6 +23,8 @@ from airflow_mlops.inputs import (
     check_version_or_alias,
     rule,
 )
+from airflow_mlops.monitoring.scalable import DriftConfig
+from airflow_mlops.monitoring.scoring import safe_name
 from airflow_mlops.operators.arguments import check_arguments, has_template
 from airflow_mlops.operators.exceptions import MlopsTaskError
 from airflow_mlops.settings import MlopsHome
@@ -62,7 +62,7 @@ def _model_files(
     tracking_uri: str, model: str, alias_or_version: str, cache_dir: str | None
 ) -> tuple[Any, Path]:
     """The registry version (contract 3) and its ONNX file, cached locally by version."""
-    from airflow_mlops.registry import download_onnx, resolve_model_version
+    from airflow_mlops.model_registry import download_onnx, resolve_model_version
 
     ref = resolve_model_version(tracking_uri, model, alias_or_version)
     cache = Path(cache_dir) if cache_dir else MlopsHome.from_env().root / "model-cache"
@@ -160,7 +160,7 @@ class BatchPredictOperator(BaseOperator):
         return str(ref.version), OnnxPredictor.load(onnx)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_mlops.drift.scoring import score_dataset
+        from airflow_mlops.monitoring.scoring import score_dataset
 
         check_arguments(self, self.argument_rules, rendered=True)
         artifacts = MlopsHome.from_env().artifacts
@@ -211,7 +211,7 @@ class DriftMonitorOperator(BaseOperator):
     retraining when data, predictions or performance drifted.
 
     Data drift uses Evidently 0.7's per-column tests and thresholds, computed on the full
-    window in a streamed pass (:mod:`airflow_mlops.drift.scalable`); Evidently's HTML report,
+    window in a streamed pass (:mod:`airflow_mlops.monitoring.scalable`); Evidently's HTML report,
     drawn from samples, is saved under the artifact root (extra link "Drift report"). Metrics go
     to MLflow (experiment ``monitoring/<model>``). When retraining is due, an event is emitted
     on the asset ``x-mlops://drift/<model>`` with extra ``{"reason": "drift"|"performance",
@@ -351,12 +351,12 @@ class DriftMonitorOperator(BaseOperator):
         history); returns the MLflow run id. Uses the client API: no global MLflow state."""
         from mlflow.entities import Metric
 
-        from airflow_mlops.registry.client import (
+        from airflow_mlops.model_registry.client import (
             mlflow_client,
             monitoring_experiment,
             registry_call,
         )
-        from airflow_mlops.registry.register import experiment_id
+        from airflow_mlops.model_registry.register import experiment_id
 
         metrics = {
             "drift_share": result["drift_share"],
@@ -392,8 +392,8 @@ class DriftMonitorOperator(BaseOperator):
         return registry_call(f"log the drift metrics of {self.model_name!r}", uri, log)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_mlops.drift.monitor import monitor_window
-        from airflow_mlops.drift.scoring import PREDICTION, window_files
+        from airflow_mlops.monitoring.monitor import monitor_window
+        from airflow_mlops.monitoring.scoring import PREDICTION, window_files
 
         check_arguments(self, self.argument_rules, rendered=True)
         artifacts = MlopsHome.from_env().artifacts

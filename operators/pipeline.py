@@ -125,7 +125,7 @@ def _prepare(spec: TaskSpec) -> BaseOperator:
 
 
 def _pull(spec: TaskSpec) -> BaseOperator:
-    from airflow_mlops.operators.dvc import DvcPullOperator
+    from airflow_mlops.operators.data import DvcPullOperator
 
     return DvcPullOperator(task_id=spec.task_id, **spec.args)
 
@@ -143,25 +143,25 @@ def _train(spec: TaskSpec) -> BaseOperator:
 
 
 def _export(spec: TaskSpec) -> BaseOperator:
-    from airflow_mlops.operators.onnx import ExportOnnxOperator
+    from airflow_mlops.operators.export import ExportOnnxOperator
 
     return ExportOnnxOperator(task_id=spec.task_id, **spec.args)
 
 
 def _fingerprint(spec: TaskSpec) -> BaseOperator:
-    from airflow_mlops.operators.mlflow import SkipIfTrainedOperator
+    from airflow_mlops.operators.model_registry import SkipIfTrainedOperator
 
     return SkipIfTrainedOperator(task_id=spec.task_id, **spec.args)
 
 
 def _register(spec: TaskSpec) -> BaseOperator:
-    from airflow_mlops.operators.mlflow import RegisterModelOperator
+    from airflow_mlops.operators.model_registry import RegisterModelOperator
 
     return RegisterModelOperator(task_id=spec.task_id, **spec.args)
 
 
 def _promote(spec: TaskSpec) -> BaseOperator:
-    from airflow_mlops.operators.mlflow import EvaluateAndPromoteOperator
+    from airflow_mlops.operators.model_registry import EvaluateAndPromoteOperator
 
     return EvaluateAndPromoteOperator(task_id=spec.task_id, **spec.args)
 

@@ -51,7 +51,7 @@ def airflow_db() -> Path:
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real MLflow tracking server (SQLite backend, local artifacts); yields its URL."""
     from airflow_mlops.errors import ServiceError
-    from airflow_mlops.services import (
+    from airflow_mlops.local.services import (
         free_port,
         mlflow_server_spec,
         start_service,
@@ -76,7 +76,7 @@ def s3_server() -> Iterator[str]:
     """A real S3 endpoint (moto's server mode) with fake credentials; yields its URL."""
     from moto.server import ThreadedMotoServer
 
-    from airflow_mlops.services import free_port
+    from airflow_mlops.local.services import free_port
 
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
@@ -96,7 +96,7 @@ def s3_server() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def demo_registry_template(tmp_path_factory: pytest.TempPathFactory):
     """The demo DVC registry (git repo + local remote), built once per session. Do not modify."""
-    from airflow_mlops.data.registry import bootstrap_registry
+    from airflow_mlops.local.demo.registry import bootstrap_registry
 
     root = tmp_path_factory.mktemp("registry-template")
     return bootstrap_registry(root / "repo", root / "remote")
@@ -104,7 +104,7 @@ def demo_registry_template(tmp_path_factory: pytest.TempPathFactory):
 
 def copy_registry(template, root: Path):
     """A private copy of the registry ``template`` (repo and DVC remote) under ``root``."""
-    from airflow_mlops.data.registry import DemoRegistry, dvc_argv, run_tool
+    from airflow_mlops.local.demo.registry import DemoRegistry, dvc_argv, run_tool
 
     repo, remote = root / "registry", root / "remote"
     shutil.copytree(template.remote, remote)

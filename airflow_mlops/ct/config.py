@@ -155,7 +155,7 @@ class CTPipelineConfig:
             parse_run_params(self.training_defaults)
         except ConfigError as error:
             raise ConfigError(f"training_defaults: {error.message}", hint=error.hint) from error
-        from airflow_mlops.registry.gate import GateConfig
+        from airflow_mlops.model_registry.gate import GateConfig
 
         GateConfig.from_dict(self.gate)
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_mlops.operators.mlflow import EvaluateAndPromoteOperator
-from airflow_mlops.registry.gate import Evaluation, GateDecision
+from airflow_mlops.model_registry.gate import Evaluation, GateDecision
+from airflow_mlops.operators.model_registry import EvaluateAndPromoteOperator
 
 
 class SafetyGatePromoteOperator(EvaluateAndPromoteOperator):

@@ -1,5 +1,5 @@
-from airflow_mlops.operators.dvc import DvcPullOperator
-from airflow_mlops.operators.onnx import ExportOnnxOperator
+from airflow_mlops.operators.data import DvcPullOperator
+from airflow_mlops.operators.export import ExportOnnxOperator
 
 # The DVC registry stays a git repository; its data lives in S3. Credentials, region and
 # endpoint come from the Airflow AWS connection and reach DVC in memory only.

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from airflow_mlops.ct.demo import BACKEND_ENV, MODEL_NAME
-from airflow_mlops.data.registry import bootstrap_registry
-from airflow_mlops.services import free_port
+from airflow_mlops.local.demo.pipeline import BACKEND_ENV, MODEL_NAME
+from airflow_mlops.local.demo.registry import bootstrap_registry
+from airflow_mlops.local.services import free_port
+from airflow_mlops.local.stack import StackConfig, down, up
 from airflow_mlops.settings import MlopsHome
-from airflow_mlops.stack import StackConfig, down, up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.integration]
 REPO = Path(__file__).resolve().parents[2]
@@ -39,7 +39,7 @@ def _backend() -> str:
 
 @pytest.fixture(scope="module")
 def story(tmp_path_factory: pytest.TempPathFactory):
-    from airflow_mlops.demo_story import run_story
+    from airflow_mlops.local.demo.story import run_story
 
     home = MlopsHome(tmp_path_factory.mktemp("story"))
     config = StackConfig(
@@ -62,7 +62,7 @@ def story(tmp_path_factory: pytest.TempPathFactory):
 
 
 def _versions(story) -> dict[str, dict[str, str]]:
-    from airflow_mlops.registry.client import mlflow_client
+    from airflow_mlops.model_registry.client import mlflow_client
 
     client = mlflow_client(story.config.mlflow_url)
     found = client.search_model_versions(f"name='{MODEL_NAME}'")

@@ -54,7 +54,7 @@ def seeded(mlflow_server: str) -> SeededRegistry:
 @pytest.fixture(scope="module")
 def airflow_url(seeded: SeededRegistry, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Airflow's api-server (UI + plugins) on a free port, in its own home, auth on."""
-    from airflow_mlops.services import ServiceSpec, free_port, start_service, stop_service
+    from airflow_mlops.local.services import ServiceSpec, free_port, start_service, stop_service
 
     _require_chromium()
     root = tmp_path_factory.mktemp("airflow-ui")

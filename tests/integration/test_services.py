@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from airflow_mlops.data.registry import dvc_argv, run_tool
+from airflow_mlops.local.demo.registry import dvc_argv, run_tool
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +32,7 @@ def test_s3_server_stores_and_returns_an_object(s3_server: str) -> None:
 
 
 def test_publishing_a_version_moves_main_forward(demo_registry) -> None:
-    from airflow_mlops.data.registry import publish_version
+    from airflow_mlops.local.demo.registry import publish_version
 
     commit = publish_version(demo_registry.repo, "v2")
     assert commit == run_tool(["git", "rev-parse", "v2^{commit}"], demo_registry.repo).strip()

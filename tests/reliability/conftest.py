@@ -21,7 +21,7 @@ _DAG_FILE = '''\
 import dataclasses
 import json
 
-from airflow_mlops.ct.demo import demo_pipeline
+from airflow_mlops.local.demo.pipeline import demo_pipeline
 from airflow_mlops.ct.triggers import TriggerPolicy
 from airflow_mlops.operators.pipeline import build_ct_dag
 
@@ -131,7 +131,7 @@ def registry_state(mlflow_url: str, model_name: str) -> RegistryState:
 @pytest.fixture(scope="session")
 def ct_services(mlflow_server: str, airflow_db: Path) -> str:
     """MLflow, the Airflow DB and the demo registry under ``AIRFLOW_MLOPS_HOME``: MLflow's URL."""
-    from airflow_mlops.data.registry import bootstrap_registry
+    from airflow_mlops.local.demo.registry import bootstrap_registry
     from airflow_mlops.settings import MlopsHome
 
     home = MlopsHome.from_env()
@@ -184,7 +184,7 @@ class PostgresServer:
 
     def new_database(self, name: str) -> str:
         """A fresh migrated Airflow database (a copy of the template); its SQLAlchemy URL."""
-        from airflow_mlops.cluster import create_database, postgres_url
+        from tests.support.cluster import create_database, postgres_url
 
         create_database(self.port, name, template=self.template)
         return postgres_url(self.port, name)
@@ -196,7 +196,9 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgr
     import shutil
     import tempfile
 
-    from airflow_mlops.cluster import (
+    from airflow_mlops.local.services import free_port, start_service, stop_service
+    from airflow_mlops.settings import MlopsHome
+    from tests.support.cluster import (
         ClusterConfig,
         create_database,
         init_postgres,
@@ -204,8 +206,6 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgr
         postgres_spec,
         postgres_url,
     )
-    from airflow_mlops.services import free_port, start_service, stop_service
-    from airflow_mlops.settings import MlopsHome
 
     # not under pytest's 0700 temp root: a root caller runs the server as an unprivileged user
     root = Path(tempfile.mkdtemp(prefix="airflow-mlops-pg-"))
@@ -232,8 +232,8 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgr
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Debian's redis-server on a free loopback port; yields its URL (database 0)."""
-    from airflow_mlops.cluster import redis_spec
-    from airflow_mlops.services import free_port, start_service, stop_service
+    from airflow_mlops.local.services import free_port, start_service, stop_service
+    from tests.support.cluster import redis_spec
 
     root = tmp_path_factory.mktemp("redis")
     spec = redis_spec(root / "data", free_port())
@@ -272,8 +272,10 @@ def start_cluster(
     demo registry). Everything stops when the module ends."""
     import contextlib
 
-    from airflow_mlops.airflow_api import AirflowApi
-    from airflow_mlops.cluster import (
+    from airflow_mlops.local.airflow_api import AirflowApi
+    from airflow_mlops.local.services import free_port
+    from airflow_mlops.settings import MlopsHome
+    from tests.support.cluster import (
         ClusterConfig,
         api_server_spec,
         celery_worker_spec,
@@ -282,8 +284,6 @@ def start_cluster(
         scheduler_spec,
         triggerer_spec,
     )
-    from airflow_mlops.services import free_port
-    from airflow_mlops.settings import MlopsHome
 
     stack = contextlib.ExitStack()
 

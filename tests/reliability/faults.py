@@ -101,7 +101,7 @@ class MlflowProxy:
         """Listen (again) on ``port``; a free one the first time."""
         if self._server is not None:
             return
-        from airflow_mlops.services import free_port
+        from airflow_mlops.local.services import free_port
 
         self.port = self.port or free_port()
         ThreadingHTTPServer.allow_reuse_address = True

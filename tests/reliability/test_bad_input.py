@@ -307,8 +307,8 @@ def field_value(field) -> st.SearchStrategy[Any]:
 @pytest.fixture(scope="module")
 def dag_params():
     """The trigger form of the demo level-1 DAG (``dag.params``), as the UI gets it."""
-    from airflow_mlops.ct.demo import demo_pipeline
     from airflow_mlops.ct.triggers import TriggerPolicy
+    from airflow_mlops.local.demo.pipeline import demo_pipeline
     from airflow_mlops.operators.pipeline import build_ct_dag
 
     config = dataclasses.replace(
@@ -375,8 +375,8 @@ def prepare_context(config, conf: dict[str, Any], events: list[dict[str, Any]] |
 
 @pytest.fixture(scope="module")
 def prepare():
-    from airflow_mlops.ct.demo import demo_pipeline
     from airflow_mlops.ct.triggers import TriggerPolicy
+    from airflow_mlops.local.demo.pipeline import demo_pipeline
     from airflow_mlops.operators.pipeline import PrepareCTRunOperator
 
     config = dataclasses.replace(
@@ -589,18 +589,18 @@ def data_file(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def operators(data_file: str) -> dict[str, tuple[Callable[..., Any], dict[str, Any]]]:
     """Operator name -> (class, valid keyword arguments)."""
-    from airflow_mlops.operators.dvc import DvcPullOperator
-    from airflow_mlops.operators.mlflow import (
+    from airflow_mlops.operators.data import DvcPullOperator
+    from airflow_mlops.operators.export import ExportOnnxOperator
+    from airflow_mlops.operators.model_registry import (
         EvaluateAndPromoteOperator,
         RegisterModelOperator,
         RollbackChampionOperator,
         SkipIfTrainedOperator,
     )
     from airflow_mlops.operators.monitoring import BatchPredictOperator, DriftMonitorOperator
-    from airflow_mlops.operators.onnx import ExportOnnxOperator
     from airflow_mlops.operators.training import TrainInDockerOperator
     from airflow_mlops.operators.validation import ValidateDataOperator
-    from airflow_mlops.sensors.dvc import DvcDataVersionSensor
+    from airflow_mlops.sensors.data import DvcDataVersionSensor
 
     return {
         "DvcPullOperator": (

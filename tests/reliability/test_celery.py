@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from airflow_mlops.services import session_processes
+from airflow_mlops.local.services import session_processes
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 

@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 
-from airflow_mlops.registry.client import mlflow_client
-from airflow_mlops.registry.promote import LOCK_SUFFIX
+from airflow_mlops.model_registry.client import mlflow_client
+from airflow_mlops.model_registry.promote import LOCK_SUFFIX
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.timeout(1500)]
 

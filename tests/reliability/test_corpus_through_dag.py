@@ -1,7 +1,7 @@
 """The validation corpus through the whole level-1 CT DAG: broken data never reaches the registry.
 
 One champion is trained once for the module. Each kind of broken data of
-:mod:`airflow_mlops.validation.corpus` is then committed to a private copy of the demo registry
+:mod:`tests.support.corpus` is then committed to a private copy of the demo registry
 as a tagged DVC version and a run is triggered on it with ``{"data_rev": <tag>}``: the run must
 stop at ``validate_data`` with a message naming the problem, nothing downstream may run, and the
 registry (versions and champion) must be exactly as before. A value-skew batch (severity
@@ -28,8 +28,8 @@ from airflow_mlops.ct.plan import (
     VALIDATE,
 )
 from airflow_mlops.data.io import MAX_BYTES_ENV
-from airflow_mlops.data.registry import DATASET_PATH
-from airflow_mlops.validation.corpus import CASES, CORPUS_MAX_BYTES, CorpusCase, clean_batch
+from airflow_mlops.local.demo.registry import DATASET_PATH
+from tests.support.corpus import CASES, CORPUS_MAX_BYTES, CorpusCase, clean_batch
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -55,7 +55,7 @@ def dataset_path(suffix: str) -> str:
 def skewed_batch(folder: Path) -> Path:
     """A healthy batch except 5 % of ``mean_area`` half a span above the v1 range: value skew
     that the learned suite flags with severity ``retrain`` (warn), not broken data (stop)."""
-    from airflow_mlops.data.demo import breast_cancer_frame, version_v1
+    from airflow_mlops.local.demo.dataset import breast_cancer_frame, version_v1
 
     reference = version_v1(breast_cancer_frame())
     low, high = reference["mean_area"].min(), reference["mean_area"].max()
@@ -74,7 +74,7 @@ class CorpusRegistry:
     """
 
     def __init__(self, registry: Any) -> None:
-        from airflow_mlops.data.registry import dvc_argv, run_tool
+        from airflow_mlops.local.demo.registry import dvc_argv, run_tool
 
         self.repo = registry.repo
         run_tool(["git", "checkout", "-q", "-B", "corpus-base", "v1"], self.repo)
@@ -82,7 +82,7 @@ class CorpusRegistry:
         self._git("commit", "-q", "-am", "DVC remote of the corpus registry")
 
     def _git(self, *args: str) -> None:
-        from airflow_mlops.data.registry import run_tool
+        from airflow_mlops.local.demo.registry import run_tool
 
         run_tool(["git", *args], self.repo)
 
@@ -118,9 +118,9 @@ def corpus(
 ) -> tuple[Path, dict[str, tuple[str, str]]]:
     """The registry with every corpus case (and the value-skew batch) as a tag; the registry
     path and ``case name -> (tag, suffix)``."""
-    from airflow_mlops.data.demo import breast_cancer_frame, version_v1
-    from airflow_mlops.validation.corpus import CLEAN, build_corpus
+    from airflow_mlops.local.demo.dataset import breast_cancer_frame, version_v1
     from tests.conftest import copy_registry
+    from tests.support.corpus import CLEAN, build_corpus
 
     root = tmp_path_factory.mktemp("corpus-registry")
     registry = CorpusRegistry(copy_registry(demo_registry_template, root))

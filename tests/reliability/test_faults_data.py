@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 
 def point_main_at(registry: Any, url: str) -> None:
     """Commit a new default-remote URL on the registry's ``main`` (what a pull of main uses)."""
-    from airflow_mlops.data.registry import dvc_argv, run_tool
+    from airflow_mlops.local.demo.registry import dvc_argv, run_tool
 
     run_tool(dvc_argv("remote", "modify", "local", "url", url), registry.repo)
     run_tool(["git", "commit", "-q", "-am", f"DVC remote moved to {url}"], registry.repo)
@@ -59,7 +59,7 @@ def object_corrupt(registry: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
 
 
 def endpoint_down(registry: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    from airflow_mlops.services import free_port
+    from airflow_mlops.local.services import free_port
 
     point_main_at(registry, "s3://dvc-registry/store")
     closed = {"endpoint_url": f"http://127.0.0.1:{free_port()}", "region_name": "us-east-1"}

@@ -101,7 +101,7 @@ def with_champion_of(ct: CTHarness, clean: Clean) -> RegistryState:
     """Give the test's model the clean run's champion (same logged model) as its champion."""
     from mlflow import MlflowClient
 
-    from airflow_mlops.registry.client import ONNX_SHA256_TAG
+    from airflow_mlops.model_registry.client import ONNX_SHA256_TAG
 
     client = MlflowClient(ct.mlflow_url)
     source = client.get_model_version_by_alias(clean.harness.model_name, "champion")
@@ -207,9 +207,9 @@ def _arms() -> dict[str, Any]:
     from airflow_mlops.data import dvc
     from airflow_mlops.errors import TrainingError
     from airflow_mlops.export import exporter
+    from airflow_mlops.model_registry import client, evaluation, register
+    from airflow_mlops.model_registry.client import RegistryUnavailableError
     from airflow_mlops.operators.pipeline import PrepareCTRunOperator
-    from airflow_mlops.registry import client, evaluation, register
-    from airflow_mlops.registry.client import RegistryUnavailableError
     from airflow_mlops.training import container
     from airflow_mlops.validation import validate
 

@@ -13,8 +13,8 @@ import uuid
 
 import pytest
 
-from airflow_mlops.registry.client import CHAMPION, PREVIOUS, alias_version, mlflow_client
-from airflow_mlops.registry.promote import lock_name, promote
+from airflow_mlops.model_registry.client import CHAMPION, PREVIOUS, alias_version, mlflow_client
+from airflow_mlops.model_registry.promote import lock_name, promote
 from tests.reliability.faults import Rule, mlflow_proxy
 
 pytestmark = [pytest.mark.integration]

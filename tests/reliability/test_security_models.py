@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from airflow_mlops.errors import ConfigError, ExportError, TrainingError
-from airflow_mlops.operators.onnx import ExportOnnxOperator, OnnxExportError
+from airflow_mlops.operators.export import ExportOnnxOperator, OnnxExportError
 from airflow_mlops.training.checkpoint import MODEL_FILE, load_checkpoint
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,7 +37,7 @@ class WritesMarker:
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real training output (one epoch on 64 rows)."""
-    from airflow_mlops.data.demo import breast_cancer_frame
+    from airflow_mlops.local.demo.dataset import breast_cancer_frame
     from airflow_mlops.training.config import TrainingConfig
     from airflow_mlops.training.loop import train
 
@@ -135,7 +135,7 @@ def test_onnx_external_data_cannot_escape_the_model_directory(tmp_path: Path) ->
     from onnx import TensorProto, helper, numpy_helper
 
     from airflow_mlops.export.runtime import OnnxPredictor
-    from airflow_mlops.registry.register import _load_onnx
+    from airflow_mlops.model_registry.register import _load_onnx
 
     (tmp_path / "secret.bin").write_bytes(b"not-for-the-model-0123456789")
     weights = numpy_helper.from_array(np.zeros(2, dtype=np.float32), "w")

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from airflow_mlops.operators.onnx import ExportOnnxOperator
+from airflow_mlops.operators.export import ExportOnnxOperator
 from airflow_mlops.operators.training import TrainInDockerOperator, TrainingTaskError
 
 pytestmark = pytest.mark.integration
@@ -161,7 +161,7 @@ def test_a_ct_run_with_s3_and_mlflow_credentials_leaks_no_secret(
 ) -> None:
     from airflow.sdk.log import redact
 
-    from airflow_mlops.data.registry import dvc_argv, run_tool
+    from airflow_mlops.local.demo.registry import dvc_argv, run_tool
 
     # the registry's default remote is the S3 bucket; an empty DVC cache must fetch from it
     run_tool(dvc_argv("remote", "add", "-d", "s3", s3_remote), demo_registry.repo)
@@ -289,7 +289,7 @@ def test_s3_data_for_validation_and_export_leaks_no_secret(
     through the AWS connection (moto checks each signature)."""
     import boto3
 
-    from airflow_mlops.data.demo import LABEL, breast_cancer_frame
+    from airflow_mlops.local.demo.dataset import LABEL, breast_cancer_frame
     from airflow_mlops.operators.validation import ValidateDataOperator
     from airflow_mlops.training.config import TrainingConfig
     from airflow_mlops.training.loop import train

@@ -60,7 +60,7 @@ def _loaded_after_import(modules: list[str], watched: tuple[str, ...]) -> list[s
 def test_core_modules_import_neither_airflow_nor_heavy_libraries() -> None:
     core = _core_modules()
     assert "airflow_mlops.errors" in core
-    assert "airflow_mlops.data.registry" in core
+    assert "airflow_mlops.local.demo.registry" in core
     assert not any(name.split(".")[1] in ADAPTERS for name in core if "." in name)
     assert _loaded_after_import(core, ("airflow", *HEAVY)) == []
 

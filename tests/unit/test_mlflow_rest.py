@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from airflow_mlops.errors import ConfigError, RegistryError
+from airflow_mlops.local.services import free_port
 from airflow_mlops.mlflow_rest import MlflowRest, check_http_uri
-from airflow_mlops.services import free_port
 
 #: what the server saw: (method, path with query, Authorization header, JSON body)
 Seen = list[tuple[str, str, str | None, dict | None]]

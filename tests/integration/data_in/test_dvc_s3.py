@@ -9,7 +9,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from airflow_mlops.operators.dvc import DvcPullError, DvcPullOperator
+from airflow_mlops.operators.data import DvcPullError, DvcPullOperator
 
 pytestmark = pytest.mark.integration
 TARGET = "data/cancer.csv"
@@ -97,7 +97,7 @@ def test_bad_credentials_are_named(
 def test_unreachable_s3_endpoint(
     demo_registry, s3_remote: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from airflow_mlops.services import free_port
+    from airflow_mlops.local.services import free_port
 
     closed = {"conn_type": "aws", "login": "k", "password": "s"}
     closed["extra"] = {"endpoint_url": f"http://127.0.0.1:{free_port()}"}

@@ -9,9 +9,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from airflow_mlops.data import demo
 from airflow_mlops.export.runtime import OnnxPredictor
-from airflow_mlops.operators.onnx import ExportOnnxOperator
+from airflow_mlops.local.demo import dataset as demo
+from airflow_mlops.operators.export import ExportOnnxOperator
 from airflow_mlops.training.config import TrainingConfig
 from airflow_mlops.training.loop import train
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_mlops.data.demo import breast_cancer_frame
+from airflow_mlops.local.demo.dataset import breast_cancer_frame
 
 
 @pytest.fixture(scope="session")

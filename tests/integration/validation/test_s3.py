@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from airflow_mlops.operators.validation import DataValidationFailed, ValidateDataOperator
-from airflow_mlops.validation.corpus import build_corpus
+from tests.support.corpus import build_corpus
 
 pytestmark = pytest.mark.integration
 

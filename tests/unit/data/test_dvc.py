@@ -325,7 +325,7 @@ def test_registry_url_is_read_through_a_mirror(demo_registry, tmp_path: Path) ->
 def dir_registry(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, bytes]]:
     """A registry whose ``data/images`` directory (nested, two files alike) is pushed to a
     local remote; yields (repo, remote, {relpath: content})."""
-    from airflow_mlops.data.registry import dvc_argv, run_tool
+    from airflow_mlops.local.demo.registry import dvc_argv, run_tool
 
     root = tmp_path_factory.mktemp("dir-registry")
     repo, remote = root / "repo", root / "remote"
@@ -443,7 +443,7 @@ def test_credentials_in_a_registry_url_are_used_but_never_shown(
 
 
 def test_a_failing_git_call_never_shows_the_credentials(tmp_path: Path) -> None:
-    from airflow_mlops.services import free_port
+    from airflow_mlops.local.services import free_port
 
     url = f"https://ci-bot:{TOKEN}@127.0.0.1:{free_port()}/registry.git"
     with pytest.raises(DataError, match=r"https://ci-bot:\*\*\*@127") as error:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from airflow_mlops.data.demo import breast_cancer_frame
+from airflow_mlops.local.demo.dataset import breast_cancer_frame
 
 FACTORY = "custom_model:build_residual_mlp"
 
@@ -159,7 +159,7 @@ def test_custom_model_exports_to_onnx_with_parity(examples, custom_onnx, demo_fr
 
 
 def _evaluation(version: str, accuracy: float, slice_f1: dict[str, float]):
-    from airflow_mlops.registry.gate import Evaluation
+    from airflow_mlops.model_registry.gate import Evaluation
 
     return Evaluation(
         version=version,
@@ -213,7 +213,7 @@ def test_custom_gate_refuses_a_bad_floor(examples):
 
 def test_custom_gate_on_real_evaluations(examples, custom_onnx, demo_frame):
     from airflow_mlops.export.runtime import OnnxPredictor
-    from airflow_mlops.registry.gate import evaluate
+    from airflow_mlops.model_registry.gate import evaluate
 
     challenger = evaluate(
         OnnxPredictor.load(custom_onnx.onnx_path),

@@ -30,7 +30,10 @@ def test_mkdocs_build_strict(tmp_path):
     operators = (site / "reference" / "operators" / "index.html").read_text(encoding="utf-8")
     # the package-dir mapped operators render under their import path, with parsed :param:s
     assert 'id="airflow_mlops.operators.validation.ValidateDataOperator"' in operators
-    assert 'id="airflow_mlops.operators.mlflow.EvaluateAndPromoteOperator.compare"' in operators
+    assert (
+        'id="airflow_mlops.operators.model_registry.EvaluateAndPromoteOperator.compare"'
+        in operators
+    )
     assert ":param " not in operators
     subclassing = (site / "subclassing" / "index.html").read_text(encoding="utf-8")
     assert "ClinicalSuiteValidateOperator" in subclassing  # the example files are included

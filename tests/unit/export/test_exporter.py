@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 import torch
 
-from airflow_mlops.data import demo
 from airflow_mlops.errors import ConfigError, ExportError
 from airflow_mlops.export.exporter import (
     ONNX_FILE,
@@ -23,6 +22,7 @@ from airflow_mlops.export.exporter import (
     export_model,
 )
 from airflow_mlops.export.runtime import OnnxPredictor
+from airflow_mlops.local.demo import dataset as demo
 from airflow_mlops.training.checkpoint import load_checkpoint
 from airflow_mlops.training.config import TrainingConfig
 from airflow_mlops.training.loop import train

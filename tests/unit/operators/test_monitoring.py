@@ -16,9 +16,9 @@ from airflow.sdk import Asset
 from airflow.sdk.execution_time.context import OutletEventAccessors
 
 from airflow_mlops.assets import drift_asset_uri
-from airflow_mlops.data.synthetic import SyntheticGenerator
-from airflow_mlops.drift.sources import write_parquet
 from airflow_mlops.export.runtime import OnnxPredictor
+from airflow_mlops.local.demo.synthetic import SyntheticGenerator
+from airflow_mlops.monitoring.sources import write_parquet
 from airflow_mlops.operators.monitoring import (
     REPORT_KEY,
     BatchPredictOperator,
@@ -61,7 +61,7 @@ def local_model(path: Path):
 
 @pytest.fixture(scope="module")
 def onnx_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from airflow_mlops.export.demo_model import export_demo_model
+    from airflow_mlops.local.demo.model import export_demo_model
 
     return export_demo_model(tmp_path_factory.mktemp("onnx") / "model", hidden_units=None)
 
@@ -156,7 +156,7 @@ def test_drift_history_goes_to_mlflow_without_touching_global_state(
 ):
     import mlflow
 
-    from airflow_mlops.registry.client import mlflow_client
+    from airflow_mlops.model_registry.client import mlflow_client
 
     monkeypatch.setenv(
         "AIRFLOW_CONN_DRIFT_MLFLOW", json.dumps({"conn_type": "mlflow", "host": mlflow_server})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from airflow_mlops.data.demo import breast_cancer_frame
+from airflow_mlops.local.demo.dataset import breast_cancer_frame
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from airflow_mlops.data.demo import breast_cancer_frame
+from airflow_mlops.local.demo.dataset import breast_cancer_frame
 from airflow_mlops.training.selftest import REPORT, main
 
 

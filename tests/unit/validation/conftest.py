@@ -29,7 +29,7 @@ def task_context() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def reference_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from airflow_mlops.validation.corpus import reference_frame
+    from tests.support.corpus import reference_frame
 
     path = tmp_path_factory.mktemp("reference") / "reference.csv"
     reference_frame().to_csv(path, index=False)

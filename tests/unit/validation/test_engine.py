@@ -9,15 +9,15 @@ import pytest
 
 from airflow_mlops.data.io import read_table
 from airflow_mlops.errors import DataError
-from airflow_mlops.validation.corpus import (
+from airflow_mlops.validation.learn import LearnOptions, learn_suite
+from airflow_mlops.validation.validate import validate_frame
+from tests.support.corpus import (
     CASES,
     CLEAN,
     CORPUS_MAX_BYTES,
     build_corpus,
     reference_frame,
 )
-from airflow_mlops.validation.learn import LearnOptions, learn_suite
-from airflow_mlops.validation.validate import validate_frame
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from airflow_mlops.operators.validation import (
     ValidateDataOperator,
     ValidationDocsLink,
 )
-from airflow_mlops.validation.corpus import build_corpus
+from tests.support.corpus import build_corpus
 
 
 @pytest.fixture(scope="module")
@@ -133,8 +133,8 @@ def test_value_failures_follow_the_policy(
 def test_value_skew_asks_for_retraining_and_broken_values_stop(
     tmp_path: Path, corpus: dict[str, Path], reference_csv: Path, task_context: dict[str, Any]
 ) -> None:
-    from airflow_mlops.data.demo import with_drift
-    from airflow_mlops.validation.corpus import clean_batch, reference_frame
+    from airflow_mlops.local.demo.dataset import with_drift
+    from tests.support.corpus import clean_batch, reference_frame
 
     drifted = tmp_path / "drifted.csv"
     with_drift(clean_batch(reference_frame()), {"mean_radius": 3.0}).to_csv(drifted, index=False)

@@ -7,7 +7,7 @@ import os
 from airflow.sdk import DAG, Asset, task
 
 from airflow_mlops.assets import data_asset_uri
-from airflow_mlops.operators.dvc import DvcPullOperator
+from airflow_mlops.operators.data import DvcPullOperator
 
 with DAG(dag_id="ct_on_new_data", schedule=[Asset(data_asset_uri("cancer"))], catchup=False):
 

@@ -6,7 +6,7 @@ import os
 
 from airflow.sdk import DAG
 
-from airflow_mlops.sensors.dvc import DvcDataVersionSensor
+from airflow_mlops.sensors.data import DvcDataVersionSensor
 
 with DAG(dag_id="dvc_new_data", schedule=None, catchup=False):
     DvcDataVersionSensor(

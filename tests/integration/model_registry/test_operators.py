@@ -1,0 +1,280 @@
+"""The MLflow operators, run through ``execute()`` with a small task context, against a real
+MLflow server; and a registration that loses its server midway."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG
+from airflow.sdk.exceptions import DownstreamTasksSkipped
+
+from airflow_mlops.lineage import fingerprint
+from airflow_mlops.model_registry import CHAMPION, RegistryUnavailableError, resolve_model_version
+from airflow_mlops.model_registry.client import find_versions, mlflow_client
+from airflow_mlops.model_registry.gate import GateDecision
+from airflow_mlops.model_registry.register import register_onnx_model
+from airflow_mlops.operators.model_registry import (
+    EvaluateAndPromoteOperator,
+    GateRejectedError,
+    PromotionError,
+    RegisterModelOperator,
+    RollbackChampionOperator,
+    SkipIfTrainedOperator,
+)
+
+pytestmark = pytest.mark.integration
+
+PARAMS = {"epochs": 5, "lr": 0.01}
+MD5 = "1" * 32
+DIGEST = "sha256:" + "b" * 64
+
+
+class TaskInstance:
+    """What the operators use of the runner's task instance: XCom pushes and map_index."""
+
+    map_index = -1
+
+    def __init__(self) -> None:
+        self.pushed: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed[key] = value
+
+
+def context_for(task: Any, run_id: str = "manual__op", run_type: str = "manual") -> dict:
+    return {
+        "dag": task.dag,
+        "task": task,
+        "run_id": run_id,
+        "ti": TaskInstance(),
+        "dag_run": SimpleNamespace(run_type=run_type, conf={}),
+    }
+
+
+@pytest.fixture
+def mlflow_conn(mlflow_server, monkeypatch) -> str:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MLFLOW_DEFAULT", json.dumps({"conn_type": "mlflow", "host": mlflow_server})
+    )
+    return mlflow_server
+
+
+def test_fingerprint_check_skips_downstream_only_when_the_fingerprint_is_known(
+    mlflow_conn, onnx_models, model_name, lineage_for
+):
+    with DAG("ct_skip_test", schedule=None):
+        check = SkipIfTrainedOperator(
+            task_id="check",
+            model_name=model_name,
+            data_md5=MD5,
+            image_digest=DIGEST,
+            training_params=json.dumps(PARAMS),
+        )
+        train = EmptyOperator(task_id="train")
+        check >> train >> EmptyOperator(task_id="register")
+    first = check.execute(context_for(check))
+    assert first == {
+        "fingerprint": fingerprint(MD5, DIGEST, PARAMS),
+        "trained": False,
+        "version": None,
+    }
+
+    lineage = lineage_for("manual__trained", fingerprint=first["fingerprint"])
+    register_onnx_model(mlflow_conn, model_name, onnx_models["weak"], lineage)
+    context = context_for(check)
+    with pytest.raises(DownstreamTasksSkipped) as skipped:
+        check.execute(context)
+    assert sorted(skipped.value.tasks) == ["register", "train"]
+    assert context["ti"].pushed["return_value"]["version"] == "1"
+
+
+def test_fingerprint_lookup_reads_rest_without_importing_mlflow(
+    mlflow_server, onnx_models, model_name, lineage_for
+):
+    """The skip check of an unchanged rerun runs in a fresh task process: it must not pay
+    ``import mlflow``; its answer equals the MLflow client's."""
+    import subprocess
+    import sys
+
+    for run in ("manual__rest_1", "manual__rest_2"):  # the oldest of the two is the answer
+        lineage = lineage_for(run, fingerprint="f" * 64)
+        register_onnx_model(mlflow_server, model_name, onnx_models["weak"], lineage)
+    script = (
+        "import json, sys\n"
+        "from airflow_mlops.model_registry.client import find_trained_version\n"
+        f"found = [find_trained_version({mlflow_server!r}, {model_name!r}, fp)"
+        " for fp in ('f' * 64, 'e' * 64)]\n"
+        "print(json.dumps([found, 'mlflow' in sys.modules]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    found, imported_mlflow = json.loads(done.stdout.splitlines()[-1])
+
+    by_client = find_versions(mlflow_server, model_name, {"mlops.fingerprint": "f" * 64})
+    assert found == [by_client[0].version, None] == ["1", None]
+    assert imported_mlflow is False
+
+
+def test_register_operator_records_lineage_and_is_idempotent(
+    mlflow_conn, onnx_models, model_name, cancer, tmp_path
+):
+    holdout = tmp_path / "holdout.csv"
+    cancer.head(20).to_csv(holdout, index=False)
+    with DAG("ct_register_test", schedule=None):
+        register = RegisterModelOperator(
+            task_id="register",
+            model_name=model_name,
+            onnx_uri=f"file://{onnx_models['good']}",
+            # as a template renders it without native rendering: a Python literal string
+            lineage=str(
+                {
+                    "dataset": "cancer",
+                    "data_rev": "v2",
+                    "data_md5": MD5,
+                    "validation_outcome": "passed",
+                    "params": PARAMS,
+                }
+            ),
+            training_result={"metrics": {"val_accuracy": 0.97}, "image_digest": DIGEST},
+            export_result={"parity_max_abs": 2.5e-7, "latency": {"batch_1": {"p50_ms": 0.04}}},
+            fingerprint=fingerprint(MD5, DIGEST, PARAMS),
+            example_uri=str(holdout),
+        )
+    done = register.execute(context_for(register, run_id="scheduled__x", run_type="scheduled"))
+    assert (done["version"], done["reused"], done["alias"]) == ("1", False, "challenger")
+    tags = resolve_model_version(mlflow_conn, model_name, "challenger").tags
+    assert tags["mlops.dag_id"] == "ct_register_test"
+    assert tags["mlops.run_id"] == "scheduled__x"
+    assert tags["mlops.trigger"] == "schedule"
+    assert tags["mlops.image_digest"] == DIGEST
+    assert tags["mlops.parity_max_abs"] == "2.5e-07"
+    assert tags["mlops.latency_p50_ms_b1"] == "0.04"
+    assert json.loads(tags["mlops.params"]) == PARAMS
+    assert tags["mlops.git_sha"] not in ("", "unknown")
+    run = mlflow_client(mlflow_conn).get_run(done["run_id"])
+    assert run.data.metrics["val_accuracy"] == 0.97 and run.data.params["lr"] == "0.01"
+
+    retry = register.execute(context_for(register, run_id="scheduled__x", run_type="scheduled"))
+    assert retry["reused"] and retry["version"] == "1"
+
+
+class AlwaysReject(EvaluateAndPromoteOperator):
+    """A user's rule, by overriding compare()."""
+
+    def compare(self, challenger, champion):
+        return GateDecision(False, ["house rule: no promotions on Fridays"], [])
+
+
+def test_promote_operator_gate_subclass_and_rollback(
+    mlflow_conn, onnx_models, model_name, lineage_for, cancer, tmp_path
+):
+    holdout = tmp_path / "holdout.csv"
+    cancer.to_csv(holdout, index=False)
+    weak = register_onnx_model(mlflow_conn, model_name, onnx_models["weak"], lineage_for("a"))
+    good = register_onnx_model(mlflow_conn, model_name, onnx_models["good"], lineage_for("b"))
+    with DAG("ct_promote_test", schedule=None):
+        common = {"model_name": model_name, "holdout_uri": str(holdout)}
+        first = EvaluateAndPromoteOperator(
+            task_id="first",
+            challenger_version=weak.version,
+            gate={"min_improvement": 0.01},
+            segment_column="clinic",
+            **common,
+        )
+        picky = AlwaysReject(
+            task_id="picky", challenger_version=good.version, fail_on_reject=True, **common
+        )
+        second = EvaluateAndPromoteOperator(
+            task_id="second", challenger_version=good.version, promote="True", **common
+        )
+        rollback = RollbackChampionOperator(task_id="rollback", model_name=model_name)
+    assert first.execute(context_for(first))["champion_after"] == weak.version
+    with pytest.raises(GateRejectedError, match="house rule") as rejected:
+        picky.execute(context_for(picky))
+    assert "Full report: mlflow-artifacts:" in str(rejected.value)
+    outcome = second.execute(context_for(second))
+    assert (outcome["champion_before"], outcome["champion_after"]) == (weak.version, good.version)
+    assert rollback.execute(context_for(rollback))["champion"] == weak.version
+    assert resolve_model_version(mlflow_conn, model_name, CHAMPION).version == weak.version
+
+
+def test_invalid_gate_is_refused_when_the_dag_is_parsed():
+    from airflow_mlops.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="slice_tolerance"):
+        EvaluateAndPromoteOperator(
+            task_id="bad",
+            model_name="m",
+            challenger_version="1",
+            holdout_uri="x.csv",
+            gate={"slice_tolerance": -1},
+        )
+
+
+def test_promote_operator_wraps_missing_version(mlflow_conn, model_name, cancer, tmp_path):
+    holdout = tmp_path / "holdout.csv"
+    cancer.head(10).to_csv(holdout, index=False)
+    with DAG("ct_missing_test", schedule=None):
+        task = EvaluateAndPromoteOperator(
+            task_id="promote",
+            model_name=model_name,
+            challenger_version="7",
+            holdout_uri=str(holdout),
+        )
+    with pytest.raises(PromotionError, match="nothing to get version 7") as failed:
+        task.execute(context_for(task))
+    assert "Full details: the log of task 'promote'" in str(failed.value)
+
+
+@pytest.mark.slow
+def test_server_down_during_registration_then_retry_succeeds_without_duplicate(
+    tmp_path, onnx_models, lineage_for, monkeypatch
+):
+    from airflow_mlops.local.services import free_port, mlflow_server_spec, start_service
+
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    spec = mlflow_server_spec(tmp_path / "store", free_port())
+    dirs = {"run_dir": tmp_path / "run", "log_dir": tmp_path / "logs"}
+    server = start_service(spec, **dirs)
+    uri = f"http://127.0.0.1:{spec.port}"
+    lineage = lineage_for("scheduled__outage")
+    failures: list[Exception] = []
+
+    def attempt() -> None:
+        try:
+            register_onnx_model(uri, "outage", onnx_models["good"], lineage)
+        except RegistryUnavailableError as error:
+            failures.append(error)
+
+    worker = threading.Thread(target=attempt)
+    worker.start()
+    client = mlflow_client(uri)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not client.search_runs(
+        [e.experiment_id for e in client.search_experiments()],
+        filter_string="tags.`mlops.run_id` = 'scheduled__outage'",
+    ):
+        time.sleep(0.05)
+    os.killpg(server.pid, signal.SIGKILL)  # a crash, mid-registration
+    worker.join()
+    assert failures and "unreachable" in str(failures[0]), "the server died too late"
+    with pytest.raises(RegistryUnavailableError, match="safe to retry"):
+        register_onnx_model(uri, "outage", onnx_models["good"], lineage)
+
+    server = start_service(spec, **dirs)
+    try:
+        done = register_onnx_model(uri, "outage", onnx_models["good"], lineage)
+        again = register_onnx_model(uri, "outage", onnx_models["good"], lineage)
+        assert again.reused and again.version == done.version == "1"
+        assert len(find_versions(uri, "outage", {})) == 1
+    finally:
+        os.killpg(server.pid, signal.SIGKILL)

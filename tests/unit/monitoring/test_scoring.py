@@ -1,0 +1,93 @@
+"""Batch scoring core and the date-partitioned inference log."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from airflow_mlops.errors import DataError, DriftError
+from airflow_mlops.export.runtime import OnnxPredictor
+from airflow_mlops.monitoring.scoring import (
+    MODEL_VERSION,
+    PREDICTION,
+    SCORED_AT,
+    log_partition,
+    score_dataset,
+    window_files,
+)
+
+WHEN = dt.datetime(2024, 5, 2, 23, 30, tzinfo=dt.UTC)
+
+
+def score(predictor, path, tmp_path, run="run-1", chunk_rows=300):
+    return score_dataset(
+        predictor,
+        path,
+        predictions_path=tmp_path / "out" / f"{run}.parquet",
+        log_root=tmp_path / "log",
+        model="cancer model",
+        model_version="3",
+        run=run,
+        scored_at=WHEN,
+        chunk_rows=chunk_rows,
+    )
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_scores_in_chunks_and_logs_inputs_with_predictions(
+    tmp_path, sample, onnx_classifier, suffix
+):
+    frame = sample(1_000, 5)
+    path = tmp_path / f"batch{suffix}"
+    frame.to_csv(path, index=False) if suffix == ".csv" else frame.to_parquet(path)
+    predictor = OnnxPredictor.load(onnx_classifier)
+    result = score(predictor, path, tmp_path)
+
+    assert result.rows == 1_000 and result.model_version == "3"
+    predictions = pd.read_parquet(result.predictions_uri)
+    np.testing.assert_array_equal(predictions[PREDICTION], predictor.predict(frame))
+    assert list(predictions.columns) == [PREDICTION, "score_0", "score_1"]
+    partition = log_partition(tmp_path / "log", "cancer model", dt.date(2024, 5, 2))
+    assert result.inference_log_uri == str((partition / "part-run-1.parquet").resolve())
+    logged = pd.read_parquet(result.inference_log_uri)
+    assert set(predictor.feature_columns) <= set(logged.columns)
+    assert (logged[MODEL_VERSION] == "3").all()
+    assert logged[SCORED_AT].iloc[0] == pd.Timestamp("2024-05-02 23:30")
+    np.testing.assert_array_equal(logged[PREDICTION], predictions[PREDICTION])
+
+
+def test_a_retried_run_replaces_its_log_file(tmp_path, sample, onnx_classifier):
+    path = tmp_path / "batch.parquet"
+    sample(500, 5).to_parquet(path)
+    predictor = OnnxPredictor.load(onnx_classifier)
+    score(predictor, path, tmp_path)
+    score(predictor, path, tmp_path)
+    score(predictor, path, tmp_path, run="run-2")
+    day = dt.date(2024, 5, 2)
+    files = window_files(tmp_path / "log", "cancer model", day, day)
+    assert [f.name for f in files] == ["part-run-1.parquet", "part-run-2.parquet"]
+    assert sum(len(pd.read_parquet(f)) for f in files) == 1_000
+
+
+def test_missing_columns_fail_and_write_nothing(tmp_path, sample, onnx_classifier):
+    path = tmp_path / "batch.parquet"
+    sample(200, 5).drop(columns=["mean_radius"]).to_parquet(path)
+    with pytest.raises(DataError, match=r"lacks columns \['mean_radius'\]"):
+        score(OnnxPredictor.load(onnx_classifier), path, tmp_path)
+    assert not list(tmp_path.rglob("*.parquet"))[1:]  # only the input remains
+
+
+def test_missing_input_is_a_clear_error(tmp_path, onnx_classifier):
+    with pytest.raises(DataError, match="does not exist"):
+        score(OnnxPredictor.load(onnx_classifier), tmp_path / "none.csv", tmp_path)
+
+
+def test_empty_window_and_reversed_window(tmp_path):
+    day = dt.date(2024, 5, 2)
+    with pytest.raises(DriftError, match="the window is empty"):
+        window_files(tmp_path, "m", day, day)
+    with pytest.raises(DriftError, match=r"ends .* before it starts"):
+        window_files(tmp_path, "m", day, day - dt.timedelta(days=1))
