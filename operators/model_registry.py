@@ -121,10 +121,6 @@ class _MlflowOperator(BaseOperator):
         super().__init__(**kwargs)
         self.mlflow_conn_id = mlflow_conn_id
 
-    def tracking_uri(self) -> str:
-        """The tracking URL of ``mlflow_conn_id``."""
-        return MlflowHook(self.mlflow_conn_id).get_tracking_uri()
-
     def fail(self, error: MlopsError) -> MlopsTaskError:
         """The task error for a core error; says where the full details are."""
         where = f"\nFull details: the log of task {self.task_id!r}."
@@ -190,7 +186,9 @@ class SkipIfTrainedOperator(_MlflowOperator, SkipMixin):
             params = as_mapping(self.training_params, "training_params")
             digest = self.image_digest or UNPINNED_IMAGE
             ct_print = fingerprint(str(self.data_md5), digest, params)
-            known = find_trained_version(self.tracking_uri(), self.model_name, ct_print)
+            known = find_trained_version(
+                MlflowHook(self.mlflow_conn_id).get_tracking_uri(), self.model_name, ct_print
+            )
         except MlopsError as error:
             raise self.fail(error) from error
         result = {"fingerprint": ct_print, "trained": known is not None, "version": known}
@@ -333,7 +331,7 @@ class RegisterModelOperator(_MlflowOperator):
             example = _read_example(self.example_uri)
             with _local_copy(str(self.onnx_uri)) as onnx_path:
                 done = register_onnx_model(
-                    self.tracking_uri(),
+                    MlflowHook(self.mlflow_conn_id).get_tracking_uri(),
                     self.model_name,
                     onnx_path,
                     lineage,
@@ -491,7 +489,7 @@ class EvaluateAndPromoteOperator(_MlflowOperator):
         check_arguments(self, self.argument_rules, rendered=True)
         try:
             outcome = evaluate_and_promote(
-                self.tracking_uri(),
+                MlflowHook(self.mlflow_conn_id).get_tracking_uri(),
                 self.model_name,
                 str(self.challenger_version),
                 read_table(self.holdout_uri),
@@ -556,7 +554,7 @@ class RollbackChampionOperator(_MlflowOperator):
         check_arguments(self, self.argument_rules, rendered=True)
         try:
             move = rollback(
-                self.tracking_uri(),
+                MlflowHook(self.mlflow_conn_id).get_tracking_uri(),
                 self.model_name,
                 expected_champion=str(self.expected_champion) if self.expected_champion else None,
             )

@@ -12,6 +12,7 @@ from airflow.sdk import AssetAlias, BaseOperator, BaseOperatorLink
 
 from airflow_mlops.assets import drift_asset_uri
 from airflow_mlops.errors import ConfigError, DriftError, MlopsError
+from airflow_mlops.hooks.mlflow import MlflowHook
 from airflow_mlops.inputs import (
     check_git_source,
     check_int,
@@ -76,12 +77,6 @@ _COMMON_RULES = {
     "inference_log_root": rule(check_path, allow_none=True),
     "cache_dir": rule(check_path, allow_none=True),
 }
-
-
-def _tracking_uri(conn_id: str) -> str:
-    from airflow_mlops.hooks.mlflow import MlflowHook
-
-    return MlflowHook(conn_id).get_tracking_uri()
 
 
 class BatchPredictOperator(BaseOperator):
@@ -155,7 +150,10 @@ class BatchPredictOperator(BaseOperator):
 
         wanted = str(self.version) if self.version not in (None, "") else str(self.alias)
         ref, onnx = _model_files(
-            _tracking_uri(self.mlflow_conn_id), self.model_name, wanted, self.cache_dir
+            MlflowHook(self.mlflow_conn_id).get_tracking_uri(),
+            self.model_name,
+            wanted,
+            self.cache_dir,
         )
         return str(ref.version), OnnxPredictor.load(onnx)
 
@@ -305,7 +303,10 @@ class DriftMonitorOperator(BaseOperator):
         from airflow_mlops.export.runtime import OnnxPredictor
 
         ref, onnx = _model_files(
-            _tracking_uri(self.mlflow_conn_id), self.model_name, str(self.alias), self.cache_dir
+            MlflowHook(self.mlflow_conn_id).get_tracking_uri(),
+            self.model_name,
+            str(self.alias),
+            self.cache_dir,
         )
         return ref, OnnxPredictor.load(onnx)
 
@@ -376,7 +377,7 @@ class DriftMonitorOperator(BaseOperator):
             "mlops.reason": result["reason"] or "none",
             "mlops.report_uri": result["report_uri"],
         }
-        uri = _tracking_uri(self.mlflow_conn_id)
+        uri = MlflowHook(self.mlflow_conn_id).get_tracking_uri()
         client = mlflow_client(uri)
         experiment = experiment_id(client, uri, monitoring_experiment(self.model_name))
         now = int(time.time() * 1000)

@@ -27,8 +27,8 @@ from airflow_mlops.dashboard import (
     versions_page,
 )
 from airflow_mlops.errors import ConfigError, RegistryError
+from airflow_mlops.hooks.mlflow import MlflowHook
 from airflow_mlops.mlflow_rest import check_http_uri
-from airflow_mlops.plugins.tracking import tracking_uri
 
 STATIC = Path(__file__).with_name("static")
 ASSETS = {"app.js": "text/javascript", "app.css": "text/css"}
@@ -55,15 +55,16 @@ def _versions_per_page() -> int:
 
 def create_app(
     *,
-    resolve_tracking_uri: Callable[[], str] = tracking_uri,
+    resolve_tracking_uri: Callable[[], str] | None = None,
     cache_ttl_s: float = 10.0,
     airflow_url: Callable[[], str] = _airflow_url,
     versions_per_page: Callable[[], int] = _versions_per_page,
 ) -> FastAPI:
     """Build the app.
 
-    :param resolve_tracking_uri: returns the MLflow tracking URL (default: the
-        ``mlflow_default`` connection, else ``MLFLOW_TRACKING_URI``).
+    :param resolve_tracking_uri: returns the MLflow tracking URL (default:
+        :meth:`MlflowHook.get_tracking_uri`, the ``mlflow_default`` connection, else
+        ``MLFLOW_TRACKING_URI``).
     :param cache_ttl_s: seconds an API answer is reused before MLflow is asked again.
     :param airflow_url: returns the Airflow UI base URL for DAG-run links (``""``: same origin).
     :param versions_per_page: returns how many versions one answer holds (default: Airflow
@@ -77,6 +78,7 @@ def create_app(
         openapi_url=None,
     )
     cache = TtlCache(cache_ttl_s)
+    tracking_uri = resolve_tracking_uri or MlflowHook().get_tracking_uri
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[..., Any]) -> Any:
@@ -88,7 +90,7 @@ def create_app(
         key: str, build: Callable[[str, LinkBuilder, int], dict[str, Any]]
     ) -> dict[str, Any]:
         try:
-            uri = check_http_uri(resolve_tracking_uri())
+            uri = check_http_uri(tracking_uri())
             page_size = check_page_size(versions_per_page())
         except ConfigError as error:
             raise HTTPException(503, str(error)) from error

@@ -16,7 +16,7 @@ from airflow.sdk.execution_time.xcom import XCom
 
 from airflow_mlops.dashboard import LinkBuilder, safe_href
 from airflow_mlops.errors import ConfigError
-from airflow_mlops.plugins.tracking import DEFAULT_CONN_ID, tracking_uri
+from airflow_mlops.hooks.mlflow import MlflowHook
 
 if TYPE_CHECKING:
     from airflow.models.taskinstancekey import TaskInstanceKey
@@ -37,7 +37,8 @@ class ResultLink(BaseOperatorLink):
 
 def _links(operator: Any) -> LinkBuilder | None:
     try:
-        uri = tracking_uri(getattr(operator, "mlflow_conn_id", DEFAULT_CONN_ID))
+        conn_id = getattr(operator, "mlflow_conn_id", MlflowHook.default_conn_name)
+        uri = MlflowHook(conn_id).get_tracking_uri()
     except ConfigError:
         return None
     return LinkBuilder(mlflow_ui_url=uri)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from airflow_mlops.dashboard import CHALLENGER, CHAMPION
 from airflow_mlops.errors import RegistryError
+from airflow_mlops.hooks.mlflow import MlflowHook
 from airflow_mlops.operators.exceptions import MlopsTaskError
-from airflow_mlops.plugins.tracking import DEFAULT_CONN_ID, tracking_uri
 
 
-def alias_version(name: str, alias: str, mlflow_conn_id: str = DEFAULT_CONN_ID) -> str:
+def alias_version(name: str, alias: str, mlflow_conn_id: str = MlflowHook.default_conn_name) -> str:
     """The version number (a string) that ``alias`` of registered model ``name`` points to.
 
     :param name: registered model name.
@@ -18,7 +18,7 @@ def alias_version(name: str, alias: str, mlflow_conn_id: str = DEFAULT_CONN_ID) 
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    uri = tracking_uri(mlflow_conn_id)
+    uri = MlflowHook(mlflow_conn_id).get_tracking_uri()
     try:
         version = MlflowClient(uri, uri).get_model_version_by_alias(name, alias)
     except MlflowException as error:
@@ -33,12 +33,12 @@ def alias_version(name: str, alias: str, mlflow_conn_id: str = DEFAULT_CONN_ID) 
     return str(version.version)
 
 
-def champion_version(name: str, mlflow_conn_id: str = DEFAULT_CONN_ID) -> str:
+def champion_version(name: str, mlflow_conn_id: str = MlflowHook.default_conn_name) -> str:
     """The version number of the ``champion`` of ``name``."""
     return alias_version(name, CHAMPION, mlflow_conn_id)
 
 
-def challenger_version(name: str, mlflow_conn_id: str = DEFAULT_CONN_ID) -> str:
+def challenger_version(name: str, mlflow_conn_id: str = MlflowHook.default_conn_name) -> str:
     """The version number of the ``challenger`` of ``name``."""
     return alias_version(name, CHALLENGER, mlflow_conn_id)
 

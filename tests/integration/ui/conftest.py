@@ -27,14 +27,14 @@ def airflow_app(airflow_db, seeded_registry: SeededRegistry) -> Iterator[object]
     """
     from airflow.api_fastapi.app import create_app, purge_cached_app
 
-    from airflow_mlops.plugins.tracking import DEFAULT_CONN_ID
+    from airflow_mlops.hooks.mlflow import MlflowHook
 
     patch = pytest.MonkeyPatch()
     patch.setenv("AIRFLOW__CORE__AUTH_MANAGER", SIMPLE_AUTH_MANAGER)
     patch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", "False")
     patch.setenv("AIRFLOW__MLOPS__UI_VERSIONS_PER_PAGE", "1")
     connection = {"conn_type": "mlflow", "host": seeded_registry.tracking_uri}
-    patch.setenv(f"AIRFLOW_CONN_{DEFAULT_CONN_ID.upper()}", json.dumps(connection))
+    patch.setenv(f"AIRFLOW_CONN_{MlflowHook.default_conn_name.upper()}", json.dumps(connection))
     purge_cached_app()
     yield create_app()
     purge_cached_app()

@@ -1,4 +1,4 @@
-"""The plugin finds MLflow through the Airflow connection, then the environment."""
+"""The hook finds MLflow through the Airflow connection, then the environment."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ import json
 import pytest
 
 from airflow_mlops.errors import ConfigError
-from airflow_mlops.plugins.tracking import tracking_uri
+from airflow_mlops.hooks.mlflow import MlflowHook
+
+
+def tracking_uri(conn_id: str) -> str:
+    return MlflowHook(conn_id).get_tracking_uri()
 
 
 def _conn(monkeypatch: pytest.MonkeyPatch, conn_id: str, **fields: object) -> None:
