@@ -76,7 +76,7 @@ def render(rows: list[dict]) -> str:
     ]
     for row in sorted(rows, key=lambda r: (r["bench"], r["metric"], r.get("size", ""))):
         lines.append(
-            f"| {row['bench']} | {row['metric']} | {row['value']:.4g} | {row.get('target', '')} "
+            f"| {row['bench']} | {row['metric']} | {row['value']:.4g} | {row.get('target') or ''} "
             f"| {row.get('better', '')} | {passed(row)} | {row.get('baseline', '')} "
             f"| {row.get('n', '')} | {row.get('size', '')} | {row['machine']} | {row['date']} |"
         )
