@@ -29,6 +29,8 @@ class TrainingConfig:
     :param numeric_columns: feature columns scaled as numbers; ``None`` = every numeric column.
     :param categorical_columns: one-hot encoded columns; ``None`` = every non-numeric column.
     :param exclude_columns: columns never used as features (ids, timestamps).
+    :param id_column: the row id column: never a feature, and rows sharing an id stay on one
+        side of the train/validation split; ``None`` = no id column.
     :param hidden_layers: widths of the MLP's hidden layers.
     :param dropout: dropout probability after each hidden layer.
     :param batch_norm: add batch normalisation before each hidden activation.
@@ -53,6 +55,7 @@ class TrainingConfig:
     numeric_columns: tuple[str, ...] | None = None
     categorical_columns: tuple[str, ...] | None = None
     exclude_columns: tuple[str, ...] = ()
+    id_column: str | None = None
     hidden_layers: tuple[int, ...] = (64, 32)
     dropout: float = 0.1
     batch_norm: bool = True
@@ -93,6 +96,14 @@ class TrainingConfig:
                 or (isinstance(value, tuple) and all(isinstance(c, str) and c for c in value)),
                 f"{name}={value!r}: a list of column names",
             )
+        need(
+            self.id_column is None or (isinstance(self.id_column, str) and bool(self.id_column)),
+            f"id_column={self.id_column!r}: None or a column name",
+        )
+        need(
+            self.id_column is None or self.id_column != self.label,
+            f"id_column={self.id_column!r} is also the label",
+        )
         need(self.device in DEVICES, f"device={self.device!r}: one of {', '.join(DEVICES)}")
         need(
             isinstance(self.hidden_layers, tuple)
@@ -149,6 +160,10 @@ class TrainingConfig:
         need(not overlap, f"columns both numeric and categorical: {sorted(overlap)}")
         features = set(self.numeric_columns or ()) | set(self.categorical_columns or ())
         need(self.label not in features, f"label {self.label!r} is also listed as a feature")
+        need(
+            self.id_column is None or self.id_column not in features,
+            f"id_column {self.id_column!r} is also listed as a feature",
+        )
         if problems:
             raise ConfigError(
                 "Invalid training parameters: " + "; ".join(problems) + ".",

@@ -186,7 +186,11 @@ def _choose_columns(frame: pd.DataFrame, config: TrainingConfig) -> tuple[list[s
             f"Declared feature columns {missing} are not in the data.",
             hint=f"Available columns: {list(frame.columns)}.",
         )
-    skip = {config.label, *config.exclude_columns}
+    skip = {
+        config.label,
+        *config.exclude_columns,
+        *([config.id_column] if config.id_column else []),
+    }
     candidates = [c for c in frame.columns if c not in skip]
     numeric = (
         list(config.numeric_columns)
