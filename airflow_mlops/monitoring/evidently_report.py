@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_mlops.artifacts import atomic_write_text
-from airflow_mlops.monitoring.scalable import DriftConfig
+from airflow_mlops.monitoring.drift_types import DriftConfig
 
 if TYPE_CHECKING:
     import pandas as pd

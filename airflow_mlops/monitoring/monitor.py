@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_mlops.errors import ConfigError
+from airflow_mlops.monitoring.drift_types import ColumnDrift, DriftConfig, DriftResult
 from airflow_mlops.monitoring.evidently_report import REPORT_SAMPLE_ROWS, save_html_report
-from airflow_mlops.monitoring.scalable import ColumnDrift, DriftConfig, DriftResult, compute_drift
+from airflow_mlops.monitoring.scalable import compute_drift
 from airflow_mlops.monitoring.scoring import PREDICTION
 from airflow_mlops.monitoring.sources import Source, frame_source, parquet_source
 

@@ -9,8 +9,8 @@ import pytest
 
 from airflow_mlops.errors import DriftError
 from airflow_mlops.export.runtime import OnnxPredictor
+from airflow_mlops.monitoring.drift_types import DriftConfig
 from airflow_mlops.monitoring.monitor import monitor_window
-from airflow_mlops.monitoring.scalable import DriftConfig
 from airflow_mlops.monitoring.scoring import PREDICTION
 from airflow_mlops.monitoring.sources import write_parquet
 

@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 
 from airflow_mlops.errors import ConfigError, DriftError
+from airflow_mlops.monitoring.column_drift import exact_numeric_score
+from airflow_mlops.monitoring.drift_types import DriftConfig
 from airflow_mlops.monitoring.evidently_report import column_tests, drift_preset_snapshot
-from airflow_mlops.monitoring.scalable import DriftConfig, compute_drift, exact_numeric_score
+from airflow_mlops.monitoring.scalable import compute_drift
 from airflow_mlops.monitoring.sources import frame_source, parquet_source, write_parquet
 
 SHIFT = {"mean_radius": 1.0, "worst_area": 1.0, "mean_texture": 0.5}
