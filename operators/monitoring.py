@@ -24,7 +24,7 @@ from airflow_mlops.inputs import (
     check_version_or_alias,
     rule,
 )
-from airflow_mlops.monitoring.scalable import DriftConfig
+from airflow_mlops.monitoring.drift_types import DriftConfig
 from airflow_mlops.monitoring.scoring import safe_name
 from airflow_mlops.operators.arguments import check_arguments, has_template
 from airflow_mlops.operators.exceptions import MlopsTaskError
