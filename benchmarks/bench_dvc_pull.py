@@ -24,7 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from airflow_mlops.data.dvc import RemoteSpec, pull
+from airflow_mlops.data.dvc import pull
+from airflow_mlops.data.dvc_remote import RemoteSpec
 from airflow_mlops.local.demo.registry import dvc_argv, run_tool
 
 

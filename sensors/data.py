@@ -25,8 +25,8 @@ from airflow.sdk import Asset, BaseSensorOperator, PokeReturnValue
 from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
 
 from airflow_mlops.assets import data_asset_uri
-from airflow_mlops.data.dvc import DataVersion, list_versions, new_versions
 from airflow_mlops.data.git_source import shown_url
+from airflow_mlops.data.versions import DataVersion, list_versions, new_versions
 from airflow_mlops.errors import MlopsError
 from airflow_mlops.inputs import (
     check_git_source,

@@ -1,4 +1,4 @@
-"""DVC pull and version listing against a real registry (git + DVC) with a local remote."""
+"""DVC pull against a real registry (git + DVC) with a local remote."""
 
 from __future__ import annotations
 
@@ -12,14 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from airflow_mlops.data.dvc import (
-    DataVersion,
-    RemoteSpec,
-    check_targets,
-    list_versions,
-    new_versions,
-    pull,
-)
+from airflow_mlops.data.dvc import check_targets, pull
+from airflow_mlops.data.dvc_remote import RemoteSpec
+from airflow_mlops.data.versions import list_versions
 from airflow_mlops.errors import ConfigError, DataError
 
 TARGET = "data/cancer.csv"
@@ -109,14 +104,6 @@ def test_unknown_revision_names_the_known_tags(demo_registry, tmp_path: Path) ->
         _pull(demo_registry, tmp_path, rev="v9")
 
     assert "v3-drift" in caught.value.hint
-    assert not (tmp_path / "ws").exists()
-
-
-def test_untracked_target_lists_the_tracked_outputs(demo_registry, tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="not tracked by DVC") as caught:
-        _pull(demo_registry, tmp_path, targets=["data/other.csv"])
-
-    assert caught.value.details["tracked"] == [TARGET]
     assert not (tmp_path / "ws").exists()
 
 
@@ -210,44 +197,6 @@ def test_check_targets_refuses_bad_paths(targets) -> None:
         check_targets(targets)
 
 
-def test_list_versions_reads_tags_and_branches(demo_registry, tmp_path: Path) -> None:
-    tags = list_versions(str(demo_registry.repo), TARGET, mirrors_dir=tmp_path)
-    heads = list_versions(
-        str(demo_registry.repo), TARGET, refs="refs/heads/main", mirrors_dir=tmp_path
-    )
-
-    assert [v.rev for v in tags] == ["v1", "v2", "v3-drift", "v4-corrupt"]
-    assert [v.commit for v in tags] == [_commit(demo_registry.repo, v.rev) for v in tags]
-    assert heads == [
-        DataVersion("refs/heads/main", "main", tags[0].commit, tags[0].md5, tags[0].size)
-    ]
-
-
-def test_list_versions_sees_a_new_tag_after_the_first_call(demo_registry, tmp_path) -> None:
-    before = list_versions(
-        str(demo_registry.repo), TARGET, refs="refs/tags/v*", mirrors_dir=tmp_path
-    )
-    subprocess.run(["git", "tag", "v5", "v2"], cwd=demo_registry.repo, check=True)
-    after = list_versions(
-        str(demo_registry.repo), TARGET, refs="refs/tags/v*", mirrors_dir=tmp_path
-    )
-
-    assert len(after) == len(before) + 1
-    (v5,) = [v for v in after if v.rev == "v5"]
-    assert (v5.commit, v5.md5) == (before[1].commit, before[1].md5)
-    # v5 re-tags v2's content: not new once v2 was processed
-    processed = {v.md5 for v in before if v.rev in ("v1", "v2")}
-    assert [v.rev for v in new_versions(after, processed)] == ["v3-drift", "v4-corrupt"]
-
-
-def test_new_versions_keeps_the_newest_ref_per_md5() -> None:
-    a = DataVersion("refs/tags/a", "a", "c1", "m1", 1)
-    b = DataVersion("refs/tags/b", "b", "c2", "m2", 1)
-    c = DataVersion("refs/tags/c", "c", "c1", "m1", 1)
-    assert new_versions([a, b, c], set()) == [b, c]
-    assert new_versions([a, b, c], {"m1", "m2"}) == []
-
-
 def test_workspace_copy_is_independent_of_the_cache(demo_registry, tmp_path: Path) -> None:
     result = _pull(demo_registry, tmp_path, link_type="copy")
     local = Path(result.targets[0].local_path)
@@ -291,18 +240,6 @@ def test_damaged_cache_object_is_fetched_again(demo_registry, tmp_path: Path, da
 def test_unknown_link_type_is_refused(demo_registry, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not a DVC cache"):
         _pull(demo_registry, tmp_path, link_type="hardlink,teleport")
-
-
-def test_registry_default_remote_is_pulled_with_dvc(demo_registry, tmp_path: Path) -> None:
-    # no remote URL: DVC reads the registry's config (the template's remote) and pulls
-    result = _pull(demo_registry, tmp_path, rev="v2", remote=RemoteSpec())
-
-    local = Path(result.targets[0].local_path)
-    assert result.fetched == 1
-    assert _md5(local) == result.md5 == result.targets[0].md5
-    assert result.size == local.stat().st_size
-    names = sorted(p.name for p in (tmp_path / "ws").iterdir())
-    assert names == [".dvc", ".dvcignore", ".mlops-workspace", "data"]
 
 
 def test_registry_url_is_read_through_a_mirror(demo_registry, tmp_path: Path) -> None:
@@ -440,68 +377,3 @@ def test_credentials_in_a_registry_url_are_used_but_never_shown(
     written = [p for p in tmp_path.rglob("*") if p.is_file() and "srv" not in p.parts]
     assert any(p.name == "config" and "***@" in p.read_text() for p in written)  # the mirror's
     assert not [p for p in written if TOKEN.encode() in p.read_bytes()]
-
-
-def test_a_failing_git_call_never_shows_the_credentials(tmp_path: Path) -> None:
-    from airflow_mlops.local.services import free_port
-
-    url = f"https://ci-bot:{TOKEN}@127.0.0.1:{free_port()}/registry.git"
-    with pytest.raises(DataError, match=r"https://ci-bot:\*\*\*@127") as error:
-        list_versions(url, TARGET, mirrors_dir=tmp_path)
-    assert TOKEN not in str(error.value)
-
-
-@pytest.mark.parametrize(
-    ("url", "shown"),
-    [
-        ("https://user:pw@host/r.git", "https://user:***@host/r.git"),
-        ("https://ghp_token@github.com/o/r.git", "https://***@github.com/o/r.git"),
-        ("ssh://git@host:22/r.git", "ssh://git@host:22/r.git"),
-        ("ssh://git:pw@host/r.git", "ssh://git:***@host/r.git"),
-        ("git@github.com:o/r.git", "git@github.com:o/r.git"),
-        ("/srv/registry", "/srv/registry"),
-        ("https://host/r.git", "https://host/r.git"),
-        ("https://user:p%40ss@host/r.git", "https://user:***@host/r.git"),
-    ],
-)
-def test_shown_url_hides_only_credentials(url: str, shown: str) -> None:
-    from airflow_mlops.data.git_source import shown_url
-
-    assert shown_url(url) == shown
-
-
-def test_url_secrets_names_the_written_and_the_decoded_form() -> None:
-    from airflow_mlops.data.git_source import url_secrets
-
-    assert url_secrets("https://user:p%40ss@host/r.git") == ["p%40ss", "p@ss"]
-    assert url_secrets("ssh://git@host/r.git") == []
-
-
-def _client_error(code: str, message: str) -> Exception:
-    from botocore.exceptions import ClientError
-
-    return ClientError({"Error": {"Code": code, "Message": message}}, "HeadObject")
-
-
-@pytest.mark.parametrize(
-    ("error", "refused"),
-    [
-        # the port in the URL holds "403": still a connection failure, not refused credentials
-        ("endpoint", False),
-        (ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 40353)"), False),
-        (PermissionError("Access Denied"), True),
-        ("InvalidAccessKeyId", True),
-        ("403", True),
-        ("NoSuchBucket", False),
-    ],
-)
-def test_credential_errors_are_told_from_connection_errors(error, refused: bool) -> None:
-    from botocore.exceptions import EndpointConnectionError
-
-    from airflow_mlops.data.dvc import _is_auth_error
-
-    if error == "endpoint":
-        error = EndpointConnectionError(endpoint_url="http://127.0.0.1:40353/bucket/files/md5")
-    elif isinstance(error, str):
-        error = _client_error(error, f"An error at http://127.0.0.1:40353/{error}")
-    assert _is_auth_error(error) is refused

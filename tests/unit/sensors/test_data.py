@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 from airflow.sdk.exceptions import TaskDeferred
 
-from airflow_mlops.data.dvc import list_versions
+from airflow_mlops.data.versions import list_versions
 from airflow_mlops.sensors.data import (
     DvcDataVersionSensor,
     DvcNewVersionEventTrigger,
