@@ -65,14 +65,15 @@ class ValidateDataOperator(BaseOperator):
     :param suite: a GX suite JSON file. (templated)
     :param reference: a dataset to learn the suite from when ``suite`` is not given. (templated)
     :param learned_suite_path: where the learned suite is written; default
-        ``<artifact_root>/validation/suites/<task_id>.json``. (templated)
+        ``<artifact_root>/validation/suites/<dag_id>.<task_id>.json``. (templated)
     :param label_column: the label column of the learned suite (must exist, keeps its classes).
     :param policy: a :class:`ValidationPolicy` or a dict of its fields (default: value
         failures stop the run too).
     :param engine: ``auto`` (vectorised checks, GX for the rest) or ``gx`` (GX runs all).
     :param aws_conn_id: Airflow AWS connection used for ``s3://`` paths.
-    :param artifact_root: local folder for reports and data docs; default
-        ``MlopsHome.from_env().artifacts``. (templated)
+    :param artifact_root: local folder for reports and data docs (written under
+        ``<artifact_root>/validation/<dag_id>/<run_id>/<task_id>``); default
+        ``$AIRFLOW_MLOPS_ARTIFACT_ROOT``, else ``<home>/artifacts``. (templated)
     :param max_bytes: size limit on the dataset (and its decompressed content).
     """
 
