@@ -28,33 +28,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_mlops.errors import ConfigError, RegistryError
+from airflow_mlops.lineage import (
+    CHALLENGER,
+    CHAMPION,
+    DATA_DOCS_TAG,
+    GATE_DECISION_TAG,
+    GATE_REASONS_TAG,
+    LINEAGE_KEYS,
+    MODEL_TAG,
+    PARAMS_TAG,
+    REPORT_TAG,
+    lineage_tag,
+)
 from airflow_mlops.mlflow_rest import MlflowRest
 from airflow_mlops.model_registry.client import monitoring_experiment, registration_experiment
 
-#: lineage tags on model versions (contract 5), without their ``mlops.`` prefix
-LINEAGE_KEYS = (
-    "dataset",
-    "data_rev",
-    "data_commit",
-    "data_md5",
-    "git_sha",
-    "image_digest",
-    "validation_outcome",
-    "dag_id",
-    "run_id",
-    "trigger",
-    "fingerprint",
-    "parity_max_abs",
-    "latency_p50_ms_b1",
-    "gate_decision",
-)
-TAG_PREFIX = "mlops."
-DATA_DOCS_TAG = "mlops.data_docs_uri"
-REPORT_TAG = "mlops.report_uri"
 #: monitoring runs log this metric in the experiment ``monitoring/<model>``, tagged mlops.model
 DRIFT_METRIC = "drift_share"
-MODEL_TAG = "mlops.model"
-CHAMPION, CHALLENGER = "champion", "challenger"
 #: metrics preferred for the history chart, in order
 CHART_METRICS = ("val_accuracy", "val_rmse", "val_loss")
 _RUN_BATCH = 100
@@ -192,14 +182,15 @@ def _version_view(
     version: dict[str, Any], aliases: list[str], run: dict[str, Any] | None, links: LinkBuilder
 ) -> dict[str, Any]:
     tags = _pairs(version, "tags")
-    lineage = {key: tags.get(TAG_PREFIX + key) for key in LINEAGE_KEYS}
-    lineage["params"] = _json_or_raw(tags.get("mlops.params"))
+    lineage = {key: tags.get(lineage_tag(key)) for key in LINEAGE_KEYS if key != "params"}
+    lineage["gate_decision"] = tags.get(GATE_DECISION_TAG)
+    lineage["params"] = _json_or_raw(tags.get(PARAMS_TAG))
     data = run.get("data", {}) if run is not None else {}
     experiment_id = run["info"].get("experiment_id") if run is not None else None
     run_tags, run_params = _pairs(data, "tags"), _pairs(data, "params")
     data_docs = tags.get(DATA_DOCS_TAG) or run_tags.get(DATA_DOCS_TAG)
     report = tags.get(REPORT_TAG) or run_tags.get(REPORT_TAG) or run_params.get(REPORT_TAG)
-    reasons = _json_or_raw(tags.get("mlops.gate_reasons"))
+    reasons = _json_or_raw(tags.get(GATE_REASONS_TAG))
     number, run_id = str(version["version"]), version.get("run_id")
     return {
         "version": number,

@@ -1,4 +1,35 @@
-"""Lineage of a model version: the CT fingerprint, the ``mlops.*`` tags, the pipeline's git sha.
+"""The lineage contract: every MLflow tag and alias the pipeline writes, and the CT fingerprint.
+
+This module is the one home of that vocabulary; the other modules import the names below.
+
+Aliases of a registered model (moved only by ``model_registry``):
+
+- ``challenger`` (:data:`CHALLENGER`): the newest registered version, set by the registration.
+- ``champion`` (:data:`CHAMPION`): the version serving, moved by the gate's promotion (a
+  compare-and-set under the promotion lock) and by a rollback.
+- ``previous`` (:data:`PREVIOUS`): the champion before the last promotion; a rollback moves
+  ``champion`` back to it and deletes it.
+
+Tags, all prefixed ``mlops.`` (:data:`TAG_PREFIX`); values are strings:
+
+- On a model version and its registration run, written by the registration
+  (``RegisterModelOperator``): one tag per field of :class:`Lineage`, ``mlops.<field>``
+  (:data:`LINEAGE_KEYS`): dataset, data rev/commit/md5, pipeline git sha, training image digest,
+  validation outcome, DAG id, run id, trigger, CT fingerprint, training params (canonical
+  JSON), ONNX parity and latency; plus ``mlops.onnx_sha256``, the ONNX file's sha256 that
+  downloads are checked against. The run also carries ``mlops.model`` (the model's name) and
+  ``mlops.model_id`` (its MLflow logged-model id, which lets a retry reuse the upload).
+- On a model version, written by the gate (``EvaluateAndPromoteOperator``):
+  ``mlops.gate_decision`` (``accepted``/``rejected``), ``mlops.gate_reasons`` (JSON list) and
+  ``mlops.report_uri`` (the gate report); a rollback tags the version it leaves
+  ``mlops.rolled_back`` = ``true``.
+- On the registered model: ``mlops.model`` (its name, by the registration),
+  ``mlops.last_rollback`` (JSON of the last rollback's move) and, on the short-lived
+  ``<name>.promotion-lock`` model, ``mlops.lock`` (JSON owner and start time).
+- On a monitoring run (experiment ``monitoring/<model>``, ``DriftMonitorOperator``):
+  ``mlops.model``, ``mlops.model_version``, ``mlops.window``, ``mlops.reason`` and
+  ``mlops.report_uri`` (the drift report).
+- Read by the MLOps page when present, written by no task today: ``mlops.data_docs_uri``.
 
 The fingerprint of a training run is the sha256 of the canonical JSON of what determines the
 model: the data (DVC md5), the training image digest and the training params. A registered
@@ -13,13 +44,37 @@ import math
 import os
 import subprocess
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from airflow_mlops.errors import ConfigError
 
 TAG_PREFIX = "mlops."
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+PREVIOUS = "previous"
+#: registration run, registered model and monitoring run: the model's name
+MODEL_TAG = TAG_PREFIX + "model"
+#: registration run: the MLflow logged-model id
+MODEL_ID_TAG = TAG_PREFIX + "model_id"
+#: model version: the sha256 of its ONNX file
+ONNX_SHA256_TAG = TAG_PREFIX + "onnx_sha256"
+#: model version: the gate's decision, its reasons (JSON list) and report; monitoring run: report
+GATE_DECISION_TAG = TAG_PREFIX + "gate_decision"
+GATE_REASONS_TAG = TAG_PREFIX + "gate_reasons"
+REPORT_TAG = TAG_PREFIX + "report_uri"
+#: model version: ``true`` once a rollback moved ``champion`` off it
+ROLLED_BACK_TAG = TAG_PREFIX + "rolled_back"
+#: registered model: the last rollback's move (JSON); the promotion lock's holder (JSON)
+LAST_ROLLBACK_TAG = TAG_PREFIX + "last_rollback"
+LOCK_TAG = TAG_PREFIX + "lock"
+#: monitoring run: the version watched, the data window and why the run happened
+MODEL_VERSION_TAG = TAG_PREFIX + "model_version"
+WINDOW_TAG = TAG_PREFIX + "window"
+REASON_TAG = TAG_PREFIX + "reason"
+#: model version or its run: Great Expectations data docs (read by the MLOps page)
+DATA_DOCS_TAG = TAG_PREFIX + "data_docs_uri"
 #: the environment variable a deployment sets to the pipeline's commit (no git checkout needed)
 GIT_SHA_ENV = "AIRFLOW_MLOPS_GIT_SHA"
 UNKNOWN = "unknown"
@@ -148,6 +203,30 @@ class Lineage:
                 "Cannot register idempotently without lineage run_id.",
                 hint="Pass the Airflow run id (the operator does this) or any unique run key.",
             )
-        keys = [TAG_PREFIX + key for key in ("dag_id", "run_id", "fingerprint")]
+        keys = [DAG_ID_TAG, RUN_ID_TAG, FINGERPRINT_TAG]
         tags = self.tags()
         return {key: tags[key] for key in keys if key in tags}
+
+
+#: the :class:`Lineage` fields, each a version tag ``mlops.<field>``
+LINEAGE_KEYS = tuple(field.name for field in fields(Lineage))
+
+
+def lineage_tag(key: str) -> str:
+    """The tag of :class:`Lineage` field ``key``.
+
+    :raises ValueError: ``key`` is not a field (a typo in the pipeline's own code).
+    """
+    if key not in LINEAGE_KEYS:
+        raise ValueError(f"{key!r} is not a Lineage field; use one of {LINEAGE_KEYS}.")
+    return TAG_PREFIX + key
+
+
+DATASET_TAG = lineage_tag("dataset")
+DATA_REV_TAG = lineage_tag("data_rev")
+DATA_COMMIT_TAG = lineage_tag("data_commit")
+DAG_ID_TAG = lineage_tag("dag_id")
+RUN_ID_TAG = lineage_tag("run_id")
+TRIGGER_TAG = lineage_tag("trigger")
+FINGERPRINT_TAG = lineage_tag("fingerprint")
+PARAMS_TAG = lineage_tag("params")

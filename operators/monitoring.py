@@ -24,6 +24,16 @@ from airflow_mlops.inputs import (
     check_version_or_alias,
     rule,
 )
+from airflow_mlops.lineage import (
+    DATA_COMMIT_TAG,
+    DATA_REV_TAG,
+    DATASET_TAG,
+    MODEL_TAG,
+    MODEL_VERSION_TAG,
+    REASON_TAG,
+    REPORT_TAG,
+    WINDOW_TAG,
+)
 from airflow_mlops.monitoring.drift_types import DriftConfig
 from airflow_mlops.monitoring.scoring import safe_name
 from airflow_mlops.operators.arguments import check_arguments, has_template
@@ -40,10 +50,6 @@ if TYPE_CHECKING:
 REPORT_KEY = "drift_report_uri"
 #: metrics per MLflow ``log_batch`` call (the server refuses more)
 MLFLOW_BATCH = 1000
-#: lineage tags (contract 5) naming the champion's training data
-DATASET_TAG, DATA_REV_TAG = "mlops.dataset", "mlops.data_rev"
-#: the resolved commit: a branch named in data_rev may have moved since training
-DATA_COMMIT_TAG = "mlops.data_commit"
 
 
 class BatchPredictError(MlopsTaskError):
@@ -332,6 +338,7 @@ class DriftMonitorOperator(BaseOperator):
         pulled = pull(
             self.data_registry,
             [tags[DATASET_TAG]],
+            # the resolved commit: a branch named in data_rev may have moved since training
             rev=tags.get(DATA_COMMIT_TAG) or tags[DATA_REV_TAG],
             workspace=workspace,
             cache_dir=home.dvc_cache,
@@ -371,11 +378,11 @@ class DriftMonitorOperator(BaseOperator):
             metrics["performance_current"] = result["performance"]["current"]
             metrics["performance_drop"] = result["performance"]["drop"]
         tags = {
-            "mlops.model": self.model_name,
-            "mlops.model_version": version,
-            "mlops.window": result["window"],
-            "mlops.reason": result["reason"] or "none",
-            "mlops.report_uri": result["report_uri"],
+            MODEL_TAG: self.model_name,
+            MODEL_VERSION_TAG: version,
+            WINDOW_TAG: result["window"],
+            REASON_TAG: result["reason"] or "none",
+            REPORT_TAG: result["report_uri"],
         }
         uri = MlflowHook(self.mlflow_conn_id).get_tracking_uri()
         client = mlflow_client(uri)

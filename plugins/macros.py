@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from airflow_mlops.dashboard import CHALLENGER, CHAMPION
 from airflow_mlops.errors import RegistryError
 from airflow_mlops.hooks.mlflow import MlflowHook
+from airflow_mlops.lineage import CHALLENGER, CHAMPION
 from airflow_mlops.operators.exceptions import MlopsTaskError
 
 

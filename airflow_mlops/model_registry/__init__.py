@@ -5,10 +5,8 @@ MLflow is imported inside the functions, so importing this package stays cheap.
 
 from __future__ import annotations
 
+from airflow_mlops.lineage import CHALLENGER, CHAMPION, PREVIOUS
 from airflow_mlops.model_registry.client import (
-    CHALLENGER,
-    CHAMPION,
-    PREVIOUS,
     ModelVersionNotFoundError,
     ModelVersionRef,
     RegistryUnavailableError,

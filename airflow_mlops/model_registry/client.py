@@ -18,19 +18,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_mlops.artifacts import atomic_directory
 from airflow_mlops.errors import ConfigError, RegistryError
+from airflow_mlops.lineage import FINGERPRINT_TAG, ONNX_SHA256_TAG
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-CHAMPION = "champion"
-CHALLENGER = "challenger"
-PREVIOUS = "previous"
 #: the artifact path of the logged model, and the ONNX file inside it (mlflow.onnx's name)
 MODEL_ARTIFACT = "model"
 ONNX_FILE = "model.onnx"
-#: version tag holding the sha256 of the ONNX file; downloads are checked against it
-ONNX_SHA256_TAG = "mlops.onnx_sha256"
-FINGERPRINT_TAG = "mlops.fingerprint"
 
 T = TypeVar("T")
 

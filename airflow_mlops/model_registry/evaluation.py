@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from airflow_mlops.lineage import CHAMPION, GATE_DECISION_TAG, GATE_REASONS_TAG, REPORT_TAG
 from airflow_mlops.model_registry.client import (
-    CHAMPION,
     ModelVersionRef,
     alias_version,
     download_onnx,
@@ -33,9 +33,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 Compare = Callable[[Evaluation, Evaluation | None], GateDecision]
-REPORT_TAG = "mlops.report_uri"
-DECISION_TAG = "mlops.gate_decision"
-REASONS_TAG = "mlops.gate_reasons"
 
 
 @dataclass(frozen=True)
@@ -202,8 +199,8 @@ def _tag_decision(
 ) -> None:
     client = mlflow_client(tracking_uri)
     tags = {
-        DECISION_TAG: "accepted" if decision.accepted else "rejected",
-        REASONS_TAG: json.dumps(decision.reasons),
+        GATE_DECISION_TAG: "accepted" if decision.accepted else "rejected",
+        GATE_REASONS_TAG: json.dumps(decision.reasons),
         REPORT_TAG: report_uri,
     }
 

@@ -20,18 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_mlops.errors import RegistryError
-from airflow_mlops.model_registry.client import (
-    CHAMPION,
-    PREVIOUS,
-    alias_version,
-    mlflow_client,
-    registry_call,
-)
+from airflow_mlops.lineage import CHAMPION, LAST_ROLLBACK_TAG, LOCK_TAG, PREVIOUS, ROLLED_BACK_TAG
+from airflow_mlops.model_registry.client import alias_version, mlflow_client, registry_call
 from airflow_mlops.owners import is_dead
 
 LOCK_SUFFIX = ".promotion-lock"
-LOCK_TAG = "mlops.lock"
-LAST_ROLLBACK_TAG = "mlops.last_rollback"
 
 
 class PromotionConflictError(RegistryError):
@@ -266,7 +259,7 @@ def rollback(
             move = {"from": current, "to": previous, "at": time.time()}
             client.set_registered_model_tag(name, LAST_ROLLBACK_TAG, json.dumps(move))
             if current is not None:
-                client.set_model_version_tag(name, current, "mlops.rolled_back", "true")
+                client.set_model_version_tag(name, current, ROLLED_BACK_TAG, "true")
 
         registry_call(f"record the rollback of {name!r}", tracking_uri, record)
     return AliasMove(name, previous, None, current)

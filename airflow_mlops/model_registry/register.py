@@ -18,11 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_mlops.lineage import Lineage
-from airflow_mlops.model_registry.client import (
+from airflow_mlops.lineage import (
     CHALLENGER,
-    MODEL_ARTIFACT,
+    MODEL_ID_TAG,
+    MODEL_TAG,
     ONNX_SHA256_TAG,
+    RUN_ID_TAG,
+    Lineage,
+)
+from airflow_mlops.model_registry.client import (
+    MODEL_ARTIFACT,
     find_versions,
     mlflow_client,
     registration_experiment,
@@ -36,10 +41,6 @@ if TYPE_CHECKING:
 
     from airflow_mlops.export.runtime import OnnxPredictor
 
-#: run tag holding the id of the logged model (MLflow 3 ``LoggedModel``) of a registration run
-MODEL_ID_TAG = "mlops.model_id"
-#: run and registered-model tag naming the model, for searches across experiments
-MODEL_TAG = "mlops.model"
 EXAMPLE_ROWS = 5
 _MAX_PARAM_CHARS = 6000
 #: mlflow's fluent API (needed by ``mlflow.onnx.log_model``) keeps the tracking URI globally
@@ -207,7 +208,7 @@ def _logged_model(
             mlflow_scope(tracking_uri),
             mlflow.start_run(
                 experiment_id=exp_id,
-                run_name=run_tags.get("mlops.run_id"),
+                run_name=run_tags.get(RUN_ID_TAG),
                 tags=dict(run_tags),
             ) as run,
         ):

@@ -101,7 +101,7 @@ def with_champion_of(ct: CTHarness, clean: Clean) -> RegistryState:
     """Give the test's model the clean run's champion (same logged model) as its champion."""
     from mlflow import MlflowClient
 
-    from airflow_mlops.model_registry.client import ONNX_SHA256_TAG
+    from airflow_mlops.lineage import ONNX_SHA256_TAG
 
     client = MlflowClient(ct.mlflow_url)
     source = client.get_model_version_by_alias(clean.harness.model_name, "champion")

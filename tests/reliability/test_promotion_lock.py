@@ -13,7 +13,8 @@ import uuid
 
 import pytest
 
-from airflow_mlops.model_registry.client import CHAMPION, PREVIOUS, alias_version, mlflow_client
+from airflow_mlops.lineage import CHAMPION, PREVIOUS
+from airflow_mlops.model_registry.client import alias_version, mlflow_client
 from airflow_mlops.model_registry.promote import lock_name, promote
 from tests.reliability.faults import Rule, mlflow_proxy
 

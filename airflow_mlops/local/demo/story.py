@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_mlops.errors import ServiceError
+from airflow_mlops.lineage import DATA_REV_TAG, GATE_DECISION_TAG, TRIGGER_TAG
 from airflow_mlops.local.airflow_api import FINISHED, AirflowApi
 from airflow_mlops.local.demo.pipeline import BACKEND_ENV, MODEL_NAME
 from airflow_mlops.local.stack import StackConfig, down, up
@@ -254,9 +255,9 @@ def registry_table(tracking_uri: str) -> list[dict[str, str]]:
             "version": version.version,
             "aliases": ",".join(sorted(aliases.get(str(version.version), []))) or "-",
             "val_accuracy": f"{metrics['val_accuracy']:.3f}" if "val_accuracy" in metrics else "-",
-            "data_rev": tags.get("mlops.data_rev", "-")[:12],
-            "trigger": tags.get("mlops.trigger", "-"),
-            "gate": tags.get("mlops.gate_decision", "-"),
+            "data_rev": tags.get(DATA_REV_TAG, "-")[:12],
+            "trigger": tags.get(TRIGGER_TAG, "-"),
+            "gate": tags.get(GATE_DECISION_TAG, "-"),
         })  # fmt: skip
     return rows
 

@@ -9,12 +9,11 @@ from pathlib import Path
 import mlflow.artifacts
 import pytest
 
-from airflow_mlops.model_registry import CHAMPION, PREVIOUS
+from airflow_mlops.lineage import CHAMPION, LOCK_TAG, PREVIOUS
 from airflow_mlops.model_registry.client import alias_version, mlflow_client, resolve_model_version
 from airflow_mlops.model_registry.evaluation import evaluate_and_promote
 from airflow_mlops.model_registry.gate import GateConfig
 from airflow_mlops.model_registry.promote import (
-    LOCK_TAG,
     PromotionConflictError,
     champion_lock,
     lock_name,
