@@ -12,9 +12,14 @@ from airflow.sdk import DAG, Variable, task
 from airflow_mlops.local.demo.pipeline import BACKEND_ENV, demo_dataset
 from airflow_mlops.operators.data import DvcPullOperator
 from airflow_mlops.operators.export import ExportOnnxOperator
+from airflow_mlops.variables import (
+    BASE_IMAGE_VARIABLE,
+    DEFAULT_BASE_IMAGE,
+    ECR_REPOSITORY_VARIABLE,
+    TRAINING_IMAGE_VARIABLE,
+)
 
 REPO = Path(__file__).resolve().parents[1]
-IMAGE_VARIABLE = "mlops_training_image"
 DOC = """
 ### MLOps level 2: CI/CD of the pipeline
 
@@ -58,7 +63,7 @@ with DAG(
         from airflow_mlops.cicd import image_summary
         from airflow_mlops.training.image import build_image as build
 
-        base = Variable.get("mlops_base_image", default="local/bookworm-py:base")
+        base = Variable.get(BASE_IMAGE_VARIABLE, default=DEFAULT_BASE_IMAGE)
         return image_summary(build(REPO, base_image=base))
 
     @task
@@ -85,7 +90,7 @@ with DAG(
             return None
         from airflow_mlops.cicd import publish_image
 
-        repository = Variable.get("mlops_ecr_repository", default=None)
+        repository = Variable.get(ECR_REPOSITORY_VARIABLE, default=None)
         auth = None
         if repository:
             from airflow.providers.amazon.aws.hooks.ecr import EcrHook
@@ -104,7 +109,7 @@ with DAG(
     def deploy(reference: str | None) -> str | None:
         """Record the tested image as the one the CT DAGs train with."""
         if reference:
-            Variable.set(IMAGE_VARIABLE, reference)
+            Variable.set(TRAINING_IMAGE_VARIABLE, reference)
         return reference
 
     built = build_image()

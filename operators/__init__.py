@@ -1,1 +1,96 @@
-"""Airflow operators: thin adapters over the :mod:`airflow_mlops` core."""
+"""Airflow operators: thin adapters over the :mod:`airflow_mlops` core.
+
+The public classes import from here (``from airflow_mlops.operators import DvcPullOperator``);
+each loads its module on first use, so importing this package stays cheap at DAG parse time.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow_mlops.operators.data import DvcPullError, DvcPullOperator
+    from airflow_mlops.operators.exceptions import InvalidArgumentError, MlopsTaskError
+    from airflow_mlops.operators.export import ExportOnnxOperator, OnnxExportError
+    from airflow_mlops.operators.model_registry import (
+        EvaluateAndPromoteOperator,
+        GateRejectedError,
+        PromotionError,
+        RegisterModelOperator,
+        RegistrationError,
+        RollbackChampionOperator,
+        SkipIfTrainedOperator,
+    )
+    from airflow_mlops.operators.monitoring import (
+        BatchPredictError,
+        BatchPredictOperator,
+        DriftMonitorError,
+        DriftMonitorOperator,
+    )
+    from airflow_mlops.operators.pipeline import PrepareCTRunOperator
+    from airflow_mlops.operators.training import TrainInDockerOperator, TrainingTaskError
+    from airflow_mlops.operators.validation import DataValidationFailed, ValidateDataOperator
+
+#: public name -> the submodule that defines it
+_HOMES = {
+    "DvcPullError": "data",
+    "DvcPullOperator": "data",
+    "InvalidArgumentError": "exceptions",
+    "MlopsTaskError": "exceptions",
+    "ExportOnnxOperator": "export",
+    "OnnxExportError": "export",
+    "EvaluateAndPromoteOperator": "model_registry",
+    "GateRejectedError": "model_registry",
+    "PromotionError": "model_registry",
+    "RegisterModelOperator": "model_registry",
+    "RegistrationError": "model_registry",
+    "RollbackChampionOperator": "model_registry",
+    "SkipIfTrainedOperator": "model_registry",
+    "BatchPredictError": "monitoring",
+    "BatchPredictOperator": "monitoring",
+    "DriftMonitorError": "monitoring",
+    "DriftMonitorOperator": "monitoring",
+    "PrepareCTRunOperator": "pipeline",
+    "TrainingTaskError": "training",
+    "TrainInDockerOperator": "training",
+    "DataValidationFailed": "validation",
+    "ValidateDataOperator": "validation",
+}
+
+__all__ = [
+    "BatchPredictError",
+    "BatchPredictOperator",
+    "DataValidationFailed",
+    "DriftMonitorError",
+    "DriftMonitorOperator",
+    "DvcPullError",
+    "DvcPullOperator",
+    "EvaluateAndPromoteOperator",
+    "ExportOnnxOperator",
+    "GateRejectedError",
+    "InvalidArgumentError",
+    "MlopsTaskError",
+    "OnnxExportError",
+    "PrepareCTRunOperator",
+    "PromotionError",
+    "RegisterModelOperator",
+    "RegistrationError",
+    "RollbackChampionOperator",
+    "SkipIfTrainedOperator",
+    "TrainInDockerOperator",
+    "TrainingTaskError",
+    "ValidateDataOperator",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

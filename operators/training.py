@@ -41,13 +41,11 @@ from airflow_mlops.training.container import (
     read_result,
     run_local,
 )
+from airflow_mlops.variables import DEFAULT_TRAINING_IMAGE, TRAINING_IMAGE_VARIABLE
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-#: the Airflow Variable holding the training image (the level-2 DAG sets it after a build)
-IMAGE_VARIABLE = "mlops_training_image"
-DEFAULT_IMAGE = "airflow-mlops-train:latest"
 BACKENDS = ("docker", "local")
 #: the image's non-root user, used when the worker itself runs as root
 IMAGE_USER = "1000:1000"
@@ -173,7 +171,8 @@ class TrainInDockerOperator(DockerOperator):
                 "the training container gets none (it has no network and needs no credentials)."
             )
         super().__init__(
-            image=image or f"{{{{ var.value.get('{IMAGE_VARIABLE}', '{DEFAULT_IMAGE}') }}}}",
+            image=image
+            or f"{{{{ var.value.get('{TRAINING_IMAGE_VARIABLE}', '{DEFAULT_TRAINING_IMAGE}') }}}}",
             mem_limit=mem_limit,
             shm_size=shm_size,
             network_mode=network_mode,

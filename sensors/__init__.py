@@ -1,1 +1,45 @@
-"""Airflow sensors and triggers that start pipelines when data arrives."""
+"""Airflow sensors and triggers that start pipelines when data arrives.
+
+The public classes import from here (``from airflow_mlops.sensors import DvcDataVersionSensor``);
+each loads its module on first use, so importing this package stays cheap at DAG parse time.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow_mlops.sensors.data import (
+        DvcDataVersionSensor,
+        DvcNewVersionEventTrigger,
+        DvcNewVersionTrigger,
+        DvcSensorError,
+    )
+
+#: public name -> the submodule that defines it
+_HOMES = {
+    "DvcDataVersionSensor": "data",
+    "DvcNewVersionEventTrigger": "data",
+    "DvcNewVersionTrigger": "data",
+    "DvcSensorError": "data",
+}
+
+__all__ = [
+    "DvcDataVersionSensor",
+    "DvcNewVersionEventTrigger",
+    "DvcNewVersionTrigger",
+    "DvcSensorError",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -88,7 +88,7 @@ class CTPipelineConfig:
     :param triggers: which of the five triggers start a run.
     :param training_defaults: defaults of the run params (epochs, learning_rate, ...).
     :param training_image: the training image; None reads the Airflow Variable that the
-        level-2 DAG sets (``airflow_mlops_training_image``).
+        level-2 DAG sets (``mlops_training_image``).
     :param backend: ``docker`` (default) or ``local`` (a subprocess, for machines without Docker).
     :param gpu: ``auto``, ``required`` or ``none``.
     :param gate: keyword arguments of the promotion gate (thresholds, min improvement, ...).
