@@ -8,12 +8,8 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from airflow_mlops.operators.training import (
-    DEFAULT_IMAGE,
-    IMAGE_VARIABLE,
-    TrainInDockerOperator,
-    TrainingTaskError,
-)
+from airflow_mlops.operators.training import TrainInDockerOperator, TrainingTaskError
+from airflow_mlops.variables import DEFAULT_TRAINING_IMAGE, TRAINING_IMAGE_VARIABLE
 
 NO_ENGINE = "unix:///nonexistent/docker.sock"
 
@@ -31,7 +27,7 @@ def demo_csv(cancer: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> 
 
 def make(demo_csv: Path, tmp_path: Path, **kwargs) -> TrainInDockerOperator:
     kwargs.setdefault("training_params", {"label": "malignant", "max_epochs": 2})
-    kwargs.setdefault("image", DEFAULT_IMAGE)  # as the default template renders
+    kwargs.setdefault("image", DEFAULT_TRAINING_IMAGE)  # as the default template renders
     return TrainInDockerOperator(
         task_id="train", data_path=str(demo_csv), output_dir=str(tmp_path / "out"),
         docker_url=NO_ENGINE, **kwargs,
@@ -56,7 +52,7 @@ def test_templated_fields_and_default_image(demo_csv: Path, tmp_path: Path) -> N
     op = make(demo_csv, tmp_path, image=None)
     for field in ("image", "data_path", "training_params", "output_dir", "environment"):
         assert field in op.template_fields
-    assert IMAGE_VARIABLE in op.image
+    assert TRAINING_IMAGE_VARIABLE in op.image
     assert op.network_mode == "none"
     assert op.auto_remove == "never"  # execute removes the container itself, after inspecting it
     assert op.retrieve_output is False
