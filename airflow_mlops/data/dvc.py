@@ -8,11 +8,12 @@ workspace, and only then swaps the directory in as the workspace
 workspace as it was, and two pulls into their own workspaces never touch each other's files.
 
 The targets' md5s come from their ``.dvc`` files. When every object is in the cache, or the
-remote is a local directory, no DVC code runs (:mod:`~airflow_mlops.data.dvc_cache` checks,
-copies and links the objects, as DVC would); otherwise DVC pulls in a scratch clone
-(:mod:`~airflow_mlops.data.dvc_repo`): cloud remotes, the registry's default remote, pipeline
-outputs, and targets that are not tracked (DVC lists the tracked ones). Objects enter the cache
-through a temporary name and a rename, so concurrent pulls may share one cache.
+remote is a local directory, no DVC code runs (:mod:`~airflow_mlops.data.dvc_cache` checks and
+copies the objects, :mod:`~airflow_mlops.data.dvc_checkout` links them, as DVC would);
+otherwise DVC pulls in a scratch clone (:mod:`~airflow_mlops.data.dvc_repo`): cloud remotes,
+the registry's default remote, pipeline outputs, and targets that are not tracked (DVC lists
+the tracked ones). Objects enter the cache through a temporary name and a rename, so
+concurrent pulls may share one cache.
 
 Files are linked out of the cache (``reflink``, else ``hardlink``, else ``copy``): a repeated
 pull of a cached version copies nothing. Hard-linked files are read-only; a task that needs
@@ -34,14 +35,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from airflow_mlops.artifacts import atomic_directory
-from airflow_mlops.data.dvc_cache import (
-    ObjectStore,
-    ObjectsUnavailable,
-    Output,
-    checkout,
-    link_types,
-    read_output,
-)
+from airflow_mlops.data.dvc_cache import ObjectStore, ObjectsUnavailable, Output, read_output
+from airflow_mlops.data.dvc_checkout import checkout, link_types
 from airflow_mlops.data.dvc_errors import corrupt_objects, missing_objects, unreachable
 from airflow_mlops.data.dvc_remote import OVERRIDE_REMOTE, RemoteSpec, local_remote
 from airflow_mlops.data.dvc_repo import pull_with_dvc

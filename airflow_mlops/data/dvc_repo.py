@@ -1,6 +1,7 @@
-"""The pull through DVC itself, for what :mod:`~airflow_mlops.data.dvc_cache` does not do
-alone: cloud remotes, the registry's default remote, pipeline outputs and untracked targets.
-DVC pulls in a scratch clone of the registry at the commit; the data then moves into place."""
+"""The pull through DVC itself, for what :mod:`~airflow_mlops.data.dvc_cache` and
+:mod:`~airflow_mlops.data.dvc_checkout` do not do alone: cloud remotes, the registry's default
+remote, pipeline outputs and untracked targets. DVC pulls in a scratch clone of the registry at
+the commit; the data then moves into place."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from airflow_mlops.data.dvc_cache import Output, make_room
+from airflow_mlops.data.dvc_cache import Output
+from airflow_mlops.data.dvc_checkout import make_room
 from airflow_mlops.data.dvc_errors import diagnose
 from airflow_mlops.data.dvc_remote import OVERRIDE_REMOTE, RemoteSpec
 from airflow_mlops.data.git_source import clone
