@@ -27,7 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_mlops.errors import ConfigError, RegistryError
+from airflow_mlops.errors import ConfigError, ModelNotFoundError
 from airflow_mlops.lineage import (
     CHALLENGER,
     CHAMPION,
@@ -54,10 +54,6 @@ _RUN_ID = re.compile(r"[0-9A-Za-z_-]+")
 _PAGE = 1000
 #: versions per answer: the newest page comes with the model view, older ones on request
 VERSIONS_PAGE = 100
-
-
-class ModelNotFoundError(RegistryError):
-    """The registry has no model of that name."""
 
 
 def safe_href(uri: str | None) -> str | None:

@@ -50,6 +50,22 @@ class RegistryError(MlopsError):
     """The model registry (MLflow) refused or could not be reached."""
 
 
+class ModelVersionNotFoundError(RegistryError):
+    """The registry has no such model, version or alias."""
+
+
+class ModelNotFoundError(RegistryError):
+    """The registry has no model of that name (the MLOps page asked for one)."""
+
+
+class RegistryUnavailableError(RegistryError):
+    """The tracking server could not be reached (down, wrong URL, network)."""
+
+
+class PromotionConflictError(RegistryError):
+    """``champion`` moved (or its lock stayed busy) between the decision and the promotion."""
+
+
 class DriftError(MlopsError):
     """Drift could not be measured (missing columns, empty window)."""
 

@@ -27,6 +27,10 @@ class MlopsTaskError(AirflowException):
         return cls(str(error), details=error.details)
 
 
+class DvcSensorError(MlopsTaskError):
+    """The sensor could not list the data registry (unreachable, not a git repository)."""
+
+
 class InvalidArgumentError(MlopsTaskError, AirflowFailException):
     """An argument is invalid once its template is rendered; the task fails without retrying,
     before it touches any service (a retry would get the same value)."""

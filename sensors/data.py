@@ -36,16 +36,12 @@ from airflow_mlops.inputs import (
     rule,
 )
 from airflow_mlops.operators.arguments import check_arguments
-from airflow_mlops.operators.exceptions import MlopsTaskError
+from airflow_mlops.operators.exceptions import DvcSensorError
 from airflow_mlops.operators.secrets import MaskRegistryCredentials
 from airflow_mlops.settings import MlopsHome
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-
-class DvcSensorError(MlopsTaskError):
-    """The registry could not be listed (unreachable, not a git repository)."""
 
 
 def default_mirrors_dir() -> str:

@@ -17,7 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_mlops.artifacts import atomic_directory
-from airflow_mlops.errors import ConfigError, RegistryError
+from airflow_mlops.errors import (
+    ConfigError,
+    ModelVersionNotFoundError,
+    RegistryError,
+    RegistryUnavailableError,
+)
 from airflow_mlops.lineage import FINGERPRINT_TAG, ONNX_SHA256_TAG
 
 if TYPE_CHECKING:
@@ -38,14 +43,6 @@ def registration_experiment(model: str) -> str:
 def monitoring_experiment(model: str) -> str:
     """The MLflow experiment where monitoring logs the drift history of ``model``."""
     return f"monitoring/{model}"
-
-
-class ModelVersionNotFoundError(RegistryError):
-    """The registry has no such model, version or alias."""
-
-
-class RegistryUnavailableError(RegistryError):
-    """The tracking server could not be reached (down, wrong URL, network)."""
 
 
 @dataclass(frozen=True)

@@ -19,16 +19,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_mlops.errors import RegistryError
+from airflow_mlops.errors import PromotionConflictError, RegistryError
 from airflow_mlops.lineage import CHAMPION, LAST_ROLLBACK_TAG, LOCK_TAG, PREVIOUS, ROLLED_BACK_TAG
 from airflow_mlops.model_registry.client import alias_version, mlflow_client, registry_call
 from airflow_mlops.owners import is_dead
 
 LOCK_SUFFIX = ".promotion-lock"
-
-
-class PromotionConflictError(RegistryError):
-    """``champion`` moved (or its lock stayed busy) between the decision and the promotion."""
 
 
 @dataclass(frozen=True)
