@@ -14,6 +14,7 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,6 +37,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def session_dir() -> Path:
     """A temporary directory shared by the whole test session."""
     return _SESSION_DIR
+
+
+@pytest.fixture
+def task_context() -> Callable[..., dict[str, Any]]:
+    """``task_context(task_id=None, *, task=None, run_id=..., run_type=..., **overrides)``: a
+    fake task context whose ``ti.pushed`` records XCom pushes (:mod:`tests.support.context`)."""
+    from tests.support.context import make_task_context
+
+    return make_task_context
 
 
 @pytest.fixture(scope="session")

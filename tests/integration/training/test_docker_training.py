@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -39,11 +38,6 @@ json.dump(report, open("/mnt/output/metrics.json", "w"))
 """
 
 
-def context() -> dict:
-    ti = SimpleNamespace(dag_id="tests", run_id="manual__1", task_id="train", map_index=-1)
-    return {"ti": ti}
-
-
 def operator(image, demo_csv: Path, output: Path, labels: dict, **kwargs) -> TrainInDockerOperator:
     return TrainInDockerOperator(
         task_id="train",
@@ -68,10 +62,10 @@ def test_build_is_cached_by_content(training_image, build_training_image) -> Non
 
 
 def test_trains_on_the_demo_data(
-    training_image, demo_csv, tmp_path, run_label, leftover_containers, capfd
+    task_context, training_image, demo_csv, tmp_path, run_label, leftover_containers, capfd
 ) -> None:
     op = operator(training_image, demo_csv, tmp_path / "out", run_label)
-    result = op.execute(context())
+    result = op.execute(task_context("train"))
     assert set(result) == {"checkpoint_uri", "metrics", "image_digest", "device", "backend"}
     assert result["image_digest"] == training_image.image_id
     assert result["device"] == "cpu"
@@ -89,12 +83,12 @@ def test_trains_on_the_demo_data(
 
 
 def test_sandbox_is_read_only_non_root_and_offline(
-    training_image, demo_csv, tmp_path, run_label, leftover_containers
+    task_context, training_image, demo_csv, tmp_path, run_label, leftover_containers
 ) -> None:
     op = operator(
         training_image, demo_csv, tmp_path / "out", run_label, entrypoint=["python", "-c", PROBE]
     )
-    report = op.execute(context())["metrics"]
+    report = op.execute(task_context("train"))["metrics"]
     assert report["uid"] != 0
     assert "Read-only file system" in report["write_data"]
     assert "Read-only file system" in report["write_root"]
@@ -107,11 +101,11 @@ def test_sandbox_is_read_only_non_root_and_offline(
 
 
 def test_out_of_memory_is_explained(
-    training_image, demo_csv, tmp_path, run_label, leftover_containers
+    task_context, training_image, demo_csv, tmp_path, run_label, leftover_containers
 ) -> None:
     op = operator(training_image, demo_csv, tmp_path / "out", run_label, mem_limit="48m")
     with pytest.raises(TrainingTaskError, match="killed by the out-of-memory killer") as info:
-        op.execute(context())
+        op.execute(task_context("train"))
     assert "at its memory limit 48m" in str(info.value)
     assert "batch_size" in str(info.value)
     assert info.value.details["oom_killed"] is True
@@ -120,12 +114,12 @@ def test_out_of_memory_is_explained(
 
 
 def test_crash_shows_the_traceback(
-    training_image, demo_csv, tmp_path, run_label, leftover_containers
+    task_context, training_image, demo_csv, tmp_path, run_label, leftover_containers
 ) -> None:
     params = {**PARAMS, "model_factory": "os:getcwd"}  # called with a dict: a TypeError inside
     op = operator(training_image, demo_csv, tmp_path / "out", run_label, training_params=params)
     with pytest.raises(TrainingTaskError, match=r"exit code 1\) with crash") as info:
-        op.execute(context())
+        op.execute(task_context("train"))
     message = str(info.value)
     assert "Traceback (most recent call last)" in message
     assert "TypeError" in message
@@ -133,7 +127,7 @@ def test_crash_shows_the_traceback(
 
 
 def test_timeout_kills_and_removes_the_container(
-    training_image, demo_csv, tmp_path, run_label, leftover_containers
+    task_context, training_image, demo_csv, tmp_path, run_label, leftover_containers
 ) -> None:
     params = {**PARAMS, "max_epochs": 100000, "patience": 100000}
     op = operator(
@@ -142,17 +136,17 @@ def test_timeout_kills_and_removes_the_container(
     )  # fmt: skip
     started = time.monotonic()
     with pytest.raises(TrainingTaskError, match="killed after its 4 s timeout"):
-        op.execute(context())
+        op.execute(task_context("train"))
     assert time.monotonic() - started < 60
     assert leftover_containers() == []
 
 
 def test_required_gpu_fails_before_any_container(
-    training_image, demo_csv, tmp_path, run_label, leftover_containers
+    task_context, training_image, demo_csv, tmp_path, run_label, leftover_containers
 ) -> None:
     op = operator(training_image, demo_csv, tmp_path / "out", run_label, gpu="required")
     with pytest.raises(
         TrainingTaskError, match="gpu='required' but the Docker engine has no NVIDIA"
     ):
-        op.execute(context())
+        op.execute(task_context("train"))
     assert leftover_containers() == []

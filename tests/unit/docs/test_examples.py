@@ -34,14 +34,14 @@ def test_custom_suite_passes_clean_data(examples, task_context, demo_frame, tmp_
         dataset=_write(demo_frame, tmp_path / "clean.csv"),
         artifact_root=str(tmp_path / "artifacts"),
     )
-    context = task_context("validate")
+    context = task_context("validate", dag_id="docs_examples")
     result = operator.execute(context)
     assert result["success"] is True
     assert result["suite"] == "docs_examples.clinical"
     assert result["suite_uri"] is None  # built in code, not read from a file
     assert result["statistics"]["evaluated_expectations"] == 11
     assert Path(result["data_docs_uri"].removeprefix("file://")).is_file()
-    assert context["ti"].xcoms["validation_result"] == result
+    assert context["ti"].pushed["validation_result"] == result
 
 
 def test_custom_suite_stops_bad_values_naming_them(examples, task_context, demo_frame, tmp_path):
@@ -59,7 +59,7 @@ def test_custom_suite_stops_bad_values_naming_them(examples, task_context, demo_
         max_radius=40.0,
     )
     with pytest.raises(DataValidationFailed) as caught:
-        operator.execute(task_context("validate"))
+        operator.execute(task_context("validate", dag_id="docs_examples"))
     message = str(caught.value)
     assert "mean_radius" in message and "55" in message
     assert "clinic" in message and "mars" in message
@@ -81,7 +81,7 @@ def test_custom_suite_stops_schema_skew_even_when_values_only_warn(
         policy={"value_severity": "warn"},
     )
     with pytest.raises(DataValidationFailed, match="worst_area"):
-        operator.execute(task_context("validate"))
+        operator.execute(task_context("validate", dag_id="docs_examples"))
 
 
 # --- 2. custom torch model through model_factory ----------------------------------------------

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
-import pandas as pd
 import pytest
 
+from airflow_mlops.local.demo.dataset import breast_cancer_frame
 from airflow_mlops.operators.training import TrainInDockerOperator, TrainingTaskError
 from airflow_mlops.variables import DEFAULT_TRAINING_IMAGE, TRAINING_IMAGE_VARIABLE
 
 NO_ENGINE = "unix:///nonexistent/docker.sock"
 
 
-def context(run_id: str = "manual__2026-01-01T00:00:00+00:00") -> dict:
-    return {"ti": SimpleNamespace(dag_id="ct", run_id=run_id, task_id="train", map_index=-1)}
-
-
 @pytest.fixture(scope="module")
-def demo_csv(cancer: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("data") / "cancer.csv"
-    cancer.to_csv(path, index=False)
+    breast_cancer_frame().to_csv(path, index=False)
     return path
 
 
@@ -59,29 +54,31 @@ def test_templated_fields_and_default_image(demo_csv: Path, tmp_path: Path) -> N
     assert op.labels["airflow-mlops.training"] == "true"
 
 
-def test_bad_params_fail_before_any_container(demo_csv: Path, tmp_path: Path) -> None:
+def test_bad_params_fail_before_any_container(task_context, demo_csv: Path, tmp_path: Path) -> None:
     op = make(demo_csv, tmp_path, training_params={"label": "malignant", "epochs": 3})
     with pytest.raises(TrainingTaskError, match=r"Unknown training parameters: \['epochs'\]"):
-        op.execute(context())
+        op.execute(task_context("train"))
 
 
-def test_missing_data_is_reported(tmp_path: Path) -> None:
+def test_missing_data_is_reported(task_context, tmp_path: Path) -> None:
     op = make(tmp_path / "nope.csv", tmp_path)
     with pytest.raises(TrainingTaskError, match=r"nope\.csv' is not a local file"):
-        op.execute(context())
+        op.execute(task_context("train"))
 
 
-def test_no_engine_says_how_to_start_one_or_go_local(demo_csv: Path, tmp_path: Path) -> None:
+def test_no_engine_says_how_to_start_one_or_go_local(
+    task_context, demo_csv: Path, tmp_path: Path
+) -> None:
     op = make(demo_csv, tmp_path)
     with pytest.raises(
         TrainingTaskError, match="No Docker engine answers at unix:///nonexistent"
     ) as info:
-        op.execute(context())
+        op.execute(task_context("train"))
     assert "backend='local'" in str(info.value)
 
 
-def test_local_backend_trains_in_a_subprocess(demo_csv: Path, tmp_path: Path) -> None:
-    result = make(demo_csv, tmp_path, backend="local", gpu="none").execute(context())
+def test_local_backend_trains_in_a_subprocess(task_context, demo_csv: Path, tmp_path: Path) -> None:
+    result = make(demo_csv, tmp_path, backend="local", gpu="none").execute(task_context("train"))
     assert result["backend"] == "local"
     assert result["image_digest"] is None
     assert result["device"] == "cpu"
@@ -89,9 +86,11 @@ def test_local_backend_trains_in_a_subprocess(demo_csv: Path, tmp_path: Path) ->
     assert (tmp_path / "out" / "model.pt").is_file()
 
 
-def test_default_output_dir_is_per_run_and_path_safe(demo_csv: Path, tmp_path: Path) -> None:
+def test_default_output_dir_is_per_run_and_path_safe(
+    task_context, demo_csv: Path, tmp_path: Path
+) -> None:
     op = TrainInDockerOperator(
         task_id="train", data_path=str(demo_csv), training_params={"label": "malignant"}
     )
-    path = op.default_output_dir(context("manual__2026-01-01T00:00:00+00:00"))
+    path = op.default_output_dir(task_context("train", dag_id="ct"))
     assert path.parts[-4:] == ("training", "ct", "manual__2026-01-01T00_00_00_00_00", "train")
