@@ -1,0 +1,45 @@
+"""The data behind the MLOps page: models, versions, lineage, gate decisions and drift history.
+
+One job per module: ``reads`` reads MLflow's REST API, ``rows`` builds the page's rows from
+its JSON, ``views`` answers the plugin's API (checks, concurrent reads, paging), ``links`` keeps
+links safe and ``cache`` reuses answers for a few seconds.
+
+A model view holds the model's newest versions (a page of ``VERSIONS_PAGE``) plus its champion
+and challenger; older versions come in further pages (:func:`versions_page`), cut by version
+number. Reading every version at once is what does not scale: MLflow's server spends about
+1 ms per version with its tags. Each answer costs a fixed number of calls whatever the
+registry's size, the independent ones in flight together: registered-models/search (aliases),
+model-versions/search for the page (plus at most two for a champion or challenger older than
+it), experiments/search for ``ct/<model>`` and one runs/search in it per 100 versions
+(metrics; versions whose run is elsewhere cost one search of every experiment), and for the
+view experiments/search and runs/search on ``monitoring/<model>`` (``drift_share``). The calls go
+through :class:`~airflow_mlops.mlflow_rest.MlflowRest`, so the api-server never imports mlflow.
+
+The result is plain JSON for the plugin's API. Links are built only from ``http(s)`` URLs or
+from path segments quoted here, so the page never receives a ``javascript:`` href.
+"""
+
+from __future__ import annotations
+
+from airflow_mlops.dashboard.cache import TtlCache
+from airflow_mlops.dashboard.links import LinkBuilder, safe_href
+from airflow_mlops.dashboard.views import (
+    VERSIONS_PAGE,
+    check_page_size,
+    list_models,
+    model_view,
+    versions_page,
+)
+from airflow_mlops.errors import ModelNotFoundError
+
+__all__ = [
+    "VERSIONS_PAGE",
+    "LinkBuilder",
+    "ModelNotFoundError",
+    "TtlCache",
+    "check_page_size",
+    "list_models",
+    "model_view",
+    "safe_href",
+    "versions_page",
+]

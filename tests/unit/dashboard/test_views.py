@@ -1,0 +1,36 @@
+"""The API's answers without a server: input checks, and no mlflow import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from airflow_mlops.dashboard.links import LinkBuilder
+from airflow_mlops.dashboard.views import check_page_size, model_view, versions_page
+from airflow_mlops.errors import ConfigError
+
+
+@pytest.mark.parametrize("name", ["", "x' OR name LIKE '%", "back\\slash", "n" * 300])
+def test_model_names_that_would_break_a_filter_are_refused(name: str) -> None:
+    with pytest.raises(ConfigError, match="Invalid model name"):
+        model_view("http://127.0.0.1:9", name, LinkBuilder(None))
+
+
+@pytest.mark.parametrize("limit", [0, -1, 1001])
+def test_page_sizes_outside_1_to_1000_are_refused(limit: int) -> None:
+    assert check_page_size(1) == 1 and check_page_size(1000) == 1000
+    with pytest.raises(ConfigError, match="versions per page") as refused:
+        versions_page("http://127.0.0.1:9", "m", LinkBuilder(None), before=5, limit=limit)
+    assert "ui_versions_per_page" in refused.value.hint
+
+
+def test_the_page_data_core_never_imports_mlflow() -> None:
+    """``import mlflow`` takes seconds: the api-server's first request must not pay it."""
+    code = (
+        "import sys, airflow_mlops.dashboard, airflow_mlops.mlflow_rest; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('mlflow', 'pandas')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
