@@ -15,6 +15,7 @@ Tags, all prefixed ``mlops.`` (:data:`TAG_PREFIX`); values are strings:
 - On a model version and its registration run, written by the registration
   (``RegisterModelOperator``): one tag per field of :class:`Lineage`, ``mlops.<field>``
   (:data:`LINEAGE_KEYS`): dataset, data rev/commit/md5, pipeline git sha, training image digest,
+  model code fingerprint,
   validation outcome, DAG id, run id, trigger, CT fingerprint, training params (canonical
   JSON), ONNX parity and latency; plus ``mlops.onnx_sha256``, the ONNX file's sha256 that
   downloads are checked against. The run also carries ``mlops.model`` (the model's name) and
@@ -32,7 +33,8 @@ Tags, all prefixed ``mlops.`` (:data:`TAG_PREFIX`); values are strings:
 - Read by the MLOps page when present, written by no task today: ``mlops.data_docs_uri``.
 
 The fingerprint of a training run is the sha256 of the canonical JSON of what determines the
-model: the data (DVC md5), the training image digest and the training params. A registered
+model: the data (DVC md5), the training image's content digest, the training params, the model
+code's fingerprint and the pipeline repository's commit. A registered
 version with the same fingerprint means retraining would reproduce it, so training is skipped.
 """
 
@@ -92,12 +94,25 @@ def canonical_json(payload: Any) -> str:
         ) from error
 
 
-def fingerprint(data_md5: str, image_digest: str, params: Mapping[str, Any]) -> str:
-    """The CT fingerprint: sha256 hex of ``{"data_md5", "image_digest", "params"}``.
+def fingerprint(
+    data_md5: str,
+    image_digest: str,
+    params: Mapping[str, Any],
+    *,
+    model_code: str | None = None,
+    git_sha: str | None = None,
+) -> str:
+    """The CT fingerprint: sha256 hex of ``{"data_md5", "image_digest", "params"}`` plus
+    ``model_code`` and ``git_sha`` when given (left out when None, so fingerprints made before
+    these inputs existed stay the same).
 
     :param data_md5: the DVC md5 of the training data.
-    :param image_digest: the digest of the training image (``sha256:...``).
+    :param image_digest: the content digest of the training image (``sha256:...``), not its tag:
+        a rebuilt image under the same tag must change the fingerprint.
     :param params: the training params (JSON-able).
+    :param model_code: the model code's fingerprint
+        (:func:`airflow_mlops.training.code.model_code_fingerprint`).
+    :param git_sha: the commit of the user's pipeline repository (:func:`pipeline_git_sha`).
     :raises ConfigError: the md5 or digest is empty, or the params are not JSON-able.
     """
     for name, value in (("data_md5", data_md5), ("image_digest", image_digest)):
@@ -112,17 +127,27 @@ def fingerprint(data_md5: str, image_digest: str, params: Mapping[str, Any]) -> 
             hint="Pass the training params as a dict.",
         )
     payload = {"data_md5": data_md5.strip(), "image_digest": image_digest.strip(), "params": params}
+    optional = {"model_code": model_code, "git_sha": git_sha}
+    payload.update({key: value for key, value in optional.items() if value is not None})
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
 
 
 def pipeline_git_sha(path: str | os.PathLike[str] | None = None) -> str:
-    """The commit of the pipeline code: ``$AIRFLOW_MLOPS_GIT_SHA``, else ``git rev-parse HEAD``
-    in ``path`` (default: this package's directory) with ``+dirty`` for uncommitted changes,
-    else ``"unknown"``."""
+    """The commit of the user's pipeline repository (the one holding the DAG file and config).
+
+    ``$AIRFLOW_MLOPS_GIT_SHA`` when set (a deployment without a git checkout), else
+    ``git rev-parse HEAD`` in the repository containing ``path`` (a DAG file or any directory
+    inside the repository), with ``+dirty`` for uncommitted changes, else ``"unknown"``.
+
+    :param path: the DAG file or the pipeline repository; pass it: None falls back to this
+        library's own directory, which is the pipeline repository only for the shipped DAGs.
+    """
     from_env = os.environ.get(GIT_SHA_ENV, "").strip()
     if from_env:
         return from_env
     where = Path(path) if path is not None else Path(__file__).resolve().parent
+    if where.is_file():
+        where = where.parent
     try:
         sha = _git(where, "rev-parse", "HEAD")
         dirty = _git(where, "status", "--porcelain", "--untracked-files=no")
@@ -164,6 +189,7 @@ class Lineage:
     data_md5: str | None = None
     git_sha: str | None = None
     image_digest: str | None = None
+    model_code: str | None = None
     validation_outcome: str | None = None
     dag_id: str | None = None
     run_id: str | None = None

@@ -58,7 +58,7 @@ class GateConfig:
     metric: str | None = None
     thresholds: Mapping[str, float] = field(default_factory=dict)
     min_improvement: float = 0.0
-    slice_column: str | None = "clinic"
+    slice_column: str | None = None
     slice_tolerance: float = 0.05
     min_slice_rows: int = 10
     max_latency_ms: float | None = None

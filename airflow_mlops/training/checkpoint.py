@@ -1,17 +1,19 @@
 """The training output directory: model.pt, metrics.json, config.json, each written atomically.
 
 ``model.pt`` holds only tensors and plain values, so it loads with ``weights_only=True`` (no
-pickled code runs on load). It also names the ``model_factory`` that rebuilds the net; the
-loader, not the file, decides which factory it trusts (importing and calling one the file chose
-would run code the training container picked, outside its sandbox). ``metrics.json`` is written
-last: its presence means the run finished.
+pickled code runs on load). It also records the ``model_factory`` and ``model_kwargs`` that
+rebuild the net, so ``load_checkpoint(dir).build_model()`` rebuilds a custom model wherever its
+factory imports. A loader that must not run code the file chose (the export task, which reads
+what a training container wrote) names the factory it trusts: ``load_checkpoint(dir,
+model_factory=...)`` refuses a checkpoint naming another one. ``metrics.json`` is written last:
+its presence means the run finished.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +25,8 @@ from airflow_mlops.training.preprocessing import Preprocessor
 if TYPE_CHECKING:
     import torch
 
+#: ``load_checkpoint``'s default: rebuild with the factory the checkpoint records
+RECORDED = "recorded"
 MODEL_FILE = "model.pt"
 METRICS_FILE = "metrics.json"
 CONFIG_FILE = "config.json"
@@ -39,9 +43,13 @@ class Checkpoint:
     model_factory: str | None
     metrics: dict[str, Any]
     config: dict[str, Any]
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def build_model(self) -> torch.nn.Module:
-        """The network with its trained weights, in eval mode, on the CPU."""
+        """The network with its trained weights, in eval mode, on the CPU.
+
+        :raises ConfigError: the recorded factory does not import here (install its package).
+        """
         model = build_model(self.model_factory, self.model_config)
         try:
             model.load_state_dict(self.state_dict)
@@ -63,8 +71,13 @@ def save_checkpoint(
     model_factory: str | None,
     config: dict[str, Any],
     metrics: dict[str, Any],
+    model_kwargs: dict[str, Any] | None = None,
 ) -> Path:
-    """Write the three files of the contract into ``directory`` (metrics.json last)."""
+    """Write the three files of the contract into ``directory`` (metrics.json last).
+
+    :param model_kwargs: the user's factory kwargs (already merged into ``model_config``);
+        None = the ``model_kwargs`` of ``config``.
+    """
     import torch
 
     target = Path(directory)
@@ -73,6 +86,9 @@ def save_checkpoint(
         "preprocessing": preprocessor.to_dict(),
         "model_config": model_config,
         "model_factory": model_factory,
+        "model_kwargs": dict(
+            model_kwargs if model_kwargs is not None else config.get("model_kwargs") or {}
+        ),
     }
     buffer = io.BytesIO()
     torch.save(payload, buffer)
@@ -82,11 +98,12 @@ def save_checkpoint(
     return target
 
 
-def load_checkpoint(path: str | Path, *, model_factory: str | None = None) -> Checkpoint:
+def load_checkpoint(path: str | Path, *, model_factory: str | None = RECORDED) -> Checkpoint:
     """Load a training output directory (or its model.pt) safely, with ``weights_only=True``.
 
-    :param model_factory: the factory the caller trusts to rebuild the net (None: the built-in
-        MLP); a checkpoint naming another one is refused.
+    :param model_factory: the factory the caller trusts to rebuild the net: ``RECORDED`` (the
+        default) = the one the checkpoint names, imported when the net is built; None = only the
+        built-in MLP; a path = only that factory. A checkpoint naming another one is refused.
     """
     import torch
 
@@ -105,7 +122,7 @@ def load_checkpoint(path: str | Path, *, model_factory: str | None = None) -> Ch
             f"Cannot load {str(model_file)!r} as a weights-only checkpoint: {error}",
             hint="The file is corrupt or was not written by airflow_mlops.training.",
         ) from error
-    if payload.get("model_factory") != model_factory:
+    if model_factory != RECORDED and payload.get("model_factory") != model_factory:
         raise TrainingError(
             f"{str(model_file)!r} names model_factory {payload.get('model_factory')!r}, but "
             f"{model_factory!r} was expected: rebuilding the net would import and call code "
@@ -121,6 +138,7 @@ def load_checkpoint(path: str | Path, *, model_factory: str | None = None) -> Ch
         model_factory=payload["model_factory"],
         metrics=_read_json(directory / METRICS_FILE),
         config=_read_json(directory / CONFIG_FILE),
+        model_kwargs=dict(payload.get("model_kwargs") or {}),
     )
 
 

@@ -9,9 +9,10 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from airflow_mlops.data.holdout import DEFAULT_HOLDOUT_FRACTION
 from airflow_mlops.errors import ConfigError
 
-TASKS = ("auto", "classification", "regression")
+TASKS = ("auto", "binary", "multiclass", "regression", "classification")
 DEVICES = ("auto", "cpu", "cuda")
 #: bounds that keep a typo from allocating the machine away (or overflowing numpy's seed)
 MAX_LAYERS, MAX_WIDTH, MAX_COUNT, MAX_SEED = 32, 65_536, 10_000_000, 2**32 - 1
@@ -24,13 +25,14 @@ class TrainingConfig:
     """Everything that decides what is trained; stored next to the checkpoint as config.json.
 
     :param label: the target column.
-    :param task: ``"classification"``, ``"regression"`` or ``"auto"`` (integer, bool or string
-        labels with at most 20 distinct values mean classification).
+    :param task: ``"binary"``, ``"multiclass"``, ``"regression"`` or ``"auto"`` (None too):
+        integer, bool or string labels with at most 20 distinct values mean classification;
+        ``"classification"`` is binary or multiclass, told by the number of classes.
     :param numeric_columns: feature columns scaled as numbers; ``None`` = every numeric column.
     :param categorical_columns: one-hot encoded columns; ``None`` = every non-numeric column.
     :param exclude_columns: columns never used as features (ids, timestamps).
-    :param id_column: the row id column: never a feature, and rows sharing an id stay on one
-        side of the train/validation split; ``None`` = no id column.
+    :param id_column: the row id column: never a feature, and each id must occur once
+        (:func:`~airflow_mlops.training.checks.check_id_column`); ``None`` = no id column.
     :param hidden_layers: widths of the MLP's hidden layers.
     :param dropout: dropout probability after each hidden layer.
     :param batch_norm: add batch normalisation before each hidden activation.
@@ -39,7 +41,10 @@ class TrainingConfig:
     :param batch_size: rows per optimisation step.
     :param max_epochs: upper bound on passes over the training split.
     :param patience: stop after this many epochs without a better validation loss.
-    :param val_fraction: share of rows held out for validation (stratified for classification).
+    :param holdout_fraction: share of row keys held out from training for the gate
+        (:mod:`~airflow_mlops.data.holdout`: the same rows in every data version).
+    :param val_fraction: share of the training rows used for early stopping (stratified for
+        classification).
     :param seed: seeds the split, the weights and the batch order.
     :param device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"`` (fails without it).
     :param mixed_precision: float16 autocast on CUDA (ignored on CPU).
@@ -51,7 +56,7 @@ class TrainingConfig:
     """
 
     label: str
-    task: str = "auto"
+    task: str | None = "auto"
     numeric_columns: tuple[str, ...] | None = None
     categorical_columns: tuple[str, ...] | None = None
     exclude_columns: tuple[str, ...] = ()
@@ -64,6 +69,7 @@ class TrainingConfig:
     batch_size: int = 64
     max_epochs: int = 50
     patience: int = 8
+    holdout_fraction: float = DEFAULT_HOLDOUT_FRACTION
     val_fraction: float = 0.2
     seed: int = 42
     device: str = "auto"
@@ -78,6 +84,8 @@ class TrainingConfig:
             value = getattr(self, name)
             if isinstance(value, list):
                 object.__setattr__(self, name, tuple(value))
+        if self.task is None:
+            object.__setattr__(self, "task", "auto")
         self._check()
 
     def _check(self) -> None:
@@ -132,6 +140,10 @@ class TrainingConfig:
         need(
             _is_number(self.val_fraction) and 0 < self.val_fraction < 1,
             f"val_fraction={self.val_fraction!r}: in (0, 1)",
+        )
+        need(
+            _is_number(self.holdout_fraction) and 0 < self.holdout_fraction < 1,
+            f"holdout_fraction={self.holdout_fraction!r}: in (0, 1)",
         )
         need(
             _is_int(self.seed) and 0 <= self.seed <= MAX_SEED,
@@ -201,7 +213,7 @@ class TrainingConfig:
         except json.JSONDecodeError as error:
             raise ConfigError(
                 f"Training params are not valid JSON ({error}): {text[:200]!r}.",
-                hint='Pass a JSON object, e.g. \'{"label": "malignant", "max_epochs": 20}\'.',
+                hint='Pass a JSON object, e.g. \'{"label": "label", "max_epochs": 20}\'.',
             ) from error
         return cls.from_dict(params)
 

@@ -69,7 +69,11 @@ def resolve_factory(path: str | None) -> Callable[[dict[str, Any]], torch.nn.Mod
             "machine that loads the checkpoint), or fix the 'module:function' path.",
         ) from error
     if not callable(factory):
-        raise ConfigError(f"model_factory {path!r} is not callable.")
+        raise ConfigError(
+            f"model_factory {path!r} is a {type(factory).__name__}, not a function.",
+            hint="Point model_factory at a function that takes the model config dict and "
+            "returns a torch.nn.Module.",
+        )
     return factory
 
 
@@ -81,6 +85,8 @@ def build_model(factory_path: str | None, model_config: dict[str, Any]) -> torch
     if not isinstance(model, nn.Module):
         raise ConfigError(
             f"model_factory {factory_path!r} returned {type(model).__name__}, "
-            "not a torch.nn.Module."
+            "not a torch.nn.Module.",
+            hint="Return the network itself (a torch.nn.Module) from the factory, not its "
+            "class, a tuple or None.",
         )
     return model

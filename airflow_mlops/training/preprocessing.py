@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow_mlops.errors import ConfigError, DataError
+from airflow_mlops.errors import DataError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -211,16 +211,27 @@ def _choose_columns(frame: pd.DataFrame, config: TrainingConfig) -> tuple[list[s
     return [str(c) for c in numeric], [str(c) for c in categorical]
 
 
-def infer_task(label: pd.Series, task: str) -> str:
-    """The configured task, or for ``"auto"`` the task that the label's values suggest."""
+def infer_task(label: pd.Series, task: str | None) -> str:
+    """The network's task, ``classification`` or ``regression``: the configured one, or for
+    ``"auto"`` (None) the one the label's values suggest.
+
+    The label is checked first (see :func:`~airflow_mlops.training.checks.check_label`); a
+    ``binary`` task needs exactly two classes, a ``multiclass`` task at least two.
+    """
     from pandas.api.types import is_bool_dtype, is_float_dtype, is_numeric_dtype
 
-    if task != "auto":
-        if task == "regression" and not is_numeric_dtype(label):
-            raise ConfigError(
-                f"task='regression' but label {label.name!r} has dtype {label.dtype}.",
-                hint="Use task='classification' or a numeric label.",
+    from airflow_mlops.training.checks import check_label
+
+    check_label(label, task)
+    if task in ("binary", "multiclass"):
+        count = label.nunique()
+        if task == "binary" and count != 2:
+            raise DataError(
+                f"task='binary' but label {label.name!r} has {count} distinct values.",
+                hint="Set task to 'multiclass' (or leave it unset to infer it), or fix the label.",
             )
+        return "classification"
+    if task not in (None, "auto"):
         return task
     if is_bool_dtype(label) or not is_numeric_dtype(label):
         return "classification"

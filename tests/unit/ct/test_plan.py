@@ -14,6 +14,7 @@ def config(**overrides) -> CTPipelineConfig:
         label="malignant",
         segment_column="clinic",
     )
+    overrides.setdefault("validation_reference_rev", "v1")
     return CTPipelineConfig(dag_id="ct", model_name="cancer-mlp", dataset=dataset, **overrides)
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from airflow_mlops.errors import TrainingError
+from airflow_mlops.errors import ConfigError, TrainingError
 from airflow_mlops.training.checkpoint import load_checkpoint
 from airflow_mlops.training.config import TrainingConfig
 from airflow_mlops.training.loop import train
@@ -30,7 +30,13 @@ def trained(cancer: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> P
 def test_output_directory_follows_the_contract(trained: Path) -> None:
     assert sorted(p.name for p in trained.iterdir()) == ["config.json", "metrics.json", "model.pt"]
     payload = torch.load(trained / "model.pt", weights_only=True)
-    assert set(payload) == {"state_dict", "preprocessing", "model_config", "model_factory"}
+    assert set(payload) == {
+        "state_dict",
+        "preprocessing",
+        "model_config",
+        "model_factory",
+        "model_kwargs",
+    }
     assert payload["model_factory"] is None
     assert payload["model_config"]["n_inputs"] == 34
     assert set(payload["preprocessing"]) == {
@@ -64,6 +70,66 @@ def test_user_factory_is_recorded_and_used(cancer: pd.DataFrame, tmp_path: Path)
     checkpoint = load_checkpoint(tmp_path, model_factory=factory)
     assert checkpoint.model_factory == factory
     assert isinstance(checkpoint.build_model(), torch.nn.Linear)
+
+
+CUSTOM_MODULE = """
+import torch
+
+
+class Scaled(torch.nn.Module):
+    def __init__(self, n_inputs, n_outputs, scale):
+        super().__init__()
+        self.linear = torch.nn.Linear(n_inputs, n_outputs)
+        self.scale = scale
+
+    def forward(self, x):
+        return self.linear(x) * self.scale
+
+
+def build(model_config):
+    return Scaled(model_config["n_inputs"], model_config["n_outputs"], model_config["scale"])
+"""
+
+
+def test_load_checkpoint_build_model_rebuilds_a_custom_model_when_its_factory_imports(
+    regression_frame: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "src" / "user_nets"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "scaled.py").write_text(CUSTOM_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path / "src"))
+    config = TrainingConfig(
+        label="y", max_epochs=2, model_factory="user_nets.scaled:build", model_kwargs={"scale": 2.0}
+    )
+    train(regression_frame, config, tmp_path / "out", **QUIET)
+
+    checkpoint = load_checkpoint(tmp_path / "out")
+    assert checkpoint.model_factory == "user_nets.scaled:build"
+    assert checkpoint.model_kwargs == {"scale": 2.0}
+    model = checkpoint.build_model()
+    assert type(model).__name__ == "Scaled" and model.scale == 2.0
+    x = torch.zeros(3, checkpoint.preprocessor.n_inputs)
+    assert torch.equal(model(x), (model.linear.bias * 2.0).expand(3, 1))
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, checkpoint.state_dict[name])
+
+
+def test_a_loader_that_pins_the_factory_refuses_another(trained: Path, tmp_path: Path) -> None:
+    load_checkpoint(trained, model_factory=None)
+    with pytest.raises(TrainingError, match="names model_factory None"):
+        load_checkpoint(trained, model_factory="user_nets.scaled:build")
+
+
+def test_a_recorded_factory_that_does_not_import_says_what_to_install(trained: Path) -> None:
+    payload = torch.load(trained / "model.pt", weights_only=True)
+    payload["model_factory"] = "gone_package.nets:build"
+    target = trained.parent / "moved"
+    target.mkdir(exist_ok=True)
+    torch.save(payload, target / "model.pt")
+    with pytest.raises(ConfigError, match="Cannot import model_factory 'gone_package") as refused:
+        load_checkpoint(target).build_model()
+    assert "Install the package" in refused.value.hint
 
 
 def test_missing_or_corrupt_checkpoint(tmp_path: Path) -> None:
