@@ -29,6 +29,7 @@ from airflow_mlops.inputs import (
     fail,
     rule,
 )
+from airflow_mlops.lineage import DATA_COMMIT_TAG, DATA_REV_TAG
 
 #: the learning tasks; ``None`` (or the older ``"classification"``) infers the task from the label
 TASKS = ("binary", "multiclass", "regression")
@@ -45,7 +46,7 @@ BACKENDS = ("docker", "local", "kubernetes")
 #: ``"package.module:function"``, the form of a user's model factory
 FACTORY_PATTERN = r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*$(?!\n)"
 #: the lineage tags that say which data version a model was trained on, most exact first
-REFERENCE_TAGS = ("mlops.data_commit", "mlops.data_rev")
+REFERENCE_TAGS = (DATA_COMMIT_TAG, DATA_REV_TAG)
 
 
 class _Problems:
