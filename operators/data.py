@@ -61,7 +61,7 @@ class DvcPullOperator(MaskRegistryCredentials, BaseOperator):
     each run gets its own workspace, replaced only when the pull succeeds.
 
     :param registry: the data registry: a git URL or a local repository path. (templated)
-    :param targets: paths tracked by DVC in the registry, e.g. ``["data/cancer.csv"]``.
+    :param targets: paths tracked by DVC in the registry, e.g. ``["data/train.csv"]``.
         (templated)
     :param rev: tag, branch or commit to pull; ``HEAD`` is the default branch. (templated)
     :param workspace: where the registry's files at ``rev`` and the data go; default

@@ -108,7 +108,7 @@ class DvcNewVersionTrigger(BaseTrigger):
     ``{"status": "error", "message": ...}`` when the registry cannot be listed.
 
     :param registry: the data registry: git URL or local repository path.
-    :param target: the tracked path, e.g. ``data/cancer.csv``.
+    :param target: the tracked path, e.g. ``data/train.csv``.
     :param refs: glob over full ref names, e.g. ``refs/tags/v*`` or ``refs/heads/main``.
     :param processed: md5s already processed.
     :param mirrors_dir: where the bare git mirror of the registry is kept.
@@ -157,7 +157,7 @@ class DvcNewVersionEventTrigger(BaseEventTrigger):
 
     :param dataset: the dataset name put in the event payload.
     :param registry: the data registry: git URL or local repository path.
-    :param target: the tracked path, e.g. ``data/cancer.csv``.
+    :param target: the tracked path, e.g. ``data/train.csv``.
     :param refs: glob over full ref names, e.g. ``refs/tags/v*``.
     :param mirrors_dir: where the bare git mirror is kept; default under the MLOps home.
     :param poke_interval: seconds between polls.
@@ -214,7 +214,7 @@ class DvcDataVersionSensor(MaskRegistryCredentials, BaseSensorOperator):
     them elsewhere.
 
     :param registry: the data registry: git URL or local repository path. (templated)
-    :param target: the path tracked with ``dvc add``, e.g. ``data/cancer.csv``. (templated)
+    :param target: the path tracked with ``dvc add``, e.g. ``data/train.csv``. (templated)
     :param refs: glob over full git ref names: ``refs/tags/v*`` (tags starting with v),
         ``refs/heads/main`` (each new commit of main). (templated)
     :param dataset: the dataset name in the asset URI; default the target's file stem.

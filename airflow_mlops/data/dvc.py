@@ -103,7 +103,7 @@ def check_targets(targets: Sequence[str]) -> list[str]:
     if isinstance(targets, str) or not targets:
         raise ConfigError(
             f"targets={targets!r} must be a non-empty list of paths inside the registry.",
-            hint='Pass e.g. ["data/cancer.csv"].',
+            hint='Pass e.g. ["data/train.csv"].',
         )
     clean = []
     for target in targets:
@@ -111,7 +111,7 @@ def check_targets(targets: Sequence[str]) -> list[str]:
         if path.is_absolute() or ".." in path.parts or str(path) in ("", "."):
             raise ConfigError(
                 f"Target {target!r} is not a relative path inside the registry.",
-                hint="Name the file or directory as `dvc add` tracked it, e.g. data/cancer.csv.",
+                hint="Name the file or directory as `dvc add` tracked it, e.g. data/train.csv.",
             )
         clean.append(str(path))
     return clean
