@@ -1,4 +1,5 @@
-"""Atomic writes: a killed process leaves either the old artifact or the new one, never half.
+"""Atomic writes: a killed process leaves either the old artifact or the new one, never half;
+and :func:`task_artifact_dir`, the one place that names a task's artifact folder.
 
 A write that finds its disk full fails with :class:`~airflow_mlops.errors.StorageError`, which
 says where and what to do; the previous artifact stays as it was. Temporary names carry their
@@ -24,6 +25,30 @@ from airflow_mlops.owners import is_dead, owner_tag
 
 #: the errors of a full disk or quota
 _FULL = (errno.ENOSPC, errno.EDQUOT)
+#: characters replaced in the parts of a task's artifact folder
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def task_artifact_dir(
+    root: str | os.PathLike[str],
+    family: str,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    map_index: int | None = -1,
+) -> Path:
+    """``<root>/<family>/<dag_id>/<run_id>/<task_id>[/<map_index>]``: where one task instance
+    writes. Each part has the characters outside ``A-Za-z0-9._-`` replaced by ``_`` (run ids
+    carry ``:`` and ``+``); a mapped instance (``map_index >= 0``) gets its own sub-folder, so
+    the instances of a mapped task never write into each other's folder.
+    """
+    parts = [family, dag_id, run_id, task_id]
+    if map_index is not None and map_index >= 0:
+        parts.append(str(map_index))
+    safe = [_UNSAFE.sub("_", str(part)) for part in parts]
+    if any(part in ("", ".", "..") for part in safe):
+        raise ValueError(f"task_artifact_dir: a part of {parts!r} is empty, '.' or '..'")
+    return Path(root).joinpath(*safe)
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:

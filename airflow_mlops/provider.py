@@ -10,10 +10,8 @@ from typing import Any
 
 from airflow_mlops import __version__
 
-#: operator extra links (class paths)
+#: operator extra links (class paths): ``airflow_mlops.plugins.links.EXTRA_LINKS``
 EXTRA_LINKS: list[str] = [
-    "airflow_mlops.operators.validation.ValidationDocsLink",
-    "airflow_mlops.operators.monitoring.DriftReportLink",
     "airflow_mlops.plugins.links.MlflowRunLink",
     "airflow_mlops.plugins.links.MlflowModelVersionLink",
     "airflow_mlops.plugins.links.DataDocsLink",

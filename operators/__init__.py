@@ -22,13 +22,9 @@ if TYPE_CHECKING:
         RollbackChampionOperator,
         SkipIfTrainedOperator,
     )
-    from airflow_mlops.operators.monitoring import (
-        BatchPredictError,
-        BatchPredictOperator,
-        DriftMonitorError,
-        DriftMonitorOperator,
-    )
+    from airflow_mlops.operators.monitoring import DriftMonitorError, DriftMonitorOperator
     from airflow_mlops.operators.pipeline import PrepareCTRunOperator
+    from airflow_mlops.operators.scoring import BatchPredictError, BatchPredictOperator
     from airflow_mlops.operators.training import TrainInDockerOperator, TrainingTaskError
     from airflow_mlops.operators.validation import DataValidationFailed, ValidateDataOperator
 
@@ -47,11 +43,11 @@ _HOMES = {
     "RegistrationError": "model_registry",
     "RollbackChampionOperator": "model_registry",
     "SkipIfTrainedOperator": "model_registry",
-    "BatchPredictError": "monitoring",
-    "BatchPredictOperator": "monitoring",
     "DriftMonitorError": "monitoring",
     "DriftMonitorOperator": "monitoring",
     "PrepareCTRunOperator": "pipeline",
+    "BatchPredictError": "scoring",
+    "BatchPredictOperator": "scoring",
     "TrainingTaskError": "training",
     "TrainInDockerOperator": "training",
     "DataValidationFailed": "validation",

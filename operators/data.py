@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ from airflow_mlops.inputs import (
     rule,
 )
 from airflow_mlops.operators.arguments import check_arguments
+from airflow_mlops.operators.artifacts import context_artifact_dir
 from airflow_mlops.operators.exceptions import MlopsTaskError
 from airflow_mlops.operators.secrets import MaskRegistryCredentials
 from airflow_mlops.settings import MlopsHome
@@ -65,7 +65,8 @@ class DvcPullOperator(MaskRegistryCredentials, BaseOperator):
         (templated)
     :param rev: tag, branch or commit to pull; ``HEAD`` is the default branch. (templated)
     :param workspace: where the registry's files at ``rev`` and the data go; default
-        ``$AIRFLOW_MLOPS_HOME/workspaces/<dag_id>/<run_id>/<task_id>``. (templated)
+        ``$AIRFLOW_MLOPS_HOME/workspaces/data/<dag_id>/<run_id>/<task_id>[/<map_index>]``.
+        (templated)
     :param remote: a remote named in the registry's DVC config; None for its default.
     :param remote_url: replaces that remote's URL (a local directory or ``s3://bucket/path``).
         (templated)
@@ -135,12 +136,8 @@ class DvcPullOperator(MaskRegistryCredentials, BaseOperator):
         return RemoteSpec(name=self.remote, url=self.remote_url or None, config=config)
 
     def default_workspace(self, context: Context) -> Path:
-        """``$AIRFLOW_MLOPS_HOME/workspaces/<dag_id>/<run_id>/<task_id>``, names made safe."""
-        parts = [context["dag"].dag_id, context["run_id"], self.task_id]
-        if context["ti"].map_index >= 0:
-            parts.append(str(context["ti"].map_index))
-        safe = [re.sub(r"[^A-Za-z0-9._-]+", "_", part) for part in parts]
-        return MlopsHome.from_env().workspaces.joinpath(*safe)
+        """``$AIRFLOW_MLOPS_HOME/workspaces/data/<dag_id>/<run_id>/<task_id>[/<map_index>]``."""
+        return context_artifact_dir(context, "data", root=MlopsHome.from_env().workspaces)
 
     def execute(self, context: Context) -> dict[str, Any]:
         check_arguments(self, self.argument_rules, rendered=True)

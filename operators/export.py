@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,8 +16,8 @@ from airflow_mlops.export.exporter import ONNX_FILE, REPORT_FILE, ExportConfig, 
 from airflow_mlops.export.latency import TimingPlan
 from airflow_mlops.inputs import check_name, check_path, rule
 from airflow_mlops.operators.arguments import check_arguments
+from airflow_mlops.operators.artifacts import context_artifact_dir
 from airflow_mlops.operators.exceptions import MlopsTaskError
-from airflow_mlops.settings import MlopsHome
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,7 +50,7 @@ class ExportOnnxOperator(BaseOperator):
     :param checkpoint_uri: the training output directory (holds ``model.pt``): a local path,
         ``file://`` or an object-storage URI such as ``s3://bucket/run/checkpoint``. (templated)
     :param output_uri: directory for the ONNX model and its report; default
-        ``<artifact root>/onnx/<dag_id>/<run_id>/<task_id>``. (templated)
+        ``<artifact root>/onnx/<dag_id>/<run_id>/<task_id>[/<map_index>]``. (templated)
     :param sample_uri: a CSV/Parquet table of raw validation rows for the parity check and the
         timing; None draws rows from the training statistics (incl. unseen categories and
         missing numbers). (templated)
@@ -123,12 +122,8 @@ class ExportOnnxOperator(BaseOperator):
         return read_table(str(self.sample_uri))
 
     def default_output_uri(self, context: Context) -> str:
-        """``<artifact root>/onnx/<dag_id>/<run_id>/<task_id>``, names made safe."""
-        parts = [context["dag"].dag_id, context["run_id"], self.task_id]
-        if context["ti"].map_index >= 0:
-            parts.append(str(context["ti"].map_index))
-        safe = [re.sub(r"[^A-Za-z0-9._-]+", "_", part) for part in parts]
-        return str(MlopsHome.from_env().artifacts.joinpath("onnx", *safe))
+        """``<artifact root>/onnx/<dag_id>/<run_id>/<task_id>[/<map_index>]``."""
+        return str(context_artifact_dir(context, "onnx"))
 
     def execute(self, context: Context) -> dict[str, Any]:
         check_arguments(self, self.argument_rules, rendered=True)

@@ -1,59 +1,43 @@
-"""BatchPredictOperator and DriftMonitorOperator: score with the champion, watch for drift."""
+"""DriftMonitorOperator: compare the inference log with the model's training data, ask for
+retraining on drift. ``BatchPredictOperator`` lives in :mod:`airflow_mlops.operators.scoring`
+(re-exported here)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import AssetAlias, BaseOperator, BaseOperatorLink
+from airflow.sdk import AssetAlias, BaseOperator
 
 from airflow_mlops.assets import drift_asset_uri
 from airflow_mlops.errors import ConfigError, DriftError, MlopsError
 from airflow_mlops.hooks.mlflow import MlflowHook
 from airflow_mlops.inputs import (
     check_git_source,
-    check_int,
     check_name,
     check_number,
     check_path,
     check_text,
-    check_version,
-    check_version_or_alias,
     rule,
 )
-from airflow_mlops.lineage import (
-    DATA_COMMIT_TAG,
-    DATA_REV_TAG,
-    DATASET_TAG,
-    MODEL_TAG,
-    MODEL_VERSION_TAG,
-    REASON_TAG,
-    REPORT_TAG,
-    WINDOW_TAG,
-)
 from airflow_mlops.monitoring.drift_types import DriftConfig
-from airflow_mlops.monitoring.scoring import safe_name
 from airflow_mlops.operators.arguments import check_arguments, has_template
+from airflow_mlops.operators.artifacts import context_artifact_dir
 from airflow_mlops.operators.exceptions import MlopsTaskError
+from airflow_mlops.operators.scoring import MODEL_RULES, load_registered_model
+from airflow_mlops.operators.scoring import BatchPredictError as BatchPredictError
+from airflow_mlops.operators.scoring import BatchPredictOperator as BatchPredictOperator
+from airflow_mlops.plugins.links import REPORT_KEY as REPORT_KEY
+from airflow_mlops.plugins.links import DriftReportLink
 from airflow_mlops.settings import MlopsHome
 
 if TYPE_CHECKING:
     import pandas as pd
     from airflow.sdk import Context
-    from airflow.sdk.types import TaskInstanceKey
 
     from airflow_mlops.export.runtime import OnnxPredictor
-
-REPORT_KEY = "drift_report_uri"
-#: metrics per MLflow ``log_batch`` call (the server refuses more)
-MLFLOW_BATCH = 1000
-
-
-class BatchPredictError(MlopsTaskError):
-    """Batch scoring failed: model not found, input missing or lacking columns."""
 
 
 class DriftMonitorError(MlopsTaskError):
@@ -65,162 +49,19 @@ def drift_alias(model: str) -> AssetAlias:
     return AssetAlias(name=f"mlops-drift-alias-{model}")
 
 
-def _model_files(
-    tracking_uri: str, model: str, alias_or_version: str, cache_dir: str | None
-) -> tuple[Any, Path]:
-    """The registry version (contract 3) and its ONNX file, cached locally by version."""
-    from airflow_mlops.model_registry import download_onnx, resolve_model_version
-
-    ref = resolve_model_version(tracking_uri, model, alias_or_version)
-    cache = Path(cache_dir) if cache_dir else MlopsHome.from_env().root / "model-cache"
-    return ref, download_onnx(tracking_uri, ref, cache)
-
-
-#: argument checks shared by the two operators
-_COMMON_RULES = {
-    "model_name": check_name,
-    "alias": check_version_or_alias,
-    "inference_log_root": rule(check_path, allow_none=True),
-    "cache_dir": rule(check_path, allow_none=True),
-}
-
-
-class BatchPredictOperator(BaseOperator):
-    """Score a dataset with a registered ONNX model and append the rows to the inference log.
-
-    Returns to XCom ``{"model", "model_version", "predictions_uri", "inference_log_uri", "rows",
-    "seconds", "rows_per_second"}``. The log is Parquet under
-    ``<inference_log_root>/<model>/date=YYYY-MM-DD/part-<run_id>.parquet`` (inputs,
-    ``prediction``, ``model_version``, ``scored_at``); a retry replaces its own file.
-
-    :param model_name: the registered model. (templated)
-    :param input_path: CSV or Parquet file to score. (templated)
-    :param alias: the alias to score with when ``version`` is not given. (templated)
-    :param version: a model version number; wins over ``alias``. (templated)
-    :param output_path: the predictions Parquet file; default
-        ``<artifacts>/predictions/<model>/<run_id>.parquet``. (templated)
-    :param inference_log_root: default ``<artifacts>/inference_log``. (templated)
-    :param mlflow_conn_id: Airflow connection of type ``mlflow`` (host = tracking URL).
-    :param cache_dir: where downloaded models are cached; default
-        ``$AIRFLOW_MLOPS_HOME/model-cache``.
-    :param chunk_rows: rows scored per onnxruntime call.
-    """
-
-    template_fields: Sequence[str] = (
-        "model_name",
-        "input_path",
-        "alias",
-        "version",
-        "output_path",
-        "inference_log_root",
-    )
-    ui_color = "#d9f2f2"
-    argument_rules = {
-        **_COMMON_RULES,
-        "input_path": check_path,
-        "version": rule(check_version, allow_blank=True),
-        "output_path": rule(check_path, allow_none=True),
-        "mlflow_conn_id": check_name,
-        "chunk_rows": rule(check_int, 1, 100_000_000),
-    }
-
-    def __init__(
-        self,
-        *,
-        model_name: str,
-        input_path: str,
-        alias: str = "champion",
-        version: str | int | None = None,
-        output_path: str | None = None,
-        inference_log_root: str | None = None,
-        mlflow_conn_id: str = "mlflow_default",
-        cache_dir: str | None = None,
-        chunk_rows: int = 65_536,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.model_name = model_name
-        self.input_path = input_path
-        self.alias = alias
-        self.version = version
-        self.output_path = output_path
-        self.inference_log_root = inference_log_root
-        self.mlflow_conn_id = mlflow_conn_id
-        self.cache_dir = cache_dir
-        self.chunk_rows = chunk_rows
-        check_arguments(self, self.argument_rules, rendered=False)
-
-    def load_model(self) -> tuple[str, OnnxPredictor]:
-        """(version, predictor) of the model to score with; override to score another way."""
-        from airflow_mlops.export.runtime import OnnxPredictor
-
-        wanted = str(self.version) if self.version not in (None, "") else str(self.alias)
-        ref, onnx = _model_files(
-            MlflowHook(self.mlflow_conn_id).get_tracking_uri(),
-            self.model_name,
-            wanted,
-            self.cache_dir,
-        )
-        return str(ref.version), OnnxPredictor.load(onnx)
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_mlops.monitoring.scoring import score_dataset
-
-        check_arguments(self, self.argument_rules, rendered=True)
-        artifacts = MlopsHome.from_env().artifacts
-        run = safe_name(context["run_id"])
-        output = self.output_path or artifacts / "predictions" / safe_name(self.model_name)
-        output = Path(output) / f"{run}.parquet" if not self.output_path else Path(output)
-        try:
-            version, predictor = self.load_model()
-            result = score_dataset(
-                predictor,
-                self.input_path,
-                predictions_path=output,
-                log_root=self.inference_log_root or MlopsHome.from_env().inference_log,
-                model=self.model_name,
-                model_version=version,
-                run=run,
-                scored_at=dt.datetime.now(dt.UTC),
-                chunk_rows=self.chunk_rows,
-            )
-        except MlopsError as error:
-            raise BatchPredictError.from_core(error) from error
-        self.log.info(
-            "Scored %d rows of %s with %s v%s in %.2f s (%.0f rows/s); log: %s",
-            result.rows,
-            self.input_path,
-            self.model_name,
-            version,
-            result.seconds,
-            result.rows_per_second,
-            result.inference_log_uri,
-        )
-        return {"model": self.model_name, **result.as_dict()}
-
-
-class DriftReportLink(BaseOperatorLink):
-    """Extra link to the Evidently HTML drift report of the run."""
-
-    name = "Drift report"
-
-    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
-        from airflow.sdk.execution_time.xcom import XCom
-
-        return XCom.get_value(ti_key=ti_key, key=REPORT_KEY) or ""
-
-
 class DriftMonitorOperator(BaseOperator):
     """Compare a window of the inference log with the champion's training data; ask for
     retraining when data, predictions or performance drifted.
 
     Data drift uses Evidently 0.7's per-column tests and thresholds, computed on the full
     window in a streamed pass (:mod:`airflow_mlops.monitoring.scalable`); Evidently's HTML report,
-    drawn from samples, is saved under the artifact root (extra link "Drift report"). Metrics go
-    to MLflow (experiment ``monitoring/<model>``). When retraining is due, an event is emitted
-    on the asset ``x-mlops://drift/<model>`` with extra ``{"reason": "drift"|"performance",
-    "model", "window", "drift_share"}`` (through the alias :func:`drift_alias`, so no event is
-    emitted otherwise).
+    drawn from samples, is saved to
+    ``<artifacts>/drift/<dag_id>/<run_id>/<task_id>[/<map_index>]/report.html`` (extra link
+    "Drift report"). Metrics go to MLflow (experiment ``monitoring/<model>``,
+    :func:`~airflow_mlops.monitoring.history.log_drift_history`). When retraining is due, an
+    event is emitted on the asset ``x-mlops://drift/<model>`` with extra ``{"reason":
+    "drift"|"performance", "model", "window", "drift_share"}`` (through the alias
+    :func:`drift_alias`, so no event is emitted otherwise).
 
     Returns to XCom ``{"drift_share", "dataset_drift", "drifted_columns", "tests",
     "prediction_drift", "performance", "reason", "report_uri", "model_version", "window",
@@ -257,7 +98,7 @@ class DriftMonitorOperator(BaseOperator):
     operator_extra_links = (DriftReportLink(),)
     ui_color = "#f9e0c7"
     argument_rules = {
-        **_COMMON_RULES,
+        **MODEL_RULES,
         "window_start": check_text,
         "window_end": check_text,
         "reference_path": rule(check_path, allow_none=True),
@@ -306,44 +147,27 @@ class DriftMonitorOperator(BaseOperator):
 
     def load_model(self) -> tuple[Any, OnnxPredictor]:
         """(registry version, predictor) of the compared model; override to use another."""
-        from airflow_mlops.export.runtime import OnnxPredictor
-
-        ref, onnx = _model_files(
-            MlflowHook(self.mlflow_conn_id).get_tracking_uri(),
-            self.model_name,
-            str(self.alias),
-            self.cache_dir,
+        return load_registered_model(
+            self.mlflow_conn_id, self.model_name, str(self.alias), self.cache_dir
         )
-        return ref, OnnxPredictor.load(onnx)
 
     def load_reference(self, version: Any, context: Context) -> pd.DataFrame:
-        """The reference rows: ``reference_path``, else the version's training data."""
+        """The reference rows: ``reference_path``, else the version's training data, pulled
+        into ``<workspaces>/monitoring/<dag_id>/<run_id>/<task_id>[/<map_index>]``."""
         from airflow_mlops.data.io import read_table
+        from airflow_mlops.monitoring.reference import pull_training_data
 
         if self.reference_path:
             return read_table(self.reference_path)
-        tags = dict(getattr(version, "tags", {}) or {})
-        if not (self.data_registry and DATASET_TAG in tags and DATA_REV_TAG in tags):
-            raise DriftError(
-                f"No reference for {self.model_name!r}: reference_path is not set and "
-                f"{'data_registry is not set' if not self.data_registry else 'the version lacks'}"
-                f" {DATASET_TAG}/{DATA_REV_TAG} tags.",
-                hint="Set reference_path, or data_registry for a model registered by the CT DAG.",
-                details={"tags": sorted(tags)},
-            )
-        from airflow_mlops.data.dvc import pull
-
         home = MlopsHome.from_env()
-        workspace = home.workspaces / "monitoring" / safe_name(context["run_id"]) / self.task_id
-        pulled = pull(
+        pulled = pull_training_data(
             self.data_registry,
-            [tags[DATASET_TAG]],
-            # the resolved commit: a branch named in data_rev may have moved since training
-            rev=tags.get(DATA_COMMIT_TAG) or tags[DATA_REV_TAG],
-            workspace=workspace,
+            self.model_name,
+            dict(getattr(version, "tags", {}) or {}),
+            workspace=context_artifact_dir(context, "monitoring", root=home.workspaces),
             cache_dir=home.dvc_cache,
         )
-        return read_table(pulled.targets[0].local_path)
+        return read_table(pulled)
 
     def window(self) -> tuple[dt.date, dt.date]:
         try:
@@ -354,60 +178,13 @@ class DriftMonitorOperator(BaseOperator):
                 hint="Pass dates such as '{{ ds }}' or '2024-05-01'.",
             ) from error
 
-    def log_to_mlflow(self, result: dict[str, Any], version: str) -> str:
-        """Log the drift metrics as a run of the experiment ``monitoring/<model>`` (their
-        history); returns the MLflow run id. Uses the client API: no global MLflow state."""
-        from mlflow.entities import Metric
-
-        from airflow_mlops.model_registry.client import (
-            mlflow_client,
-            monitoring_experiment,
-            registry_call,
-        )
-        from airflow_mlops.model_registry.register import experiment_id
-
-        metrics = {
-            "drift_share": result["drift_share"],
-            "drifted_columns": len(result["drifted_columns"]),
-            "current_rows": result["current_rows"],
-        }
-        metrics.update({f"drift.{c}": t["score"] for c, t in result["tests"].items()})
-        if result["prediction_drift"]:
-            metrics["prediction_drift"] = result["prediction_drift"]["score"]
-        if result["performance"]:
-            metrics["performance_current"] = result["performance"]["current"]
-            metrics["performance_drop"] = result["performance"]["drop"]
-        tags = {
-            MODEL_TAG: self.model_name,
-            MODEL_VERSION_TAG: version,
-            WINDOW_TAG: result["window"],
-            REASON_TAG: result["reason"] or "none",
-            REPORT_TAG: result["report_uri"],
-        }
-        uri = MlflowHook(self.mlflow_conn_id).get_tracking_uri()
-        client = mlflow_client(uri)
-        experiment = experiment_id(client, uri, monitoring_experiment(self.model_name))
-        now = int(time.time() * 1000)
-        logged = [Metric(safe_name(k), float(v), now, 0) for k, v in metrics.items()]
-
-        def log() -> str:
-            run = client.create_run(experiment, run_name=result["window"], tags=tags)
-            for first in range(0, len(logged), MLFLOW_BATCH):  # the server's limit per call
-                client.log_batch(run.info.run_id, metrics=logged[first : first + MLFLOW_BATCH])
-            client.set_terminated(run.info.run_id)
-            return run.info.run_id
-
-        return registry_call(f"log the drift metrics of {self.model_name!r}", uri, log)
-
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_mlops.monitoring.monitor import monitor_window
-        from airflow_mlops.monitoring.scoring import PREDICTION, window_files
+        from airflow_mlops.monitoring.history import log_drift_history
+        from airflow_mlops.monitoring.monitor import monitor_model
+        from airflow_mlops.monitoring.scoring import window_files
 
         check_arguments(self, self.argument_rules, rendered=True)
-        artifacts = MlopsHome.from_env().artifacts
-        report = (
-            artifacts / "drift" / safe_name(self.model_name) / safe_name(context["run_id"])
-        ) / "report.html"
+        report = context_artifact_dir(context, "drift") / "report.html"
         try:
             start, end = self.window()
             files = window_files(
@@ -417,24 +194,13 @@ class DriftMonitorOperator(BaseOperator):
                 end,
             )
             version, predictor = self.load_model()
-            reference = self.load_reference(version, context)
-            missing = [c for c in predictor.feature_columns if c not in reference.columns]
-            if missing:
-                raise DriftError(
-                    f"The reference data lacks the model's columns {missing}.",
-                    hint="Point reference_path at the data the model was trained on.",
-                    details={"missing": missing},
-                )
-            reference = reference.assign(**{PREDICTION: predictor.predict(reference)})
-            outcome = monitor_window(
-                reference,
+            outcome = monitor_model(
+                predictor,
+                self.load_reference(version, context),
                 files,
-                numerical_columns=predictor.numeric_columns,
-                categorical_columns=predictor.categorical_columns,
                 report_path=report,
                 config=self.drift,
-                task=predictor.task,
-                label=self.label_column or predictor.label,
+                label=self.label_column,
                 max_performance_drop=self.max_performance_drop,
             )
         except MlopsError as error:
@@ -449,7 +215,12 @@ class DriftMonitorOperator(BaseOperator):
         context["ti"].xcom_push(key=REPORT_KEY, value=Path(result["report_uri"]).as_uri())
         if self.mlflow_conn_id:
             try:
-                result["mlflow_run_id"] = self.log_to_mlflow(result, str(version.version))
+                result["mlflow_run_id"] = log_drift_history(
+                    MlflowHook(self.mlflow_conn_id).get_tracking_uri(),
+                    self.model_name,
+                    result["model_version"],
+                    result,
+                )
             except MlopsError as error:
                 raise DriftMonitorError.from_core(error) from error
         self.log.info(

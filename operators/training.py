@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 import threading
 from collections.abc import Sequence
 from datetime import timedelta
@@ -27,8 +26,8 @@ from airflow_mlops.inputs import (
     rule,
 )
 from airflow_mlops.operators.arguments import check_arguments
+from airflow_mlops.operators.artifacts import context_artifact_dir
 from airflow_mlops.operators.exceptions import MlopsTaskError
-from airflow_mlops.settings import MlopsHome
 from airflow_mlops.training.config import TrainingConfig
 from airflow_mlops.training.container import (
     DATA_MOUNT,
@@ -118,7 +117,7 @@ class TrainInDockerOperator(DockerOperator):
     :param training_params: :class:`~airflow_mlops.training.config.TrainingConfig` fields as a
         dict, validated before the container starts; ``device`` is set from ``gpu``. (templated)
     :param output_dir: where model.pt, metrics.json and config.json go; default
-        ``$AIRFLOW_MLOPS_HOME/artifacts/training/<dag_id>/<run_id>/<task_id>``. (templated)
+        ``<artifact root>/training/<dag_id>/<run_id>/<task_id>[/<map_index>]``. (templated)
     :param image: the training image; default the Airflow Variable ``mlops_training_image``,
         else ``airflow-mlops-train:latest``. (templated)
     :param gpu: ``"auto"`` requests GPUs when the engine has the NVIDIA runtime and logs its
@@ -225,12 +224,7 @@ class TrainInDockerOperator(DockerOperator):
 
     def default_output_dir(self, context: Context) -> Path:
         """``<artifact root>/training/<dag_id>/<run_id>/<task_id>[/<map_index>]``."""
-        ti = context["ti"]
-        parts = [ti.dag_id, ti.run_id, ti.task_id]
-        if getattr(ti, "map_index", -1) >= 0:
-            parts.append(str(ti.map_index))
-        safe = [re.sub(r"[^A-Za-z0-9._-]+", "_", str(part)) for part in parts]
-        return MlopsHome.from_env().artifacts.joinpath("training", *safe)
+        return context_artifact_dir(context, "training")
 
     def _check_data(self, data_path: str) -> Path:
         path = Path(str(data_path))

@@ -6,22 +6,24 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator, BaseOperatorLink
+from airflow.sdk import BaseOperator
 
 from airflow_mlops.errors import ConfigError, MlopsError
 from airflow_mlops.inputs import check_int, check_name, check_path, check_text, fail, rule
 from airflow_mlops.operators.arguments import check_arguments
+from airflow_mlops.operators.artifacts import context_artifact_dir
 from airflow_mlops.operators.exceptions import MlopsTaskError
+from airflow_mlops.plugins.links import DOCS_KEY as DOCS_KEY
+from airflow_mlops.plugins.links import DataDocsLink
 from airflow_mlops.validation.policy import ValidationPolicy
 from airflow_mlops.validation.validate import ENGINES
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-    from airflow.sdk.types import TaskInstanceKey
 
-#: XCom keys pushed besides the return value (also when the validation fails)
+#: XCom keys pushed besides the return value (also when the validation fails): this one and
+#: ``DOCS_KEY``, which the "Data docs" link reads
 RESULT_KEY = "validation_result"
-DOCS_KEY = "data_docs_uri"
 
 
 #: argument checks (``reference`` is checked with ``suite``: see ``argument_rules``)
@@ -38,17 +40,6 @@ RULES = {
 
 class DataValidationFailed(MlopsTaskError):
     """The dataset failed expectations whose severity is ``stop``; ``details`` is the result."""
-
-
-class ValidationDocsLink(BaseOperatorLink):
-    """Extra link to the GX data docs page that the validation rendered."""
-
-    name = "Data docs"
-
-    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
-        from airflow.sdk.execution_time.xcom import XCom
-
-        return XCom.get_value(ti_key=ti_key, key=DOCS_KEY) or ""
 
 
 class ValidateDataOperator(BaseOperator):
@@ -78,7 +69,7 @@ class ValidateDataOperator(BaseOperator):
     """
 
     template_fields = ("dataset", "suite", "reference", "learned_suite_path", "artifact_root")
-    operator_extra_links = (ValidationDocsLink(),)
+    operator_extra_links = (DataDocsLink(),)
     ui_color = "#e8f4ea"
 
     def __init__(
@@ -166,7 +157,7 @@ class ValidateDataOperator(BaseOperator):
         check_arguments(self, self.argument_rules, rendered=True)
         root = Path(self.artifact_root) if self.artifact_root else MlopsHome.from_env().artifacts
         ti = context["ti"]
-        output = root / "validation" / ti.dag_id / _safe(ti.run_id) / ti.task_id
+        output = context_artifact_dir(context, "validation", root=root)
         try:
             suite, suite_uri = self._resolve_suite(context, root)
             report = validate_dataset(
@@ -225,7 +216,3 @@ class ValidateDataOperator(BaseOperator):
             self.log.info("Learned suite from %s written to %s", self.reference, target)
         check_with_gx(suite)
         return suite, uri
-
-
-def _safe(run_id: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id)

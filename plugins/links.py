@@ -1,8 +1,12 @@
-"""Operator extra links: MLflow run, MLflow model version, data docs and drift report.
+"""Operator extra links, one class per target: MLflow run, MLflow model version, data docs and
+drift report.
 
-Each link reads the task's XCom return value (a small dict) after ``execute``; an operator opts in
-with ``operator_extra_links = (MlflowRunLink(), ...)``. Keys read: ``run_id`` (and
-``experiment_id`` when known), ``name`` and ``version``, ``data_docs_uri``, ``report_uri``.
+Each link reads the task's XCom after ``execute``; an operator opts in with
+``operator_extra_links = (MlflowRunLink(), ...)``, and the provider info and the plugin list
+:data:`EXTRA_LINKS`. The MLflow links read the return value (a small dict): ``run_id`` (and
+``experiment_id`` when known), ``name`` and ``version``. The document links read the XCom key
+the operator pushes before it can fail (:data:`DOCS_KEY`, :data:`REPORT_KEY`), so a failed
+validation still links its data docs, else the return value's ``data_docs_uri``/``report_uri``.
 A link is empty when its keys are missing, or when a URI is not an http(s) URL.
 """
 
@@ -21,6 +25,11 @@ from airflow_mlops.hooks.mlflow import MlflowHook
 if TYPE_CHECKING:
     from airflow.models.taskinstancekey import TaskInstanceKey
     from airflow.sdk import BaseOperator
+
+#: XCom key of the data docs URI that ValidateDataOperator pushes (also when the data fails)
+DOCS_KEY = "data_docs_uri"
+#: XCom key of the drift report URI that DriftMonitorOperator pushes
+REPORT_KEY = "drift_report_uri"
 
 
 class ResultLink(BaseOperatorLink):
@@ -68,22 +77,37 @@ class MlflowModelVersionLink(ResultLink):
         return links.model_version(str(name), str(version)) or ""
 
 
-class DataDocsLink(ResultLink):
-    """Great Expectations data docs at ``data_docs_uri`` in the task's result."""
+class DocumentLink(ResultLink):
+    """A document whose URI the task pushes under :attr:`xcom_key` (before it can fail), and
+    returns under :attr:`result_key` in its result."""
+
+    xcom_key: str
+    result_key: str
+
+    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
+        pushed = XCom.get_value(ti_key=ti_key, key=self.xcom_key)
+        if pushed:
+            return safe_href(str(pushed)) or ""
+        return super().get_link(operator, ti_key=ti_key)
+
+    def url(self, operator: Any, result: dict[str, Any]) -> str:
+        return safe_href(result.get(self.result_key)) or ""
+
+
+class DataDocsLink(DocumentLink):
+    """The Great Expectations data docs that the validation rendered."""
 
     name = "Data docs"
+    xcom_key = DOCS_KEY
+    result_key = "data_docs_uri"
 
-    def url(self, operator: Any, result: dict[str, Any]) -> str:
-        return safe_href(result.get("data_docs_uri")) or ""
 
-
-class DriftReportLink(ResultLink):
-    """The Evidently drift report at ``report_uri`` in the task's result."""
+class DriftReportLink(DocumentLink):
+    """The Evidently HTML drift report of the monitoring run."""
 
     name = "Drift report"
-
-    def url(self, operator: Any, result: dict[str, Any]) -> str:
-        return safe_href(result.get("report_uri")) or ""
+    xcom_key = REPORT_KEY
+    result_key = "report_uri"
 
 
 EXTRA_LINKS = (MlflowRunLink, MlflowModelVersionLink, DataDocsLink, DriftReportLink)

@@ -11,12 +11,15 @@ from typing import TYPE_CHECKING, Any
 from airflow_mlops.errors import ConfigError
 from airflow_mlops.monitoring.drift_types import ColumnDrift, DriftConfig, DriftResult
 from airflow_mlops.monitoring.evidently_report import REPORT_SAMPLE_ROWS, save_html_report
+from airflow_mlops.monitoring.reference import with_predictions
 from airflow_mlops.monitoring.scalable import compute_drift
 from airflow_mlops.monitoring.scoring import PREDICTION
 from airflow_mlops.monitoring.sources import Source, frame_source, parquet_source
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from airflow_mlops.export.runtime import OnnxPredictor
 
 #: performance drop that triggers retraining: accuracy points, or relative RMSE increase
 DEFAULT_MAX_PERFORMANCE_DROP = 0.05
@@ -184,3 +187,32 @@ def monitor_window(
         max_rows=report_rows,
     )
     return MonitorResult(drift, prediction, performance, reason, str(report.resolve()))
+
+
+def monitor_model(
+    predictor: OnnxPredictor,
+    reference: pd.DataFrame,
+    current_files: Sequence[Path],
+    *,
+    report_path: str | Path,
+    config: DriftConfig | None = None,
+    label: str | None = None,
+    max_performance_drop: float = DEFAULT_MAX_PERFORMANCE_DROP,
+) -> MonitorResult:
+    """:func:`monitor_window` for a model: its feature columns, task and label, and its
+    predictions on ``reference`` (:func:`~airflow_mlops.monitoring.reference.with_predictions`).
+
+    :param label: the label column; default the model's.
+    :raises DriftError: the reference lacks the model's columns, the window is empty.
+    """
+    return monitor_window(
+        with_predictions(reference, predictor),
+        current_files,
+        numerical_columns=predictor.numeric_columns,
+        categorical_columns=predictor.categorical_columns,
+        report_path=report_path,
+        config=config,
+        task=predictor.task,
+        label=label or predictor.label,
+        max_performance_drop=max_performance_drop,
+    )

@@ -32,7 +32,7 @@ from tests.reliability.faults import (
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 #: where a CT run writes, under the MLOps home: workspaces and artifacts, per DAG id
-RUN_ROOTS = ("workspaces", "artifacts/training", "artifacts/onnx", "artifacts/validation")
+RUN_ROOTS = ("workspaces/data", "artifacts/training", "artifacts/onnx", "artifacts/validation")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from airflow_mlops.artifacts import (
     atomic_write_json,
     atomic_write_text,
     sweep_dead_writers,
+    task_artifact_dir,
 )
 from airflow_mlops.owners import owner_tag
 
@@ -94,3 +95,24 @@ def test_a_write_sweeps_what_killed_writers_of_this_host_left(tmp_path: Path, wr
     kept = {kind for kind, name in left.items() if (tmp_path / name).exists()}
     assert kept == {"live_writer", "other_host", "other_artifact"}
     assert sweep_dead_writers(tmp_path / "model") == []
+
+
+def test_task_artifact_dir_names_each_task_instance_its_own_safe_folder(tmp_path: Path) -> None:
+    run = "manual__2026-01-01T00:00:00+00:00"
+    plain = task_artifact_dir(tmp_path, "training", "ct", run, "train")
+    assert plain == tmp_path / "training" / "ct" / "manual__2026-01-01T00_00_00_00_00" / "train"
+    assert task_artifact_dir(tmp_path, "training", "ct", run, "train", -1) == plain
+    assert task_artifact_dir(tmp_path, "training", "ct", run, "train", None) == plain
+    mapped = [task_artifact_dir(tmp_path, "onnx", "ct", run, "export", i) for i in (0, 1)]
+    assert mapped == [
+        tmp_path / "onnx" / "ct" / plain.parts[-2] / "export" / str(i) for i in (0, 1)
+    ]
+    assert task_artifact_dir("s", "a b", "d/e", "r", "t").parts == ("s", "a_b", "d_e", "r", "t")
+
+
+@pytest.mark.parametrize("task_id", ["", "..", "."])
+def test_task_artifact_dir_refuses_parts_that_leave_the_folder(
+    tmp_path: Path, task_id: str
+) -> None:
+    with pytest.raises(ValueError, match="empty"):
+        task_artifact_dir(tmp_path, "training", "ct", "run", task_id)

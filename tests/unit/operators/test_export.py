@@ -29,11 +29,7 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def context(run_id: str = "manual__2025-01-01T00:00:00+00:00") -> dict[str, Any]:
-    return {
-        "dag": SimpleNamespace(dag_id="ct_demo"),
-        "run_id": run_id,
-        "ti": SimpleNamespace(map_index=-1),
-    }
+    return {"ti": SimpleNamespace(dag_id="ct_demo", run_id=run_id, task_id="export", map_index=-1)}
 
 
 def test_execute_returns_references_and_the_checks(checkpoint: Path, tmp_path: Path) -> None:

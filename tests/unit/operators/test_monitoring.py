@@ -38,7 +38,8 @@ class Version:
 
 
 class FakeTi:
-    def __init__(self) -> None:
+    def __init__(self, run_id: str) -> None:
+        self.dag_id, self.run_id, self.task_id, self.map_index = "monitoring", run_id, "m", -1
         self.pushed: dict[str, Any] = {}
 
     def xcom_push(self, key: str, value: Any) -> None:
@@ -67,7 +68,7 @@ def onnx_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def context(run_id: str) -> dict[str, Any]:
-    return {"run_id": run_id, "ti": FakeTi(), "outlet_events": OutletEventAccessors()}
+    return {"run_id": run_id, "ti": FakeTi(run_id), "outlet_events": OutletEventAccessors()}
 
 
 def batch(tmp_path: Path, rows: int, seed: int, shift: dict[str, float] | None = None) -> Path:

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from airflow_mlops.plugins.links import (
+    EXTRA_LINKS,
     DataDocsLink,
     DriftReportLink,
     MlflowModelVersionLink,
@@ -50,3 +51,37 @@ def test_document_links_accept_only_http_urls(link, key: str) -> None:
     assert link.url(operator, {key: "javascript:alert(1)"}) == ""
     assert link.url(operator, {key: "s3://bucket/docs/index.html"}) == ""
     assert link.url(operator, {}) == ""
+
+
+@pytest.mark.parametrize(
+    ("link", "pushed", "returned", "expected"),
+    [
+        (DataDocsLink(), "https://docs.example/v.html", None, "https://docs.example/v.html"),
+        (DataDocsLink(), None, {"data_docs_uri": "https://d.example/"}, "https://d.example/"),
+        (DriftReportLink(), "file:///tmp/report.html", None, ""),
+        (DriftReportLink(), None, {"report_uri": "https://r.example/"}, "https://r.example/"),
+        (DriftReportLink(), None, None, ""),
+    ],
+)
+def test_document_links_read_the_pushed_key_first_then_the_result(
+    monkeypatch: pytest.MonkeyPatch, link, pushed, returned, expected: str
+) -> None:
+    """The pushed key survives a failed task (no return value), so it is read first."""
+    from airflow_mlops.plugins import links
+
+    values = {link.xcom_key: pushed, "return_value": returned}
+    monkeypatch.setattr(links.XCom, "get_value", lambda *, ti_key, key: values[key])
+    assert link.get_link(SimpleNamespace(), ti_key=SimpleNamespace()) == expected
+
+
+def test_one_link_class_per_target_and_the_provider_lists_them() -> None:
+    from airflow_mlops.operators.monitoring import DriftMonitorOperator
+    from airflow_mlops.operators.validation import ValidateDataOperator
+    from airflow_mlops.provider import get_provider_info
+
+    assert len({link.name for link in EXTRA_LINKS}) == len(EXTRA_LINKS)
+    assert get_provider_info()["extra-links"] == [
+        f"{link.__module__}.{link.__qualname__}" for link in EXTRA_LINKS
+    ]
+    assert [type(link) for link in ValidateDataOperator.operator_extra_links] == [DataDocsLink]
+    assert [type(link) for link in DriftMonitorOperator.operator_extra_links] == [DriftReportLink]

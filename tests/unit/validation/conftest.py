@@ -16,6 +16,7 @@ class RecordingTaskInstance:
     dag_id: str = "validation_test"
     run_id: str = "manual__2026-01-01T00:00:00"
     task_id: str = "validate"
+    map_index: int = -1
     pushed: dict[str, Any] = field(default_factory=dict)
 
     def xcom_push(self, key: str, value: Any) -> None:

@@ -15,8 +15,8 @@ from airflow_mlops.operators.validation import (
     RESULT_KEY,
     DataValidationFailed,
     ValidateDataOperator,
-    ValidationDocsLink,
 )
+from airflow_mlops.plugins.links import DataDocsLink
 from tests.support.corpus import build_corpus
 
 
@@ -216,7 +216,5 @@ def test_operator_declares_templates_and_link() -> None:
     assert {"dataset", "suite", "reference", "artifact_root"} <= set(
         ValidateDataOperator.template_fields
     )
-    assert any(
-        isinstance(link, ValidationDocsLink) for link in ValidateDataOperator.operator_extra_links
-    )
-    assert ValidationDocsLink().name == "Data docs"
+    assert any(isinstance(link, DataDocsLink) for link in ValidateDataOperator.operator_extra_links)
+    assert DataDocsLink().name == "Data docs"
