@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from airflow_mlops import lineage as vocabulary
 from airflow_mlops.errors import ConfigError
-from airflow_mlops.lineage import GIT_SHA_ENV, Lineage, fingerprint, pipeline_git_sha
+from airflow_mlops.lineage import (
+    GIT_SHA_ENV,
+    LINEAGE_KEYS,
+    Lineage,
+    fingerprint,
+    lineage_tag,
+    pipeline_git_sha,
+)
 
 MD5, DIGEST = "d" * 32, "sha256:" + "e" * 64
 
@@ -89,3 +98,31 @@ def test_git_sha_from_env_then_git_then_unknown(monkeypatch, tmp_path):
     sha = pipeline_git_sha()
     assert len(sha.removesuffix("+dirty")) == 40
     assert pipeline_git_sha(tmp_path) == "unknown"
+
+
+def test_lineage_keys_are_the_lineage_fields_and_typos_are_refused():
+    assert tuple(field.name for field in fields(Lineage)) == LINEAGE_KEYS
+    assert set(Lineage(**dict.fromkeys(LINEAGE_KEYS, "x")).tags()) == {
+        lineage_tag(key) for key in LINEAGE_KEYS
+    }
+    with pytest.raises(ValueError, match="'datset' is not a Lineage field"):
+        lineage_tag("datset")
+
+
+def test_the_contract_names_every_tag_and_the_wire_names_stay():
+    """Registries keep these names for years: a rename orphans every version tagged before."""
+    tags = {name: value for name, value in vars(vocabulary).items() if name.endswith("_TAG")}
+    field_tags = {lineage_tag(key) for key in LINEAGE_KEYS}
+    undocumented = [
+        name
+        for name, value in tags.items()
+        if value not in field_tags and f"``{value}``" not in vocabulary.__doc__
+    ]
+    assert undocumented == []
+    assert all(value.startswith("mlops.") for value in tags.values())
+    assert (vocabulary.MODEL_TAG, vocabulary.REPORT_TAG) == ("mlops.model", "mlops.report_uri")
+    assert (vocabulary.CHAMPION, vocabulary.CHALLENGER, vocabulary.PREVIOUS) == (
+        "champion",
+        "challenger",
+        "previous",
+    )
