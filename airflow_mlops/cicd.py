@@ -1,8 +1,10 @@
 """Level 2, CI/CD of the pipeline itself: build the training image, test it, publish it.
 
-Plain functions over the docker CLI (no Airflow import); ``dags/mlops_level2_cicd.py`` composes
-them, and ``operators/training.py`` reads the published reference from the Airflow Variable
-``mlops_training_image``.
+:class:`CICDConfig` describes a level-2 pipeline and :func:`plan_cicd_pipeline` plans its tasks
+as plain data, which :func:`airflow_mlops.operators.pipeline.build_cicd_dag` instantiates; the
+operators of :mod:`airflow_mlops.operators.cicd` call the plain functions below over the docker
+CLI (no Airflow import). ``operators/training.py`` reads the deployed reference from the Airflow
+Variable ``mlops_training_image``.
 """
 
 from __future__ import annotations
@@ -10,15 +12,233 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from airflow_mlops.errors import ServiceError, TrainingError
+from airflow_mlops.ct.config import CTPipelineConfig, DatasetSpec
+from airflow_mlops.ct.plan import OPERATORS, TaskSpec, xcom
+from airflow_mlops.errors import ConfigError, ServiceError, TrainingError
+from airflow_mlops.inputs import (
+    check_choice,
+    check_image,
+    check_int,
+    check_name,
+    check_path,
+    check_rev,
+    check_text,
+    fail,
+    rule,
+)
 from airflow_mlops.training.container import DATA_MOUNT, OUTPUT_MOUNT
+from airflow_mlops.training.image import DOCKERFILE
 from airflow_mlops.training.selftest import REPORT
 
-#: the image's non-root user (see docker/Dockerfile)
+#: the image's non-root user (see airflow_mlops/docker/Dockerfile)
 IMAGE_USER = "1000:1000"
+#: the package that ships the image's Dockerfile as package data
+DOCKER_PACKAGE = "airflow_mlops.docker"
+BACKENDS = ("docker", "local")
+
+PULL_SAMPLE = "pull_sample"
+BUILD = "build_image"
+TEST = "test_in_image"
+PARITY = "onnx_parity_of_smoke_model"
+PUBLISH = "publish"
+DEPLOY = "deploy"
+RUN_CT = "run_ct"
+TRIGGER_OPERATOR = "airflow.providers.standard.operators.trigger_dagrun.TriggerDagRunOperator"
+
+
+def _check_tags(name: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, tuple):
+        raise fail(name, value, "must be a list of tag strings")
+    for tag in value:
+        check_text(name, tag, max_length=100)
+    return value
+
+
+def _check_markdown(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise fail(name, value, "must be Markdown text")
+    return value
+
+
+@dataclass(frozen=True)
+class CICDConfig:
+    """Everything the DAG factory needs to build a level-2 DAG: build the training image, test
+    the pipeline inside it on a sample, publish and deploy it, then run CT with it.
+
+    :param dag_id: the DAG id.
+    :param dataset: the data the self-test trains on (its ``label`` names the label column).
+    :param sample_rev: the revision of ``dataset`` the self-test pulls (a known-good version).
+    :param ct_dag_id: the CT DAG run with the deployed image; None = run none.
+    :param backend: ``docker`` (default); ``local`` builds no image and runs the self-test in
+        the worker's environment (machines without Docker).
+    :param base_image: the image's base (a CUDA PyTorch runtime in production); None reads the
+        Airflow Variable ``mlops_base_image``.
+    :param source_root: the source tree the image is built from (holds ``pyproject.toml``,
+        ``constraints.txt`` and the package sources); None = the tree the package is installed
+        from (see :func:`source_root`).
+    :param aws_conn_id: the AWS connection used to log in to ECR when the Variable
+        ``mlops_ecr_repository`` names a repository.
+    :param retries: how often a failed task is retried.
+    :param retry_delay_s: seconds between a task's failure and its retry.
+    """
+
+    dag_id: str
+    dataset: DatasetSpec
+    sample_rev: str
+    ct_dag_id: str | None = None
+    backend: str = "docker"
+    base_image: str | None = None
+    source_root: str | None = None
+    aws_conn_id: str = "aws_default"
+    owner: str = "mlops"
+    tags: tuple[str, ...] = ("mlops",)
+    retries: int = 1
+    retry_delay_s: int = 30
+    doc_md: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.tags, list):
+            object.__setattr__(self, "tags", tuple(self.tags))
+        rules: dict[str, Callable[[str, Any], Any]] = {
+            "dag_id": check_name,
+            "sample_rev": check_rev,
+            "ct_dag_id": rule(check_name, allow_none=True),
+            "backend": rule(check_choice, BACKENDS),
+            "base_image": rule(check_image, allow_none=True),
+            "source_root": rule(check_path, allow_none=True),
+            "aws_conn_id": check_name,
+            "owner": rule(check_text, max_length=256),
+            "tags": _check_tags,
+            "retries": rule(check_int, 0, 10),
+            "retry_delay_s": rule(check_int, 1, 86_400),
+            "doc_md": rule(_check_markdown, allow_none=True),
+        }
+        problems = [] if isinstance(self.dataset, DatasetSpec) else [
+            fail("dataset", self.dataset, "must be a DatasetSpec").message.rstrip(".")
+        ]  # fmt: skip
+        for name, check in rules.items():
+            try:
+                check(name, getattr(self, name))
+            except ConfigError as error:
+                problems.append(error.message.rstrip("."))
+        if problems:
+            raise ConfigError(
+                f"CICDConfig has {len(problems)} problem(s): {'; '.join(problems)}.",
+                hint="Fix each field named above (each shows the bad value and the rule).",
+                details={"problems": problems},
+            )
+
+    @classmethod
+    def for_pipeline(cls, pipeline: CTPipelineConfig, dag_id: str, **overrides: Any) -> CICDConfig:
+        """The level-2 config that deploys images for the CT ``pipeline``: its dataset, its
+        reference version as the self-test's sample (else its default revision), its backend
+        (``local`` stays local, any other builds an image), and a run of its DAG at the end."""
+        settings: dict[str, Any] = {
+            "dataset": pipeline.dataset,
+            "sample_rev": pipeline.validation_reference_rev or pipeline.dataset.default_rev,
+            "ct_dag_id": pipeline.dag_id,
+            "backend": "local" if pipeline.backend == "local" else "docker",
+            "owner": pipeline.owner,
+            "retries": pipeline.retries,
+            "retry_delay_s": pipeline.retry_delay_s,
+        }
+        return cls(dag_id=dag_id, **{**settings, **overrides})
+
+
+def plan_cicd_pipeline(config: CICDConfig) -> list[TaskSpec]:
+    """The tasks of one level-2 run, in dependency order: nothing is published before every
+    test passed, nothing deployed before it is published."""
+    data = config.dataset
+    sample = xcom(PULL_SAMPLE, "targets", 0, "local_path")
+    tasks = [
+        TaskSpec(
+            PULL_SAMPLE,
+            f"{OPERATORS}.data.DvcPullOperator",
+            args={
+                "registry": data.registry,
+                "targets": [data.path],
+                "rev": config.sample_rev,
+                "aws_conn_id": data.remote_aws_conn_id,
+            },
+        ),
+        TaskSpec(
+            BUILD,
+            f"{OPERATORS}.cicd.BuildTrainingImageOperator",
+            args={
+                "backend": config.backend,
+                "base_image": config.base_image,
+                "source_root": config.source_root,
+            },
+        ),
+        TaskSpec(
+            TEST,
+            f"{OPERATORS}.cicd.TestTrainingImageOperator",
+            (BUILD, PULL_SAMPLE),
+            {"image": xcom(BUILD, "image"), "data_path": sample, "label_column": data.label},
+        ),
+        TaskSpec(
+            PARITY,
+            f"{OPERATORS}.export.ExportOnnxOperator",
+            (TEST,),
+            {"checkpoint_uri": xcom(TEST, "smoke_checkpoint"), "sample_uri": sample},
+        ),
+        TaskSpec(
+            PUBLISH,
+            f"{OPERATORS}.cicd.PublishTrainingImageOperator",
+            (BUILD, PARITY),
+            {"image": xcom(BUILD, "image"), "aws_conn_id": config.aws_conn_id},
+        ),
+        TaskSpec(
+            DEPLOY,
+            f"{OPERATORS}.cicd.DeployTrainingImageOperator",
+            (PUBLISH,),
+            {"image": xcom(PUBLISH)},
+        ),
+    ]
+    if config.ct_dag_id:
+        tasks.append(
+            TaskSpec(
+                RUN_CT,
+                TRIGGER_OPERATOR,
+                (DEPLOY,),
+                {"trigger_dag_id": config.ct_dag_id, "conf": {"trigger": "manual"}},
+            )
+        )
+    return tasks
+
+
+def source_root(configured: str | Path | None = None) -> Path:
+    """The source tree the training image is built from: ``configured``, else the tree that
+    holds the installed package's Dockerfile (``airflow_mlops/docker/``; an editable install
+    or a checkout on the path), found through :mod:`importlib.resources`.
+
+    :raises ConfigError: when that tree lacks what a build needs (a wheel install ships the
+        Dockerfile but not ``pyproject.toml`` and ``constraints.txt``).
+    """
+    if configured is not None:
+        root = Path(configured)
+        where = f"source_root {str(configured)!r}"
+    else:
+        # a namespace package: its files() is a MultiplexedPath, a file in it a plain path
+        root = Path(str(resources.files(DOCKER_PACKAGE).joinpath("Dockerfile"))).parents[2]
+        where = f"the tree the installed package comes from ({root})"
+    missing = [
+        name
+        for name in ("pyproject.toml", "constraints.txt", DOCKERFILE)
+        if not (root / name).is_file()
+    ]
+    if missing:
+        raise ConfigError(
+            f"Cannot build the training image from {where}: it lacks {', '.join(missing)}.",
+            hint="Set CICDConfig.source_root to a checkout of the pipeline's source tree.",
+        )
+    return root.resolve()
 
 
 def selftest_command(image: str | None, data: Path, label: str, output: Path) -> list[str]:

@@ -10,6 +10,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from airflow_mlops.operators.cicd import (
+        BuildTrainingImageOperator,
+        CICDTaskError,
+        DeployTrainingImageOperator,
+        PublishTrainingImageOperator,
+        TestTrainingImageOperator,
+    )
+    from airflow_mlops.operators.ct import PrepareCTRunOperator
     from airflow_mlops.operators.data import DvcPullError, DvcPullOperator
     from airflow_mlops.operators.exceptions import InvalidArgumentError, MlopsTaskError
     from airflow_mlops.operators.export import ExportOnnxOperator, OnnxExportError
@@ -23,13 +31,18 @@ if TYPE_CHECKING:
         SkipIfTrainedOperator,
     )
     from airflow_mlops.operators.monitoring import DriftMonitorError, DriftMonitorOperator
-    from airflow_mlops.operators.pipeline import PrepareCTRunOperator
     from airflow_mlops.operators.scoring import BatchPredictError, BatchPredictOperator
     from airflow_mlops.operators.training import TrainInDockerOperator, TrainingTaskError
     from airflow_mlops.operators.validation import DataValidationFailed, ValidateDataOperator
 
 #: public name -> the submodule that defines it
 _HOMES = {
+    "BuildTrainingImageOperator": "cicd",
+    "CICDTaskError": "cicd",
+    "DeployTrainingImageOperator": "cicd",
+    "PublishTrainingImageOperator": "cicd",
+    "TestTrainingImageOperator": "cicd",
+    "PrepareCTRunOperator": "ct",
     "DvcPullError": "data",
     "DvcPullOperator": "data",
     "InvalidArgumentError": "exceptions",
@@ -45,7 +58,6 @@ _HOMES = {
     "SkipIfTrainedOperator": "model_registry",
     "DriftMonitorError": "monitoring",
     "DriftMonitorOperator": "monitoring",
-    "PrepareCTRunOperator": "pipeline",
     "BatchPredictError": "scoring",
     "BatchPredictOperator": "scoring",
     "TrainingTaskError": "training",
@@ -57,7 +69,10 @@ _HOMES = {
 __all__ = [
     "BatchPredictError",
     "BatchPredictOperator",
+    "BuildTrainingImageOperator",
+    "CICDTaskError",
     "DataValidationFailed",
+    "DeployTrainingImageOperator",
     "DriftMonitorError",
     "DriftMonitorOperator",
     "DvcPullError",
@@ -70,10 +85,12 @@ __all__ = [
     "OnnxExportError",
     "PrepareCTRunOperator",
     "PromotionError",
+    "PublishTrainingImageOperator",
     "RegisterModelOperator",
     "RegistrationError",
     "RollbackChampionOperator",
     "SkipIfTrainedOperator",
+    "TestTrainingImageOperator",
     "TrainInDockerOperator",
     "TrainingTaskError",
     "ValidateDataOperator",

@@ -1,101 +1,76 @@
-"""The DAG factory: a :class:`~airflow_mlops.ct.config.CTPipelineConfig` in, a CT DAG out.
+"""The DAG factory: a config in, a DAG out, every task built by one function.
 
-:func:`build_ct_dag` takes the pure plan of :mod:`airflow_mlops.ct.plan` and instantiates one
-operator per task in one place, so the shipped level 0/1 DAGs and a user's own pipeline are built
-the same way.
+The pure plans (:func:`airflow_mlops.ct.plan.plan_ct_pipeline` for CT,
+:func:`airflow_mlops.cicd.plan_cicd_pipeline` for level 2) name each task's operator class and
+arguments; :func:`build_task` is the one place that turns such a spec into an operator, so the
+shipped level 0/1/2 DAGs and a user's own pipeline are built the same way.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+import importlib
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import DAG, Asset, BaseOperator, Param, Variable
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk import DAG, Asset, BaseOperator, Param
 
 from airflow_mlops.assets import data_asset_uri, drift_asset_uri
-from airflow_mlops.ct.config import CTPipelineConfig
-from airflow_mlops.ct.params import FIELDS, parse_run_params
+from airflow_mlops.ct.params import FIELDS
 from airflow_mlops.ct.plan import TaskSpec, plan_ct_pipeline
-from airflow_mlops.ct.triggers import TriggerPolicy, classify_trigger
 from airflow_mlops.errors import ConfigError
-from airflow_mlops.inputs import check_image, check_rev
-from airflow_mlops.variables import DEFAULT_TRAINING_IMAGE, TRAINING_IMAGE_VARIABLE
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow_mlops.cicd import CICDConfig
+    from airflow_mlops.ct.config import CTPipelineConfig
+    from airflow_mlops.ct.triggers import TriggerPolicy
+
+#: the start date of the factory's DAGs unless told otherwise
+START_DATE = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
-class PrepareCTRunOperator(BaseOperator):
-    """First task of a CT run: validate the run params and record which trigger started it.
+def operator_class(spec: TaskSpec) -> type[BaseOperator]:
+    """Import the operator class that ``spec`` names (only its own module is imported).
 
-    Returns ``{"trigger", "data_rev", "training", "promote", "image", "events"}``: ``training``
-    holds the training config fields and ``image`` the training image reference (the Variable
-    set by the level-2 DAG, or ``local:<version>`` for the local backend); both enter the CT
-    fingerprint.
-
-    :param config: the pipeline's config.
+    :raises ConfigError: naming the task, when the path does not lead to an operator class.
     """
-
-    ui_color = "#e8f0fe"
-
-    def __init__(self, *, config: CTPipelineConfig, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.config = config
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        run = context["dag_run"]
-        extras = [
-            event.extra
-            for events in context.get("triggering_asset_events", {}).values()
-            for event in events
-        ]
-        supplied = {
-            f.name: context["params"][f.name] for f in FIELDS if f.name in context["params"]
-        }
-        try:
-            # the conf's own keys too: a misspelt parameter is refused, not silently ignored
-            params = parse_run_params({**(run.conf or {}), **supplied})
-            trigger = classify_trigger(run.run_type, run.conf, extras, self.config.triggers)
-            # an asset event's revision comes from outside the form: same rule as data_rev
-            data_rev = check_rev("data_rev", trigger.data_rev or params.data_rev)
-            image = self.training_image()
-        except ConfigError as error:
-            raise AirflowFailException(f"Run refused before any work: {error}") from error
-        self.log.info(
-            "Run started by %s; training on data revision %s with image %s",
-            trigger.reason,
-            data_rev,
-            image,
+    module_name, _, class_name = spec.operator.rpartition(".")
+    hint = (
+        "Give the operator as a dotted class path such as "
+        "'airflow_mlops.operators.data.DvcPullOperator', and install the package that holds it."
+    )
+    try:
+        found = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError, ValueError) as error:
+        raise ConfigError(
+            f"Task {spec.task_id!r}: cannot import operator {spec.operator!r} ({error}).",
+            hint=hint,
+        ) from error
+    if not (isinstance(found, type) and issubclass(found, BaseOperator)):
+        raise ConfigError(
+            f"Task {spec.task_id!r}: {spec.operator!r} is not an operator class.", hint=hint
         )
-        dataset = self.config.dataset
-        return {
-            "trigger": trigger.reason,
-            "events": trigger.events,
-            "data_rev": data_rev,
-            "promote": params.promote,
-            "image": image,
-            "training": {
-                "label": dataset.label,
-                "task": dataset.task,
-                **params.training_params(),
-            },
-        }
+    return found
 
-    def training_image(self) -> str:
-        """The image training will use: config, else the level-2 Variable, else the default."""
-        if self.config.backend == "local":
-            from airflow_mlops import __version__
 
-            return f"local:airflow-mlops-{__version__}"
-        if self.config.training_image:
-            return self.config.training_image
-        # anyone who may edit Variables sets this one: check it like a configured image
-        return check_image(
-            f"Variable {TRAINING_IMAGE_VARIABLE}",
-            Variable.get(TRAINING_IMAGE_VARIABLE, default=DEFAULT_TRAINING_IMAGE),
-        )
+def build_task(spec: TaskSpec) -> BaseOperator:
+    """The operator of ``spec``, in the DAG being defined: its class built with ``spec.args``,
+    its outlets set."""
+    operator = operator_class(spec)(task_id=spec.task_id, **spec.args)
+    if spec.outlets:
+        operator.outlets = [Asset(uri) for uri in spec.outlets]
+    return operator
+
+
+def build_tasks(plan: Iterable[TaskSpec]) -> dict[str, BaseOperator]:
+    """Build every task of ``plan`` (in dependency order) and wire it to its upstream tasks."""
+    operators: dict[str, BaseOperator] = {}
+    for spec in plan:
+        operator = build_task(spec)
+        for upstream in spec.upstream:
+            operators[upstream] >> operator
+        operators[spec.task_id] = operator
+    return operators
 
 
 def ct_schedule(policy: TriggerPolicy, config: CTPipelineConfig) -> Any:
@@ -120,82 +95,21 @@ def ct_schedule(policy: TriggerPolicy, config: CTPipelineConfig) -> Any:
     return AssetOrTimeSchedule(timetable=timetable, assets=condition)
 
 
-def _prepare(spec: TaskSpec) -> BaseOperator:
-    return PrepareCTRunOperator(task_id=spec.task_id, config=spec.args["config"])
-
-
-def _pull(spec: TaskSpec) -> BaseOperator:
-    from airflow_mlops.operators.data import DvcPullOperator
-
-    return DvcPullOperator(task_id=spec.task_id, **spec.args)
-
-
-def _validate(spec: TaskSpec) -> BaseOperator:
-    from airflow_mlops.operators.validation import ValidateDataOperator
-
-    return ValidateDataOperator(task_id=spec.task_id, **spec.args)
-
-
-def _train(spec: TaskSpec) -> BaseOperator:
-    from airflow_mlops.operators.training import TrainInDockerOperator
-
-    return TrainInDockerOperator(task_id=spec.task_id, **spec.args)
-
-
-def _export(spec: TaskSpec) -> BaseOperator:
-    from airflow_mlops.operators.export import ExportOnnxOperator
-
-    return ExportOnnxOperator(task_id=spec.task_id, **spec.args)
-
-
-def _fingerprint(spec: TaskSpec) -> BaseOperator:
-    from airflow_mlops.operators.model_registry import SkipIfTrainedOperator
-
-    return SkipIfTrainedOperator(task_id=spec.task_id, **spec.args)
-
-
-def _register(spec: TaskSpec) -> BaseOperator:
-    from airflow_mlops.operators.model_registry import RegisterModelOperator
-
-    return RegisterModelOperator(task_id=spec.task_id, **spec.args)
-
-
-def _promote(spec: TaskSpec) -> BaseOperator:
-    from airflow_mlops.operators.model_registry import EvaluateAndPromoteOperator
-
-    return EvaluateAndPromoteOperator(task_id=spec.task_id, **spec.args)
-
-
-BUILDERS: dict[str, Callable[[TaskSpec], BaseOperator]] = {
-    "prepare": _prepare,
-    "pull": _pull,
-    "validate": _validate,
-    "fingerprint": _fingerprint,
-    "train": _train,
-    "export": _export,
-    "register": _register,
-    "promote": _promote,
-}
-
-
-def build_ct_dag(
-    config: CTPipelineConfig,
-    *,
-    start_date: dt.datetime = dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-    extra_tags: Sequence[str] = (),
+def _dag(
+    config: CTPipelineConfig | CICDConfig,
+    schedule: Any,
+    start_date: dt.datetime,
+    tags: Sequence[str],
+    **kwargs: Any,
 ) -> DAG:
-    """Build the CT DAG of ``config``: its schedule from the trigger policy, its trigger form
-    from the run-param table, one operator per planned task."""
-    defaults = config.param_defaults()
-    params = {f.name: Param(defaults[f.name], **f.schema()) for f in FIELDS}
-    dag = DAG(
+    """A DAG with the settings both factories share: owner, retries, docs, native templates
+    (XCom dicts pass through templates as dicts)."""
+    return DAG(
         dag_id=config.dag_id,
-        schedule=ct_schedule(config.triggers, config),
+        schedule=schedule,
         start_date=start_date,
         catchup=False,
-        max_active_runs=config.max_active_runs,
-        params=params,
-        tags=[*config.tags, *extra_tags],
+        tags=list(tags),
         doc_md=config.doc_md,
         render_template_as_native_obj=True,
         default_args={
@@ -203,14 +117,42 @@ def build_ct_dag(
             "retries": config.retries,
             "retry_delay": dt.timedelta(seconds=config.retry_delay_s),
         },
+        **kwargs,
     )
-    with dag:
-        operators: dict[str, BaseOperator] = {}
-        for spec in plan_ct_pipeline(config):
-            operator = BUILDERS[spec.kind](spec)
-            if spec.outlets:
-                operator.outlets = [Asset(uri) for uri in spec.outlets]
-            for upstream in spec.upstream:
-                operators[upstream] >> operator
-            operators[spec.task_id] = operator
+
+
+def build_ct_dag(
+    config: CTPipelineConfig,
+    *,
+    start_date: dt.datetime = START_DATE,
+    extra_tags: Sequence[str] = (),
+) -> DAG:
+    """Build the CT DAG of ``config``: its schedule from the trigger policy, its trigger form
+    from the run-param table, one operator per planned task."""
+    defaults = config.param_defaults()
+    params = {f.name: Param(defaults[f.name], **f.schema()) for f in FIELDS}
+    with _dag(
+        config,
+        ct_schedule(config.triggers, config),
+        start_date,
+        [*config.tags, *extra_tags],
+        max_active_runs=config.max_active_runs,
+        params=params,
+    ) as dag:
+        build_tasks(plan_ct_pipeline(config))
+    return dag
+
+
+def build_cicd_dag(
+    config: CICDConfig,
+    *,
+    start_date: dt.datetime = START_DATE,
+    extra_tags: Sequence[str] = (),
+) -> DAG:
+    """Build the level-2 DAG of ``config``: build, test, publish and deploy the training image,
+    then run CT with it. Runs on demand (a pipeline change), one at a time."""
+    from airflow_mlops.cicd import plan_cicd_pipeline
+
+    with _dag(config, None, start_date, [*config.tags, *extra_tags], max_active_runs=1) as dag:
+        build_tasks(plan_cicd_pipeline(config))
     return dag

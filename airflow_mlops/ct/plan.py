@@ -1,8 +1,9 @@
 """Plan a CT pipeline as plain task descriptions; the DAG factory turns them into operators.
 
 The plan is pure data (no Airflow import), so it can be tested and inspected alone: task ids,
-their upstream tasks, and the arguments each operator receives, with the Jinja templates that
-pass references (never data) from one task's XCom to the next.
+the operator class of each (a dotted path, imported only when the DAG is built), their upstream
+tasks, and the arguments each operator receives, with the Jinja templates that pass references
+(never data) from one task's XCom to the next.
 """
 
 from __future__ import annotations
@@ -12,6 +13,17 @@ from typing import Any
 
 from airflow_mlops.assets import model_asset_uri
 from airflow_mlops.ct.config import CTPipelineConfig
+
+#: the package of the shipped operators, as the plans name them
+OPERATORS = "airflow_mlops.operators"
+PREPARE_OPERATOR = f"{OPERATORS}.ct.PrepareCTRunOperator"
+PULL_OPERATOR = f"{OPERATORS}.data.DvcPullOperator"
+VALIDATE_OPERATOR = f"{OPERATORS}.validation.ValidateDataOperator"
+FINGERPRINT_OPERATOR = f"{OPERATORS}.model_registry.SkipIfTrainedOperator"
+TRAIN_OPERATOR = f"{OPERATORS}.training.TrainInDockerOperator"
+EXPORT_OPERATOR = f"{OPERATORS}.export.ExportOnnxOperator"
+REGISTER_OPERATOR = f"{OPERATORS}.model_registry.RegisterModelOperator"
+PROMOTE_OPERATOR = f"{OPERATORS}.model_registry.EvaluateAndPromoteOperator"
 
 PREPARE = "prepare_run"
 PULL = "pull_data"
@@ -32,10 +44,18 @@ def xcom(task_id: str, *path: str | int) -> str:
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """One task of the plan: which operator family, what it gets, what must run before it."""
+    """One task of the plan: which operator, what it gets, what must run before it.
+
+    :param task_id: the task id.
+    :param operator: the operator's dotted class path, e.g.
+        ``"airflow_mlops.operators.data.DvcPullOperator"``.
+    :param upstream: the task ids that run before it.
+    :param args: the operator's keyword arguments besides ``task_id``.
+    :param outlets: asset URIs the task emits when it succeeds.
+    """
 
     task_id: str
-    kind: str
+    operator: str
     upstream: tuple[str, ...] = ()
     args: dict[str, Any] = field(default_factory=dict)
     outlets: tuple[str, ...] = ()
@@ -51,16 +71,16 @@ def plan_ct_pipeline(config: CTPipelineConfig) -> list[TaskSpec]:
         "aws_conn_id": data.remote_aws_conn_id,
     }
     validate_args: dict[str, Any] = {"dataset": dataset_file, "label_column": data.label}
-    tasks = [TaskSpec(PREPARE, "prepare", args={"config": config})]
+    tasks = [TaskSpec(PREPARE, PREPARE_OPERATOR, args={"config": config})]
     # The fingerprint check comes right after the pull: data already trained on with the same
     # image and params passed validation then, so an unchanged rerun skips everything else.
     tasks.append(
-        TaskSpec(PULL, "pull", (PREPARE,), {**pull_args, "rev": xcom(PREPARE, "data_rev")})
+        TaskSpec(PULL, PULL_OPERATOR, (PREPARE,), {**pull_args, "rev": xcom(PREPARE, "data_rev")})
     )
     tasks.append(
         TaskSpec(
             FINGERPRINT,
-            "fingerprint",
+            FINGERPRINT_OPERATOR,
             (PULL,),
             {
                 "model_name": config.model_name,
@@ -78,7 +98,7 @@ def plan_ct_pipeline(config: CTPipelineConfig) -> list[TaskSpec]:
         tasks.append(
             TaskSpec(
                 PULL_REFERENCE,
-                "pull",
+                PULL_OPERATOR,
                 (FINGERPRINT,),
                 {**pull_args, "rev": config.validation_reference_rev},
             )
@@ -96,10 +116,10 @@ def plan_ct_pipeline(config: CTPipelineConfig) -> list[TaskSpec]:
         "params": xcom(PREPARE, "training"),
     }
     tasks += [
-        TaskSpec(VALIDATE, "validate", validate_upstream, validate_args),
+        TaskSpec(VALIDATE, VALIDATE_OPERATOR, validate_upstream, validate_args),
         TaskSpec(
             TRAIN,
-            "train",
+            TRAIN_OPERATOR,
             (VALIDATE,),
             {
                 "data_path": dataset_file,
@@ -111,13 +131,13 @@ def plan_ct_pipeline(config: CTPipelineConfig) -> list[TaskSpec]:
         ),
         TaskSpec(
             EXPORT,
-            "export",
+            EXPORT_OPERATOR,
             (TRAIN,),
             {"checkpoint_uri": xcom(TRAIN, "checkpoint_uri"), "sample_uri": dataset_file},
         ),
         TaskSpec(
             REGISTER,
-            "register",
+            REGISTER_OPERATOR,
             (EXPORT,),
             {
                 "model_name": config.model_name,
@@ -133,7 +153,7 @@ def plan_ct_pipeline(config: CTPipelineConfig) -> list[TaskSpec]:
         ),
         TaskSpec(
             PROMOTE,
-            "promote",
+            PROMOTE_OPERATOR,
             (REGISTER,),
             {
                 "model_name": config.model_name,

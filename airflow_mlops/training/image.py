@@ -3,9 +3,9 @@
 No image registry or package index needs to be reachable from the Docker build: wheels are
 downloaded on the host (``pip download -c constraints.txt``; torch from pip's find-links) into
 a wheelhouse cache, hard-linked into a private build context, and installed in the first stage of
-``docker/Dockerfile`` with ``--no-index``. The tag ``airflow-mlops-train:<hash>`` hashes the
-Dockerfile, the training code, the pinned requirements and the base image id, so an unchanged
-image is found and not rebuilt.
+``airflow_mlops/docker/Dockerfile`` (package data) with ``--no-index``. The tag
+``airflow-mlops-train:<hash>`` hashes the Dockerfile, the training code, the pinned requirements
+and the base image id, so an unchanged image is found and not rebuilt.
 
 Command line (``docker/build.sh`` calls it): ``python -m airflow_mlops.training.image --help``.
 """
@@ -28,6 +28,8 @@ from pathlib import Path
 from airflow_mlops.errors import ServiceError
 
 IMAGE_NAME = "airflow-mlops-train"
+#: the image's Dockerfile in the source tree (shipped as package data of airflow_mlops.docker)
+DOCKERFILE = "airflow_mlops/docker/Dockerfile"
 #: what the entrypoint needs besides the package itself (exact pins come from constraints.txt)
 REQUIREMENTS = ("numpy", "pandas", "pyarrow")
 TORCH = "torch"
@@ -113,7 +115,7 @@ def pinned_requirements(repo: Path, *, with_torch: bool) -> list[str]:
 def content_hash(repo: Path, requirements: list[str], base_id: str) -> str:
     """sha256 over the Dockerfile, the training sources, the requirement pins, the base image."""
     digest = hashlib.sha256()
-    files = [repo / "docker" / "Dockerfile"]
+    files = [repo / DOCKERFILE]
     for pattern in SOURCE_GLOBS:
         files += sorted(repo.glob(pattern))
     for path in files:
@@ -212,7 +214,7 @@ def build_image(
                 os.link(wheel, context / "deps" / wheel.name)
             (context / "pkg").mkdir()
             _package_wheel(root, context / "pkg")
-            shutil.copy2(root / "docker" / "Dockerfile", context / "Dockerfile")
+            shutil.copy2(root / DOCKERFILE, context / "Dockerfile")
             _docker("build", "--build-arg", f"BASE_IMAGE={base_image}", "--label",
                     f"airflow-mlops.content={reference}", "-t", reference, str(context),
                     capture=False, log=log)  # fmt: skip
@@ -234,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m airflow_mlops.training.image", description="Build the training image."
     )
-    parser.add_argument("--repo", default=".", help="repository root (holds docker/Dockerfile)")
+    parser.add_argument("--repo", default=".", help=f"repository root (holds {DOCKERFILE})")
     parser.add_argument("--base", default="local/bookworm-py:base", help="base image")
     parser.add_argument("--base-has-torch", action="store_true", help="use the base's torch")
     parser.add_argument("--tag", help="extra tag, e.g. airflow-mlops-train:latest")

@@ -377,7 +377,7 @@ def prepare_context(config, conf: dict[str, Any], events: list[dict[str, Any]] |
 def prepare():
     from airflow_mlops.ct.triggers import TriggerPolicy
     from airflow_mlops.local.demo.pipeline import demo_pipeline
-    from airflow_mlops.operators.pipeline import PrepareCTRunOperator
+    from airflow_mlops.operators.ct import PrepareCTRunOperator
 
     config = dataclasses.replace(
         demo_pipeline("bad_input_prepare", TriggerPolicy(), "fuzzed"), backend="docker"

@@ -209,7 +209,7 @@ def _arms() -> dict[str, Any]:
     from airflow_mlops.export import exporter
     from airflow_mlops.model_registry import client, evaluation, register
     from airflow_mlops.model_registry.client import RegistryUnavailableError
-    from airflow_mlops.operators.pipeline import PrepareCTRunOperator
+    from airflow_mlops.operators.ct import PrepareCTRunOperator
     from airflow_mlops.training import container
     from airflow_mlops.validation import validate
 
