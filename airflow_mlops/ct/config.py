@@ -89,6 +89,13 @@ def _columns(name: str, value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _names(values: Any) -> set[str]:
+    """The column names among ``values`` (other values were reported by their own check)."""
+    if not isinstance(values, tuple):
+        return set()
+    return {value for value in values if isinstance(value, str)}
+
+
 def _as_tuple(owner: object, *names: str) -> None:
     for name in names:
         value = getattr(owner, name)
@@ -180,10 +187,10 @@ class DatasetSpec:
             self.ignored_columns,
             "give feature_columns or ignored_columns, not both",
         )
-        not_features = {self.label, self.id_column, self.timestamp_column} - {None}
+        not_features = _names((self.label, self.id_column, self.timestamp_column))
         for name in ("feature_columns", "categorical_columns"):
             value = getattr(self, name)
-            clash = sorted(set(value or ()) & not_features) if isinstance(value, tuple) else []
+            clash = sorted(_names(value) & not_features)
             problems.need(
                 not clash,
                 f"{prefix}{name}",
@@ -191,7 +198,7 @@ class DatasetSpec:
                 f"must not list the label, id or timestamp column ({', '.join(clash)})",
             )
         if isinstance(self.feature_columns, tuple) and isinstance(self.categorical_columns, tuple):
-            extra = sorted(set(self.categorical_columns) - set(self.feature_columns))
+            extra = sorted(_names(self.categorical_columns) - _names(self.feature_columns))
             problems.need(
                 not extra,
                 f"{prefix}categorical_columns",

@@ -80,3 +80,28 @@ def test_from_file_reads_a_saved_config(tmp_path) -> None:
     assert TrainingConfig.from_file(path).max_epochs == 3
     with pytest.raises(ConfigError, match="Cannot read"):
         TrainingConfig.from_file(tmp_path / "missing.json")
+
+
+def test_id_column_is_a_name_and_neither_the_label_nor_a_feature() -> None:
+    assert TrainingConfig(label="y", id_column="row_id").to_dict()["id_column"] == "row_id"
+    assert TrainingConfig(label="y").id_column is None
+    with pytest.raises(ConfigError) as info:
+        TrainingConfig(label="y", id_column="y")
+    assert "id_column='y' is also the label" in str(info.value)
+    with pytest.raises(ConfigError, match="id_column 'a' is also listed as a feature"):
+        TrainingConfig(label="y", id_column="a", numeric_columns=("a",))
+    with pytest.raises(ConfigError, match="id_column=''"):
+        TrainingConfig(label="y", id_column="")
+
+
+@pytest.mark.parametrize(
+    ("task", "stored"),
+    [
+        (None, "auto"),
+        ("binary", "binary"),
+        ("multiclass", "multiclass"),
+        ("classification", "classification"),
+    ],
+)
+def test_tasks_of_the_pipeline_config_are_accepted(task, stored) -> None:
+    assert TrainingConfig(label="y", task=task).task == stored
