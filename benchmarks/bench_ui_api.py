@@ -53,12 +53,22 @@ def populate(db_uri: str, versions: int) -> None:
     from mlflow import MlflowClient
     from mlflow.entities import Metric, RunTag
 
+    from airflow_mlops.lineage import (
+        CHALLENGER,
+        CHAMPION,
+        GATE_DECISION_TAG,
+        GATE_REASONS_TAG,
+        MODEL_TAG,
+        REPORT_TAG,
+        Lineage,
+    )
+
     client = MlflowClient(db_uri, db_uri)
     experiment = client.create_experiment(f"ct/{MODEL}")  # where CT registers
     client.create_registered_model(MODEL)
     now = int(time.time() * 1000)
     for number in range(1, versions + 1):
-        run = client.create_run(experiment, tags={"mlops.model": MODEL})
+        run = client.create_run(experiment, tags={MODEL_TAG: MODEL})
         run_id = run.info.run_id
         client.log_batch(
             run_id,
@@ -66,33 +76,35 @@ def populate(db_uri: str, versions: int) -> None:
                 Metric("val_accuracy", 0.8 + (number % 17) / 100, now, 0),
                 Metric("val_loss", 0.3 - (number % 17) / 100, now, 0),
             ],
-            tags=[RunTag("mlops.report_uri", f"http://reports/{number}.html")],
+            tags=[RunTag(REPORT_TAG, f"http://reports/{number}.html")],
         )
         client.create_model_version(
             MODEL,
             f"runs:/{run_id}/model",
             run_id=run_id,
             tags={
-                "mlops.data_rev": f"v{number}",
-                "mlops.data_md5": f"{number:032x}",
-                "mlops.git_sha": f"{number:040x}",
-                "mlops.image_digest": f"sha256:{number:064x}",
-                "mlops.trigger": "schedule",
-                "mlops.dag_id": "mlops_level1_ct",
-                "mlops.run_id": f"scheduled__{number}",
-                "mlops.gate_decision": "promote" if number % 3 else "reject",
-                "mlops.gate_reasons": json.dumps([f"reason {number}"]),
-                "mlops.params": json.dumps({"epochs": 10}),
+                **Lineage(
+                    data_rev=f"v{number}",
+                    data_md5=f"{number:032x}",
+                    git_sha=f"{number:040x}",
+                    image_digest=f"sha256:{number:064x}",
+                    trigger="schedule",
+                    dag_id="mlops_level1_ct",
+                    run_id=f"scheduled__{number}",
+                    params={"epochs": 10},
+                ).tags(),
+                GATE_DECISION_TAG: "accepted" if number % 3 else "rejected",
+                GATE_REASONS_TAG: json.dumps([f"reason {number}"]),
             },
         )
         if number % 200 == 0:
             print(f"  registered {number}/{versions} versions", flush=True)
     # the champion is the oldest version: the answer reads it apart from the newest page
-    client.set_registered_model_alias(MODEL, "champion", "1")
-    client.set_registered_model_alias(MODEL, "challenger", str(versions))
+    client.set_registered_model_alias(MODEL, CHAMPION, "1")
+    client.set_registered_model_alias(MODEL, CHALLENGER, str(versions))
     monitoring = client.create_experiment(f"monitoring/{MODEL}")
     for day in range(30):
-        run = client.create_run(monitoring, tags={"mlops.model": MODEL})
+        run = client.create_run(monitoring, tags={MODEL_TAG: MODEL})
         client.log_metric(run.info.run_id, "drift_share", day / 60)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from airflow_mlops.lineage import RUN_ID_TAG
 from airflow_mlops.local.services import session_processes
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -166,6 +167,6 @@ def test_the_failure_is_noticed_within_the_heartbeat_timeout(outcome: Outcome) -
 def test_exactly_one_new_version_is_registered(outcome: Outcome) -> None:
     versions = outcome.registry.versions
     assert list(versions) == ["1"]
-    assert versions["1"]["mlops.run_id"] == outcome.run_id
+    assert versions["1"][RUN_ID_TAG] == outcome.run_id
     assert outcome.registry.champion == "1"
     assert "previous" not in outcome.registry.aliases

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from airflow_mlops.lineage import GATE_DECISION_TAG, RUN_ID_TAG
 from airflow_mlops.model_registry.client import mlflow_client
 from airflow_mlops.model_registry.promote import LOCK_SUFFIX
 
@@ -112,7 +113,7 @@ def test_each_model_has_exactly_its_versions(outcome: Outcome) -> None:
         assert sorted(state.versions, key=int) == [
             str(n) for n in range(1, len(state.versions) + 1)
         ]
-        run_ids = [tags["mlops.run_id"] for tags in state.versions.values()]
+        run_ids = [tags[RUN_ID_TAG] for tags in state.versions.values()]
         assert len(set(run_ids)) == len(run_ids), f"{model}: two versions from one run"
 
 
@@ -130,11 +131,11 @@ def test_one_champion_per_model_accepted_by_its_gate(outcome: Outcome) -> None:
     for model, state in outcome.registry.items():
         champion = state.champion
         assert champion is not None, f"{model} has no champion"
-        assert state.versions[champion]["mlops.gate_decision"] == "accepted"
+        assert state.versions[champion][GATE_DECISION_TAG] == "accepted"
         previous = state.aliases.get("previous")
         if previous is not None:
             assert previous != champion
-            assert state.versions[previous]["mlops.gate_decision"] == "accepted"
+            assert state.versions[previous][GATE_DECISION_TAG] == "accepted"
 
 
 def test_promotions_of_a_shared_model_form_one_history(outcome: Outcome) -> None:

@@ -28,6 +28,7 @@ from airflow_mlops.ct.plan import (
     VALIDATE,
 )
 from airflow_mlops.data.io import MAX_BYTES_ENV
+from airflow_mlops.lineage import lineage_tag
 from airflow_mlops.local.demo.registry import DATASET_PATH
 from tests.support.corpus import CASES, CORPUS_MAX_BYTES, CorpusCase, clean_batch
 
@@ -234,7 +235,7 @@ def test_value_skew_warns_trains_and_leaves_promotion_to_the_gate(
     registered = xcom(run, REGISTER)
     after = pipeline.registry()
     assert set(after.versions) - set(before.versions) == {registered["version"]}
-    assert after.versions[registered["version"]]["mlops.validation_outcome"] == "warn"
+    assert after.versions[registered["version"]][lineage_tag("validation_outcome")] == "warn"
     decision = xcom(run, PROMOTE)
     assert decision["champion_before"] == before.champion
     expected = registered["version"] if decision["promoted"] else before.champion

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from airflow_mlops.export.runtime import OnnxPredictor
+from airflow_mlops.lineage import ONNX_SHA256_TAG, PARAMS_TAG, RUN_ID_TAG, lineage_tag
 from airflow_mlops.model_registry import (
     CHALLENGER,
     ModelVersionNotFoundError,
@@ -37,10 +38,10 @@ def test_registered_model_scores_like_the_exported_file(
 
     ref = resolve_model_version(mlflow_server, model_name, CHALLENGER)
     assert (ref.version, ref.run_id, ref.aliases) == ("1", done.run_id, (CHALLENGER,))
-    assert ref.tags["mlops.run_id"] == "manual__1"
-    assert ref.tags["mlops.validation_outcome"] == "passed"
-    assert json.loads(ref.tags["mlops.params"]) == {"epochs": 5, "lr": 0.01}
-    assert ref.tags["mlops.onnx_sha256"] == done.onnx_sha256
+    assert ref.tags[RUN_ID_TAG] == "manual__1"
+    assert ref.tags[lineage_tag("validation_outcome")] == "passed"
+    assert json.loads(ref.tags[PARAMS_TAG]) == {"epochs": 5, "lr": 0.01}
+    assert ref.tags[ONNX_SHA256_TAG] == done.onnx_sha256
     assert resolve_model_version(mlflow_server, model_name, "1") == ref
 
     path = download_onnx(mlflow_server, ref, tmp_path / "cache")

@@ -9,6 +9,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from airflow_mlops.lineage import (
+    CHALLENGER,
+    CHAMPION,
+    DATA_DOCS_TAG,
+    GATE_DECISION_TAG,
+    GATE_REASONS_TAG,
+    MODEL_TAG,
+    REPORT_TAG,
+    Lineage,
+)
+
 MODEL = "cancer-mlp"
 HOSTILE = '<img src=x onerror="window.__mlops_xss=1">'
 
@@ -25,24 +36,27 @@ class SeededRegistry:
 
 def lineage_tags(version: int, trigger: str, decision: str, reasons: list[str]) -> dict[str, str]:
     """Lineage tags of one version, per the registry contract (all strings)."""
+    lineage = Lineage(
+        dataset="cancer",
+        data_rev=f"v{version}",
+        data_commit=f"{version:040x}",
+        data_md5=f"{version:032x}",
+        git_sha=f"{version + 100:040x}",
+        image_digest=f"sha256:{version + 200:064x}",
+        validation_outcome="success",
+        dag_id="mlops_level1_ct",
+        run_id=f"manual__2026-01-0{version}T00:00:00+00:00",
+        trigger=trigger,
+        fingerprint=f"{version + 300:064x}",
+        params={"epochs": 5 + version, "lr": 0.001},
+        parity_max_abs=1e-06,
+        latency_p50_ms_b1=0.08,
+    )
     return {
-        "mlops.dataset": "cancer",
-        "mlops.data_rev": f"v{version}",
-        "mlops.data_commit": f"{version:040x}",
-        "mlops.data_md5": f"{version:032x}",
-        "mlops.git_sha": f"{version + 100:040x}",
-        "mlops.image_digest": f"sha256:{version + 200:064x}",
-        "mlops.validation_outcome": "success",
-        "mlops.dag_id": "mlops_level1_ct",
-        "mlops.run_id": f"manual__2026-01-0{version}T00:00:00+00:00",
-        "mlops.trigger": trigger,
-        "mlops.fingerprint": f"{version + 300:064x}",
-        "mlops.params": json.dumps({"epochs": 5 + version, "lr": 0.001}),
-        "mlops.parity_max_abs": "1e-06",
-        "mlops.latency_p50_ms_b1": "0.08",
-        "mlops.gate_decision": decision,
-        "mlops.gate_reasons": json.dumps(reasons),
-        "mlops.data_docs_uri": f"http://docs.example/cancer/v{version}/index.html",
+        **lineage.tags(),
+        GATE_DECISION_TAG: decision,
+        GATE_REASONS_TAG: json.dumps(reasons),
+        DATA_DOCS_TAG: f"http://docs.example/cancer/v{version}/index.html",
     }
 
 
@@ -71,7 +85,7 @@ def _seed(tracking_uri: str, model: str) -> SeededRegistry:
         artifact = Path(tmp) / "model.txt"
         artifact.write_text("tiny model\n")
         for number, (accuracy, trigger, decision, reasons) in enumerate(history, start=1):
-            run = client.create_run(experiment, tags={"mlops.model": model})
+            run = client.create_run(experiment, tags={MODEL_TAG: model})
             run_id = run.info.run_id
             client.log_metric(run_id, "val_accuracy", accuracy)
             client.log_metric(run_id, "val_loss", 1 - accuracy)
@@ -85,18 +99,18 @@ def _seed(tracking_uri: str, model: str) -> SeededRegistry:
             )
             run_ids[str(number)] = run_id
             time.sleep(0.01)
-    client.set_registered_model_alias(model, "champion", "2")
-    client.set_registered_model_alias(model, "challenger", "3")
+    client.set_registered_model_alias(model, CHAMPION, "2")
+    client.set_registered_model_alias(model, CHALLENGER, "3")
     monitoring = client.create_experiment(f"monitoring/{model}")
     monitoring_run_ids = []
     for share in (0.05, 0.1, 0.6):
         run = client.create_run(
             monitoring,
-            tags={"mlops.model": model, "mlops.report_uri": "http://reports.example/drift.html"},
+            tags={MODEL_TAG: model, REPORT_TAG: "http://reports.example/drift.html"},
         )
         client.log_metric(run.info.run_id, "drift_share", share)
         client.set_terminated(run.info.run_id)
         monitoring_run_ids.append(run.info.run_id)
-    other = client.create_run(monitoring, tags={"mlops.model": "another-model"})
+    other = client.create_run(monitoring, tags={MODEL_TAG: "another-model"})
     client.log_metric(other.info.run_id, "drift_share", 0.99)
     return SeededRegistry(tracking_uri, model, run_ids, monitoring_run_ids)
