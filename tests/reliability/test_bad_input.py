@@ -464,7 +464,13 @@ CONFIG_FIELDS: dict[str, tuple[Callable[..., Any], dict[str, Kind]]] = {
             "registry": GIT_SOURCE,
             "path": RELATIVE,
             "label": text(256),
-            "task": choice("classification", "regression"),
+            "task": Kind(
+                st.sampled_from(["binary", "multiclass", "regression", "classification"])
+                | st.none(),
+                choice("binary", "multiclass", "regression").refused.filter(
+                    lambda v: v is not None
+                ),
+            ),
             "segment_column": text(256).or_none(),
             "default_rev": REV,
             "remote_aws_conn_id": NAME.or_none(),
@@ -476,10 +482,10 @@ CONFIG_FIELDS: dict[str, tuple[Callable[..., Any], dict[str, Kind]]] = {
             "dag_id": NAME,
             "model_name": NAME,
             "training_image": IMAGE.or_none(),
-            "backend": choice("docker", "local"),
+            "backend": choice("docker", "local", "kubernetes"),
             "gpu": choice("auto", "required", "none"),
             "validation_suite": PATH.or_none(),
-            "validation_reference_rev": REV,
+            "validation_reference_rev": REV.or_none(),
             "mlflow_conn_id": NAME,
             "owner": text(256),
             "retries": ints(0, 10),
