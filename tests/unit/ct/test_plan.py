@@ -54,3 +54,10 @@ def test_an_unchanged_rerun_stops_right_after_the_pull() -> None:
     assert tasks[plan.FINGERPRINT].upstream == (plan.PULL,)
     assert tasks[plan.PULL_REFERENCE].upstream == (plan.FINGERPRINT,)
     assert tasks[plan.TRAIN].upstream == (plan.VALIDATE,)
+
+
+def test_each_task_names_its_operator_class_by_dotted_path() -> None:
+    tasks = {t.task_id: t for t in plan.plan_ct_pipeline(config())}
+    assert tasks[plan.PULL].operator == tasks[plan.PULL_REFERENCE].operator == plan.PULL_OPERATOR
+    assert tasks[plan.PREPARE].operator == "airflow_mlops.operators.ct.PrepareCTRunOperator"
+    assert all(t.operator.startswith(f"{plan.OPERATORS}.") for t in tasks.values())

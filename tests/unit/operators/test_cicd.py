@@ -1,0 +1,41 @@
+"""The level-2 operators: cheap argument checks, and no image without Docker."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_mlops.errors import ConfigError
+from airflow_mlops.operators.cicd import (
+    BuildTrainingImageOperator,
+    DeployTrainingImageOperator,
+    TestTrainingImageOperator,
+)
+
+
+def test_the_local_backend_builds_no_image() -> None:
+    operator = BuildTrainingImageOperator(task_id="build_image", backend="local")
+    assert operator.execute({}) == {"image": None, "built": False}
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: BuildTrainingImageOperator(task_id="b", backend="podman"),
+        lambda: BuildTrainingImageOperator(task_id="b", base_image="--privileged"),
+        lambda: TestTrainingImageOperator(
+            task_id="t", image="x;rm", data_path="d", label_column="y"
+        ),
+        lambda: DeployTrainingImageOperator(task_id="d", image="Not An Image"),
+    ],
+)
+def test_bad_literal_arguments_are_refused_when_the_dag_is_parsed(make) -> None:
+    with pytest.raises(ConfigError, match=r"task_id="):
+        make()
+
+
+def test_templated_arguments_wait_for_rendering() -> None:
+    template = "{{ ti.xcom_pull(task_ids='build_image')['image'] }}"
+    operator = TestTrainingImageOperator(
+        task_id="t", image=template, data_path="{{ x }}", label_column="y"
+    )
+    assert operator.image == template

@@ -1,0 +1,63 @@
+"""The DAG factory: one function builds every task; the level-2 DAG from its config."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_mlops.cicd import CICDConfig
+from airflow_mlops.ct.config import DatasetSpec
+from airflow_mlops.ct.plan import TaskSpec
+from airflow_mlops.errors import ConfigError
+from airflow_mlops.operators.pipeline import build_cicd_dag, build_task
+
+DATASET = DatasetSpec(name="data", registry="/r", path="data/train.csv", label="y")
+PULL = "airflow_mlops.operators.data.DvcPullOperator"
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("airflow_mlops.operators.nowhere.DvcPullOperator", "cannot import"),
+        ("airflow_mlops.operators.data.NoSuchOperator", "cannot import"),
+        ("DvcPullOperator", "cannot import"),
+        ("airflow_mlops.operators.data.check_rev", "is not an operator class"),
+    ],
+)
+def test_a_bad_operator_path_names_the_task(path: str, reason: str) -> None:
+    with pytest.raises(ConfigError, match=reason) as caught:
+        build_task(TaskSpec("pull_it", path, args={"registry": "/r", "targets": ["a"]}))
+    assert "'pull_it'" in str(caught.value)
+    assert path in str(caught.value)
+
+
+def test_build_task_instantiates_the_class_with_its_args_and_outlets() -> None:
+    spec = TaskSpec(
+        "pull_it", PULL, args={"registry": "/r", "targets": ["a"]}, outlets=("x-a://b",)
+    )
+    operator = build_task(spec)
+    assert type(operator).__name__ == "DvcPullOperator"
+    assert (operator.task_id, operator.registry) == ("pull_it", "/r")
+    assert [asset.uri for asset in operator.outlets] == ["x-a://b"]
+
+
+@pytest.mark.parametrize("backend", ["docker", "local"])
+def test_the_level2_dag_builds_tests_publishes_deploys_then_runs_ct(backend: str) -> None:
+    config = CICDConfig(
+        dag_id="cicd", dataset=DATASET, sample_rev="v1", ct_dag_id="ct", backend=backend,
+        tags=("level-2",), doc_md="level 2",
+    )  # fmt: skip
+    dag = build_cicd_dag(config)
+    upstream = {task.task_id: sorted(task.upstream_task_ids) for task in dag.tasks}
+    assert upstream == {
+        "pull_sample": [],
+        "build_image": [],
+        "test_in_image": ["build_image", "pull_sample"],
+        "onnx_parity_of_smoke_model": ["test_in_image"],
+        "publish": ["build_image", "onnx_parity_of_smoke_model"],
+        "deploy": ["publish"],
+        "run_ct": ["deploy"],
+    }
+    assert dag.schedule is None and dag.max_active_runs == 1
+    assert dag.render_template_as_native_obj
+    assert dag.get_task("build_image").backend == backend
+    assert dag.get_task("run_ct").trigger_dag_id == "ct"

@@ -1,0 +1,68 @@
+"""Level 2 as plain data: its config, its plan, and where the image is built from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from airflow_mlops import cicd
+from airflow_mlops.ct.config import CTPipelineConfig, DatasetSpec
+from airflow_mlops.errors import ConfigError
+
+DATASET = DatasetSpec(name="data", registry="/r", path="data/train.csv", label="y")
+
+
+def config(**overrides) -> cicd.CICDConfig:
+    return cicd.CICDConfig(
+        **{"dag_id": "cicd", "dataset": DATASET, "sample_rev": "v1", **overrides}
+    )
+
+
+def test_a_bad_config_lists_every_problem_with_its_field() -> None:
+    with pytest.raises(ConfigError) as caught:
+        config(dag_id="no spaces", backend="kubernetes", base_image="Bad Image", retries=-1)
+    message = str(caught.value)
+    for field in ("dag_id", "backend", "base_image", "retries"):
+        assert field in message
+    assert len(caught.value.details["problems"]) == 4
+
+
+def test_the_plan_tests_before_it_publishes_and_deploys_what_it_published() -> None:
+    tasks = {t.task_id: t for t in cicd.plan_cicd_pipeline(config(ct_dag_id="ct"))}
+    assert list(tasks) == [cicd.PULL_SAMPLE, cicd.BUILD, cicd.TEST, cicd.PARITY, cicd.PUBLISH,
+                           cicd.DEPLOY, cicd.RUN_CT]  # fmt: skip
+    assert tasks[cicd.TEST].upstream == (cicd.BUILD, cicd.PULL_SAMPLE)
+    assert tasks[cicd.PUBLISH].upstream == (cicd.BUILD, cicd.PARITY)
+    assert tasks[cicd.DEPLOY].args["image"] == "{{ ti.xcom_pull(task_ids='publish') }}"
+    assert tasks[cicd.PULL_SAMPLE].args["rev"] == "v1"
+    assert tasks[cicd.RUN_CT].args["trigger_dag_id"] == "ct"
+    assert all(t.operator.count(".") >= 2 for t in tasks.values())
+
+
+def test_without_a_ct_dag_the_plan_ends_with_the_deploy() -> None:
+    assert cicd.plan_cicd_pipeline(config())[-1].task_id == cicd.DEPLOY
+
+
+def test_for_pipeline_takes_the_ct_pipelines_data_reference_and_backend() -> None:
+    ct = CTPipelineConfig(
+        dag_id="ct", model_name="m", dataset=DATASET, backend="local", validation_reference_rev="v2"
+    )
+    level2 = cicd.CICDConfig.for_pipeline(ct, "cicd", tags=("level-2",))
+    assert (level2.sample_rev, level2.backend, level2.ct_dag_id) == ("v2", "local", "ct")
+    assert level2.tags == ("level-2",)
+    assert cicd.CICDConfig.for_pipeline(
+        CTPipelineConfig(dag_id="ct", model_name="m", dataset=DATASET, backend="kubernetes"), "c"
+    ).backend == "docker"  # fmt: skip
+
+
+def test_the_source_tree_is_found_through_the_installed_dockerfile() -> None:
+    root = cicd.source_root()
+    assert (root / cicd.DOCKERFILE).is_file()
+    assert root == Path(__file__).resolve().parents[2]
+
+
+def test_a_configured_source_tree_without_build_files_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"constraints\.txt") as caught:
+        cicd.source_root(tmp_path)
+    assert "source_root" in caught.value.hint
