@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import threading
@@ -44,6 +43,8 @@ from airflow_mlops.variables import DEFAULT_TRAINING_IMAGE, TRAINING_IMAGE_VARIA
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from docker import APIClient
 
 BACKENDS = ("docker", "local")
 #: the image's non-root user, used when the worker itself runs as root
@@ -95,13 +96,30 @@ class TrainingTaskError(MlopsTaskError):
     """Training failed: bad params, no engine, OOM, crash (traceback inside) or timeout."""
 
 
+class LockedDownClient:
+    """A Docker API client whose ``create_host_config`` adds ``lockdown`` to every host config
+    (over the caller's values); everything else is the wrapped client's."""
+
+    def __init__(self, client: APIClient, lockdown: dict[str, Any]) -> None:
+        self._client = client
+        self._lockdown = lockdown
+
+    def create_host_config(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return self._client.create_host_config(*args, **{**kwargs, **self._lockdown})
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
 class TrainInDockerOperator(DockerOperator):
     """Train a model with ``python -m airflow_mlops.training`` in the training image.
 
     The data file's directory is mounted read-only at ``/mnt/data``, ``output_dir`` read-write at
     ``/mnt/output``; the container runs as a non-root user on a read-only root filesystem with no
     network, no capabilities, memory (without swap), shm and optional CPU limits, and is always
-    removed (also after a failure or a timeout). The result is read as JSON from the output
+    removed (also after a failure or a timeout). User, network, memory, shm and the ``/tmp``
+    tmpfs are DockerOperator arguments; the rest, which DockerOperator 4.x has no argument for,
+    is :meth:`host_config_lockdown`, added to the host config through :attr:`cli`. The result is read as JSON from the output
     directory, never through ``retrieve_output``. Returns to XCom ``{"checkpoint_uri",
     "metrics", "image_digest", "device", "backend"}`` (``metrics`` without the per-epoch
     history, which stays in metrics.json).
@@ -168,6 +186,12 @@ class TrainInDockerOperator(DockerOperator):
             raise ValueError(
                 f"{' and '.join(refused)} would put secrets where `docker inspect` shows them; "
                 "the training container gets none (it has no network and needs no credentials)."
+            )
+        widened = [name for name in ("privileged", "cap_add") if kwargs.get(name)]
+        if widened:
+            raise ValueError(
+                f"{' and '.join(widened)} would undo the container's lockdown (no capabilities, "
+                "no privileges); training needs neither."
             )
         super().__init__(
             image=image
@@ -257,6 +281,24 @@ class TrainInDockerOperator(DockerOperator):
             ) from error
         return sorted(info.get("Runtimes", {}))
 
+    @property
+    def cli(self) -> LockedDownClient:
+        """The hook's Docker client, through which every host config also gets
+        :meth:`host_config_lockdown`."""
+        return LockedDownClient(self.hook.api_client, self.host_config_lockdown())
+
+    def host_config_lockdown(self) -> dict[str, Any]:
+        """The protections that DockerOperator 4.x has no constructor argument for: read-only
+        root filesystem, no capabilities, no-new-privileges, memory without swap, CPU limit.
+        (User, network, memory, shm and the ``/tmp`` tmpfs go through its arguments.)"""
+        return {
+            "read_only": True,
+            "cap_drop": ["ALL"],
+            "security_opt": ["no-new-privileges"],
+            "memswap_limit": self.mem_limit,
+            "nano_cpus": int(self.cpu_limit * 1e9) if self.cpu_limit else None,
+        }
+
     def on_kill(self) -> None:
         super().on_kill()
         self._remove_container()
@@ -265,7 +307,7 @@ class TrainInDockerOperator(DockerOperator):
         self, context: Context, data: Path, output: Path, params: dict[str, Any]
     ) -> dict[str, Any]:
         from docker.errors import DockerException
-        from docker.types import DeviceRequest
+        from docker.types import DeviceRequest, Mount
 
         self._refuse_visible_secrets(params)
         choice = choose_gpu(self.gpu, self._engine_runtimes())
@@ -279,19 +321,10 @@ class TrainInDockerOperator(DockerOperator):
             *self.mounts,
             {"target": DATA_MOUNT, "source": str(data.parent), "type": "bind", "read_only": True},
             {"target": OUTPUT_MOUNT, "source": str(output), "type": "bind"},
+            Mount("/tmp", "", type="tmpfs", tmpfs_size=self.tmp_size),
         ]
         self.command = entrypoint_args(data.name, {**params, "device": choice.device})
         self.environment = {**self.environment, "PYTHONUNBUFFERED": "1", "HOME": "/tmp"}
-        # DockerOperator builds the host config without these: add them to this client's calls.
-        self.cli.create_host_config = functools.partial(
-            self.cli.create_host_config,
-            read_only=True,
-            tmpfs={"/tmp": f"rw,size={self.tmp_size}"},
-            security_opt=["no-new-privileges"],
-            cap_drop=["ALL"],
-            memswap_limit=self.mem_limit,
-            nano_cpus=int(self.cpu_limit * 1e9) if self.cpu_limit else None,
-        )
         timed_out = threading.Event()
         finished = threading.Event()
 

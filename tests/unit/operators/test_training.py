@@ -94,3 +94,28 @@ def test_default_output_dir_is_per_run_and_path_safe(
     )
     path = op.default_output_dir(task_context("train", dag_id="ct"))
     assert path.parts[-4:] == ("training", "ct", "manual__2026-01-01T00_00_00_00_00", "train")
+
+
+def test_the_host_config_gets_the_lockdown_the_provider_has_no_argument_for(
+    demo_csv: Path, tmp_path: Path
+) -> None:
+    from docker import APIClient
+
+    op = make(demo_csv, tmp_path, cpu_limit=1.5, mem_limit="2g")
+    client = APIClient(base_url=NO_ENGINE, version="1.41")  # no engine call
+    op.__dict__["hook"] = type("Hook", (), {"api_client": client})()
+    config = op.cli.create_host_config(
+        mem_limit=op.mem_limit, network_mode=op.network_mode, read_only=False
+    )
+    assert config["ReadonlyRootfs"] is True  # over the caller's value
+    assert config["CapDrop"] == ["ALL"] and config["SecurityOpt"] == ["no-new-privileges"]
+    assert config["Memory"] == config["MemorySwap"] == 2 << 30
+    assert config["NanoCpus"] == 1_500_000_000 and config["NetworkMode"] == "none"
+    assert op.cli.api_version == client.api_version  # everything else is the client's
+    assert "create_host_config" not in vars(client)  # the client itself is not patched
+
+
+@pytest.mark.parametrize("name", ["privileged", "cap_add"])
+def test_arguments_that_undo_the_lockdown_are_refused(name, demo_csv, tmp_path) -> None:
+    with pytest.raises(ValueError, match="undo the container's lockdown"):
+        make(demo_csv, tmp_path, **{name: True if name == "privileged" else ["SYS_ADMIN"]})
