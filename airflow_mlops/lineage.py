@@ -22,7 +22,9 @@ Tags, all prefixed ``mlops.`` (:data:`TAG_PREFIX`); values are strings:
   ``mlops.model_id`` (its MLflow logged-model id, which lets a retry reuse the upload).
 - On a model version, written by the gate (``EvaluateAndPromoteOperator``):
   ``mlops.gate_decision`` (``accepted``/``rejected``), ``mlops.gate_reasons`` (JSON list) and
-  ``mlops.report_uri`` (the gate report); a rollback tags the version it leaves
+  ``mlops.report_uri`` (the gate report), and the holdout both models were scored on:
+  ``mlops.split_rule`` (:meth:`~airflow_mlops.data.holdout.SplitRule.to_lineage`),
+  ``mlops.holdout_md5`` and ``mlops.holdout_rows``; a rollback tags the version it leaves
   ``mlops.rolled_back`` = ``true``.
 - On the registered model: ``mlops.model`` (its name, by the registration),
   ``mlops.last_rollback`` (JSON of the last rollback's move) and, on the short-lived
@@ -66,6 +68,10 @@ ONNX_SHA256_TAG = TAG_PREFIX + "onnx_sha256"
 GATE_DECISION_TAG = TAG_PREFIX + "gate_decision"
 GATE_REASONS_TAG = TAG_PREFIX + "gate_reasons"
 REPORT_TAG = TAG_PREFIX + "report_uri"
+#: model version, by the gate: the holdout it was judged on (rule as JSON, md5, row count)
+SPLIT_RULE_TAG = TAG_PREFIX + "split_rule"
+HOLDOUT_MD5_TAG = TAG_PREFIX + "holdout_md5"
+HOLDOUT_ROWS_TAG = TAG_PREFIX + "holdout_rows"
 #: model version: ``true`` once a rollback moved ``champion`` off it
 ROLLED_BACK_TAG = TAG_PREFIX + "rolled_back"
 #: registered model: the last rollback's move (JSON); the promotion lock's holder (JSON)
@@ -178,7 +184,8 @@ def _text(value: Any) -> str:
 
 @dataclass(frozen=True)
 class Lineage:
-    """Everything a model version records about how it was made (contract 5).
+    """Everything a model version records about how it was made (the lineage contract: this
+    module's docstring and "Lineage tags and aliases" in docs/architecture.md).
 
     Every field is optional; unset fields are left out of the tags.
     """
