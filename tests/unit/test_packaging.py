@@ -77,3 +77,5 @@ def test_wheel_contains_every_package_folder(tmp_path: Path) -> None:
         if not relative.startswith("airflow_mlops"):
             relative = f"airflow_mlops/{relative}"
         assert f"{relative}/__init__.py" in names, f"{relative} is missing from the wheel"
+    # package data: the level-2 DAG finds the training image's Dockerfile through the package
+    assert "airflow_mlops/docker/Dockerfile" in names
