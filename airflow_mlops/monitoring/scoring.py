@@ -17,7 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_mlops.errors import DataError, DriftError
-from airflow_mlops.monitoring.sources import DEFAULT_CHUNK_ROWS, ParquetSink, parquet_source
+from airflow_mlops.monitoring.sources import (
+    DEFAULT_CHUNK_ROWS,
+    ParquetSink,
+    csv_source,
+    parquet_source,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -80,12 +85,12 @@ class ScoringResult:
 
 
 def input_chunks(path: str | Path, columns: list[str], chunk_rows: int) -> Iterator[pd.DataFrame]:
-    """The ``columns`` of a CSV or Parquet dataset, chunk by chunk.
+    """The ``columns`` of a CSV or Parquet dataset, in chunks of at most ``chunk_rows`` rows,
+    each read only when the previous one has been handed on (see
+    :mod:`~airflow_mlops.monitoring.sources`).
 
     :raises DataError: the file is missing, of another format, or lacks columns.
     """
-    import pandas as pd
-
     from airflow_mlops.data.io import table_format
 
     location = str(path)
@@ -101,7 +106,7 @@ def input_chunks(path: str | Path, columns: list[str], chunk_rows: int) -> Itera
             raise DataError(error.message, hint=error.hint, details=error.details) from error
         return
     try:
-        yield from pd.read_csv(location, usecols=columns, chunksize=chunk_rows)
+        yield from csv_source([location], chunk_rows)(columns)
     except ValueError as error:
         raise DataError(
             f"Cannot score {location!r}: {error}",
@@ -122,6 +127,9 @@ def score_dataset(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> ScoringResult:
     """Score ``input_path`` chunk by chunk; write predictions and append to the inference log.
+
+    Each chunk is scored and written (one row group in each output) before the next is read,
+    so memory holds about one chunk whatever the size of the input.
 
     :param predictor: the loaded model (:class:`~airflow_mlops.export.runtime.OnnxPredictor`).
     :param predictions_path: Parquet file of ``prediction`` (+ one ``score_<class>`` column per

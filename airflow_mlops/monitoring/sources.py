@@ -1,5 +1,11 @@
-"""Chunked readers: the drift check sees data only as a stream of DataFrames, so memory stays
-flat whatever the number of rows. A source is called once per pass with the columns it needs."""
+"""Chunked readers: the drift check and batch scoring see data only as a stream of DataFrames of
+at most ``batch_rows`` rows, so memory stays flat whatever the number of rows. A source is called
+once per pass with the columns it needs.
+
+Parquet is read one row group at a time (``read_row_group``), and a row group larger than a
+batch is streamed in slices by a reader scoped to that group. Both are released before the next
+group is read: one ``iter_batches`` reader over a whole file keeps memory it has used (about
+1.1 GB after 10M rows), a reader per row group does not."""
 
 from __future__ import annotations
 
@@ -51,21 +57,61 @@ def parquet_files(location: str | Path) -> list[Path]:
 
 
 def parquet_source(files: Sequence[str | Path], batch_rows: int = DEFAULT_CHUNK_ROWS) -> Source:
-    """A source over Parquet files, read batch by batch (only the needed columns)."""
-    import pyarrow.parquet as pq
+    """A source over Parquet files, read row group by row group (only the needed columns).
+
+    :raises DriftError: a file lacks some of the columns.
+    """
 
     def read(columns: Sequence[str]) -> Iterator[pd.DataFrame]:
         for path in files:
-            handle = pq.ParquetFile(path)
-            missing = [c for c in columns if c not in handle.schema_arrow.names]
-            if missing:
-                raise DriftError(
-                    f"{str(path)!r} lacks columns {missing}.",
-                    hint="Monitor only columns the data has, or fix the writer of this file.",
-                    details={"missing": missing, "present": handle.schema_arrow.names},
-                )
-            for batch in handle.iter_batches(batch_size=batch_rows, columns=list(columns)):
-                yield batch.to_pandas()
+            for table in parquet_batches(path, columns, batch_rows):
+                yield table.to_pandas()
+
+    return read
+
+
+def parquet_batches(path: str | Path, columns: Sequence[str], batch_rows: int) -> Iterator[Any]:
+    """The ``columns`` of one Parquet file as Arrow tables of at most ``batch_rows`` rows, read
+    one row group at a time; a larger row group is streamed in slices.
+
+    :raises DriftError: the file lacks some of the columns.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if batch_rows < 1:
+        raise ValueError(f"batch_rows={batch_rows} must be at least 1.")
+    with pq.ParquetFile(path) as handle:
+        names = handle.schema_arrow.names
+        missing = [c for c in columns if c not in names]
+        if missing:
+            raise DriftError(
+                f"{str(path)!r} lacks columns {missing}.",
+                hint="Monitor only columns the data has, or fix the writer of this file.",
+                details={"missing": missing, "present": names},
+            )
+        wanted = list(columns)
+        for group in range(handle.metadata.num_row_groups):
+            if handle.metadata.row_group(group).num_rows <= batch_rows:
+                yield handle.read_row_group(group, columns=wanted)
+                continue
+            for batch in handle.iter_batches(
+                batch_size=batch_rows, row_groups=[group], columns=wanted
+            ):
+                yield pa.Table.from_batches([batch])
+
+
+def csv_source(files: Sequence[str | Path], chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Source:
+    """A source over CSV files, parsed ``chunk_rows`` rows at a time (only the needed columns).
+
+    :raises ValueError: a file lacks some of the columns (pandas' message names them).
+    """
+    import pandas as pd
+
+    def read(columns: Sequence[str]) -> Iterator[pd.DataFrame]:
+        for path in files:
+            with pd.read_csv(path, usecols=list(columns), chunksize=chunk_rows) as reader:
+                yield from reader
 
     return read
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from airflow_mlops.errors import DataError, DriftError
@@ -91,3 +92,55 @@ def test_empty_window_and_reversed_window(tmp_path):
         window_files(tmp_path, "m", day, day)
     with pytest.raises(DriftError, match=r"ends .* before it starts"):
         window_files(tmp_path, "m", day, day - dt.timedelta(days=1))
+
+
+def test_scoring_holds_one_chunk_at_a_time(tmp_path, sample, onnx_classifier, monkeypatch):
+    """Memory stays flat: a chunk is freed before the one after the next is read, whatever the
+    number of row groups, and no chunk is larger than ``chunk_rows``."""
+    import gc
+    import weakref
+
+    from airflow_mlops.monitoring import scoring
+
+    frame = sample(3_000, 6)
+    path = tmp_path / "batch.parquet"
+    frame.to_parquet(path, row_group_size=250)  # 12 row groups
+    alive: list[int] = []  # rows of the chunks handed out and not yet freed
+    held: list[int] = []
+    original = scoring.input_chunks
+
+    def instrumented(*args, **kwargs):
+        for chunk in original(*args, **kwargs):
+            gc.collect()
+            held.append(sum(alive) + len(chunk))
+            alive.append(len(chunk))
+            weakref.finalize(chunk, alive.remove, len(chunk))
+            yield chunk
+            del chunk
+
+    monkeypatch.setattr(scoring, "input_chunks", instrumented)
+    result = score(OnnxPredictor.load(onnx_classifier), path, tmp_path, chunk_rows=200)
+
+    assert result.rows == 3_000 and len(held) == 24  # each group of 250 in slices of 200, 50
+    assert max(held) <= 2 * 200  # the chunk being read and, at most, the last one scored
+    written = pq.ParquetFile(result.predictions_uri).metadata
+    assert written.num_row_groups == 24  # each chunk written as it was scored
+
+
+def test_chunked_outputs_equal_one_pass_over_the_whole_file(tmp_path, sample, onnx_classifier):
+    frame = sample(2_000, 8)
+    grouped, single = tmp_path / "grouped.parquet", tmp_path / "single.parquet"
+    frame.to_parquet(grouped, row_group_size=300)
+    frame.to_parquet(single, row_group_size=len(frame))
+    predictor = OnnxPredictor.load(onnx_classifier)
+    chunked = score(predictor, grouped, tmp_path, run="chunked", chunk_rows=128)
+    whole = score(predictor, single, tmp_path, run="whole", chunk_rows=10_000)
+
+    for uri in ("predictions_uri", "inference_log_uri"):
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(getattr(chunked, uri)), pd.read_parquet(getattr(whole, uri))
+        )
+    logged = pd.read_parquet(chunked.inference_log_uri)
+    pd.testing.assert_frame_equal(
+        logged[predictor.feature_columns], frame[predictor.feature_columns]
+    )
