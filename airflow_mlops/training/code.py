@@ -1,7 +1,8 @@
-"""The model code's fingerprint: what changes when the user's model code changes.
+"""The code a model is trained with: the model code's fingerprint and the image's content digest.
 
-It enters the CT fingerprint and the lineage (``mlops.model_code``), so a changed model factory
-retrains even when the data, the params and the image tag stay the same.
+Both enter the CT fingerprint and the lineage (``mlops.model_code``, ``mlops.image_digest``), so
+a changed model factory or a rebuilt image under the same tag retrains, even when the data and
+the params stay the same.
 """
 
 from __future__ import annotations
@@ -70,6 +71,31 @@ def model_code_fingerprint(model: ModelSpec, *, root: str | Path | None = None) 
             "package where the pipeline runs.",
         )
     return "sha256:" + digest.hexdigest()
+
+
+def image_content_digest(reference: str) -> str:
+    """The content digest (``sha256:...``) of a training image, not its tag.
+
+    A reference pinned with ``@sha256:...`` is its own digest; otherwise the local image's id
+    (``docker image inspect``), which changes whenever the image is rebuilt. A non-Docker
+    runner (``local:...``) is returned as it is.
+
+    :raises ConfigError: the image is neither pinned nor present locally.
+    """
+    if reference.startswith("local:"):
+        return reference
+    _, pinned, digest = reference.partition("@")
+    if pinned and digest.startswith("sha256:"):
+        return digest
+    from airflow_mlops.training.image import image_id
+
+    found = image_id(reference)
+    if not found:
+        raise ConfigError(
+            f"image={reference!r}: not found locally, so its content digest is unknown.",
+            hint="Build or pull the image first, or pin it as 'name@sha256:<digest>'.",
+        )
+    return found
 
 
 def factory_code_digest(module: str) -> str | None:

@@ -9,7 +9,12 @@ import pytest
 from airflow_mlops.ct.config import ModelSpec
 from airflow_mlops.errors import ConfigError
 from airflow_mlops.lineage import fingerprint
-from airflow_mlops.training.code import BUILTIN, factory_code_digest, model_code_fingerprint
+from airflow_mlops.training.code import (
+    BUILTIN,
+    factory_code_digest,
+    image_content_digest,
+    model_code_fingerprint,
+)
 
 MD5 = "0" * 32
 DIGEST = "sha256:" + "1" * 64
@@ -80,3 +85,16 @@ def test_the_ct_fingerprint_takes_the_pipeline_commit_and_stays_stable_without_n
     assert fingerprint(MD5, DIGEST, params, git_sha="a" * 40) != fingerprint(
         MD5, DIGEST, params, git_sha="b" * 40
     )
+
+
+def test_the_image_digest_is_the_content_not_the_tag(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_mlops.training import image
+
+    pinned = "registry:5000/train:1.0@sha256:" + "2" * 64
+    assert image_content_digest(pinned) == "sha256:" + "2" * 64
+    assert image_content_digest("local:airflow-mlops-1.0") == "local:airflow-mlops-1.0"
+    ids = {"train:1.0": "sha256:" + "3" * 64}
+    monkeypatch.setattr(image, "image_id", ids.get)
+    assert image_content_digest("train:1.0") == "sha256:" + "3" * 64
+    with pytest.raises(ConfigError, match=r"image='train:2\.0': not found locally"):
+        image_content_digest("train:2.0")
