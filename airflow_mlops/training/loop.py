@@ -1,5 +1,10 @@
-"""The training loop: seeded split, fit preprocessing on the training rows, train with early
-stopping on the validation split, log one line per epoch, write the checkpoint."""
+"""The training loop: set the holdout aside, split the rest into training and validation rows,
+fit preprocessing on the training rows, train with early stopping on the validation rows, log
+one line per epoch, write the checkpoint.
+
+The holdout (:mod:`airflow_mlops.data.holdout`) is the rows the gate scores champion and
+challenger on; no step here sees them. Its rule, row count and md5 go into the metrics.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from airflow_mlops.data.holdout import SplitRule, split
 from airflow_mlops.errors import ConfigError, DataError, TrainingError
 from airflow_mlops.training.checkpoint import save_checkpoint
 from airflow_mlops.training.model import build_model, model_config_for
@@ -82,9 +88,11 @@ def train(
     *,
     log: Log = _print,
 ) -> dict[str, Any]:
-    """Train on ``frame`` and write model.pt, config.json, metrics.json to ``output_dir``.
+    """Train on the rows of ``frame`` outside the holdout; write model.pt, config.json and
+    metrics.json to ``output_dir``.
 
-    :returns: the metrics dict (also in metrics.json).
+    :returns: the metrics dict (also in metrics.json), with ``holdout_rows``,
+        ``holdout_md5`` and ``split_rule`` (the rows no step of training saw).
     :raises DataError: the data does not fit the config (missing label, one class, ...).
     :raises TrainingError: the loss became NaN or infinite.
     """
@@ -101,6 +109,12 @@ def train(
     device, reason = resolve_device(config.device)
     log(f"device: {device} ({reason})")
 
+    held = split(frame, SplitRule(config.holdout_fraction, config.id_column))
+    log(
+        f"holdout: {len(held.holdout)} of {len(frame)} rows set aside for the gate "
+        f"(md5 {held.md5}); training sees the other {len(held.train)}"
+    )
+    frame = held.train
     labels = frame[config.label]
     stratify = None
     if infer_task(labels, config.task) == "classification":
@@ -130,6 +144,9 @@ def train(
         "task": preprocessor.task,
         "n_train": len(train_frame),
         "n_val": len(val_frame),
+        "holdout_rows": len(held.holdout),
+        "holdout_md5": held.md5,
+        "split_rule": held.rule.to_lineage(),
         "n_inputs": preprocessor.n_inputs,
         "n_parameters": int(n_parameters),
         "torch_version": torch.__version__,

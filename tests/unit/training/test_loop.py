@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
+from airflow_mlops.data.holdout import SplitRule, holdout_mask, split
 from airflow_mlops.errors import ConfigError, DataError, TrainingError
 from airflow_mlops.training.checkpoint import load_checkpoint
 from airflow_mlops.training.config import TrainingConfig
@@ -101,4 +102,21 @@ def test_train_file_reads_parquet(cancer: pd.DataFrame, tmp_path: Path) -> None:
     cancer.to_parquet(tmp_path / "data.parquet")
     metrics = train_file(tmp_path / "data.parquet", TrainingConfig(**SMALL), tmp_path / "out",
                          log=lambda line: None)  # fmt: skip
-    assert metrics["n_train"] + metrics["n_val"] == len(cancer)
+    assert metrics["n_train"] + metrics["n_val"] + metrics["holdout_rows"] == len(cancer)
+
+
+def test_holdout_rows_never_reach_training(cancer: pd.DataFrame, tmp_path: Path) -> None:
+    data = cancer.assign(row_id=np.arange(len(cancer)))
+    held = holdout_mask(data, id_column="row_id")
+    # poison the holdout: one held-out row in the training or validation rows would show
+    # in the fitted scaler (and the ids keep the same rows held out)
+    data.loc[held, "mean_radius"] = 1e9
+    config = TrainingConfig(**SMALL, id_column="row_id", exclude_columns=("row_id",))
+    metrics = train(data, config, tmp_path, log=lambda line: None)
+    scaler = load_checkpoint(tmp_path).preprocessor
+    assert scaler.mean[scaler.numeric_columns.index("mean_radius")] < 100
+    assert metrics["holdout_rows"] == held.sum() > 0
+    assert metrics["n_train"] + metrics["n_val"] + metrics["holdout_rows"] == len(data)
+    expected = split(data, SplitRule(config.holdout_fraction, "row_id"))
+    assert metrics["holdout_md5"] == expected.md5
+    assert metrics["split_rule"] == expected.rule.to_lineage()
