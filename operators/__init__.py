@@ -19,19 +19,15 @@ if TYPE_CHECKING:
     )
     from airflow_mlops.operators.ct import PrepareCTRunOperator
     from airflow_mlops.operators.data import DvcPullError, DvcPullOperator
+    from airflow_mlops.operators.evaluation import EvaluateAndPromoteOperator, GateRejectedError
     from airflow_mlops.operators.exceptions import InvalidArgumentError, MlopsTaskError
     from airflow_mlops.operators.export import ExportOnnxOperator, OnnxExportError
-    from airflow_mlops.operators.model_registry import (
-        EvaluateAndPromoteOperator,
-        GateRejectedError,
-        PromotionError,
-        RegisterModelOperator,
-        RegistrationError,
-        RollbackChampionOperator,
-        SkipIfTrainedOperator,
-    )
+    from airflow_mlops.operators.mlflow_base import PromotionError, RegistrationError
     from airflow_mlops.operators.monitoring import DriftMonitorError, DriftMonitorOperator
+    from airflow_mlops.operators.register import RegisterModelOperator
+    from airflow_mlops.operators.rollback import RollbackChampionOperator
     from airflow_mlops.operators.scoring import BatchPredictError, BatchPredictOperator
+    from airflow_mlops.operators.skip_trained import SkipIfTrainedOperator
     from airflow_mlops.operators.training import TrainInDockerOperator, TrainingTaskError
     from airflow_mlops.operators.validation import DataValidationFailed, ValidateDataOperator
 
@@ -49,13 +45,13 @@ _HOMES = {
     "MlopsTaskError": "exceptions",
     "ExportOnnxOperator": "export",
     "OnnxExportError": "export",
-    "EvaluateAndPromoteOperator": "model_registry",
-    "GateRejectedError": "model_registry",
-    "PromotionError": "model_registry",
-    "RegisterModelOperator": "model_registry",
-    "RegistrationError": "model_registry",
-    "RollbackChampionOperator": "model_registry",
-    "SkipIfTrainedOperator": "model_registry",
+    "EvaluateAndPromoteOperator": "evaluation",
+    "GateRejectedError": "evaluation",
+    "PromotionError": "mlflow_base",
+    "RegisterModelOperator": "register",
+    "RegistrationError": "mlflow_base",
+    "RollbackChampionOperator": "rollback",
+    "SkipIfTrainedOperator": "skip_trained",
     "DriftMonitorError": "monitoring",
     "DriftMonitorOperator": "monitoring",
     "BatchPredictError": "scoring",

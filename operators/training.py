@@ -119,10 +119,10 @@ class TrainInDockerOperator(DockerOperator):
     network, no capabilities, memory (without swap), shm and optional CPU limits, and is always
     removed (also after a failure or a timeout). User, network, memory, shm and the ``/tmp``
     tmpfs are DockerOperator arguments; the rest, which DockerOperator 4.x has no argument for,
-    is :meth:`host_config_lockdown`, added to the host config through :attr:`cli`. The result is read as JSON from the output
-    directory, never through ``retrieve_output``. Returns to XCom ``{"checkpoint_uri",
-    "metrics", "image_digest", "device", "backend"}`` (``metrics`` without the per-epoch
-    history, which stays in metrics.json).
+    is :meth:`host_config_lockdown`, added to the host config through :attr:`cli`. The result
+    is read as JSON from the output directory, never through ``retrieve_output``. Returns to
+    XCom ``{"checkpoint_uri", "metrics", "image_digest", "device", "backend"}`` (``metrics``
+    without the per-epoch history, which stays in metrics.json).
 
     The container gets no secrets: training needs no network and no credentials, and ``docker
     inspect`` shows a container's environment and arguments to anyone who may use the engine.

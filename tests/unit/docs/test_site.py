@@ -34,7 +34,7 @@ def test_mkdocs_build_strict(tmp_path):
     # the package-dir mapped operators render under their import path, with parsed :param:s
     assert 'id="airflow_mlops.operators.validation.ValidateDataOperator"' in operators
     assert (
-        'id="airflow_mlops.operators.model_registry.EvaluateAndPromoteOperator.compare"'
+        'id="airflow_mlops.operators.evaluation.EvaluateAndPromoteOperator.compare"'
         in operators
     )
     assert ":param " not in operators
