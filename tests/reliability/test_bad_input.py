@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from airflow_mlops.ct.params import FIELDS, parse_run_params
 from airflow_mlops.errors import ConfigError
 from airflow_mlops.operators.exceptions import InvalidArgumentError, MlopsTaskError
+from tests.support.context import make_task_context
 
 EXAMPLES = settings(
     max_examples=40,
@@ -368,9 +369,8 @@ def prepare_context(config, conf: dict[str, Any], events: list[dict[str, Any]] |
     """What ``PrepareCTRunOperator.execute`` reads: params merged with conf, run, events."""
     params = {f.name: conf.get(f.name, f.default) for f in FIELDS}
     params.update({k: v for k, v in conf.items() if k not in params})
-    run = SimpleNamespace(run_type="manual", conf=conf)
     extras = [SimpleNamespace(extra=extra) for extra in events or []]
-    return {"dag_run": run, "params": params, "triggering_asset_events": {"asset": extras}}
+    return make_task_context(conf=conf, params=params, triggering_asset_events={"asset": extras})
 
 
 @pytest.fixture(scope="module")
@@ -833,16 +833,7 @@ OPERATOR_CASES = [(op, arg) for op, args in ARGUMENTS.items() for arg in args]
 
 def context_for(operator) -> dict[str, Any]:
     """A task context: enough for ``execute`` to reach (and pass) its argument checks."""
-    ti = SimpleNamespace(
-        dag_id="bad_input", run_id="manual__1", task_id=operator.task_id, map_index=-1,
-        xcom_push=lambda **_: None,
-    )  # fmt: skip
-    run = SimpleNamespace(run_type="manual", conf={})
-    return {
-        "ti": ti, "run_id": "manual__1", "dag": SimpleNamespace(dag_id="bad_input"),
-        "dag_run": run, "params": {}, "task": operator, "inlet_events": {},
-        "outlet_events": {}, "triggering_asset_events": {},
-    }  # fmt: skip
+    return make_task_context(task=operator, dag_id="bad_input", run_id="manual__1")
 
 
 @pytest.mark.parametrize(

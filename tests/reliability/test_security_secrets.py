@@ -20,13 +20,13 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from airflow_mlops.operators.export import ExportOnnxOperator
 from airflow_mlops.operators.training import TrainInDockerOperator, TrainingTaskError
+from tests.support.context import make_task_context
 
 pytestmark = pytest.mark.integration
 
@@ -271,13 +271,6 @@ def test_assumed_role_credentials_handed_to_dvc_are_masked(
     assert redact(options["session_token"]) == MASKED
 
 
-class RecordingTaskInstance(SimpleNamespace):
-    """The part of a task instance the operators use; keeps what they push to XCom."""
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.pushed[key] = value
-
-
 @pytest.mark.slow
 def test_s3_data_for_validation_and_export_leaks_no_secret(
     secrets: Secrets,
@@ -310,9 +303,7 @@ def test_s3_data_for_validation_and_export_leaks_no_secret(
     train(frame, TrainingConfig(label=LABEL, max_epochs=1, num_threads=1), local / "ckpt")
     for path in [local / "cancer.csv", *(local / "ckpt").iterdir()]:
         s3.upload_file(str(path), bucket, str(path.relative_to(local)))
-    ti = RecordingTaskInstance(
-        dag_id="ct", run_id="r1", task_id="validate", map_index=-1, pushed={}
-    )
+    context = make_task_context("validate", dag_id="ct", run_id="r1")
 
     validation = ValidateDataOperator(
         task_id="validate",
@@ -321,7 +312,7 @@ def test_s3_data_for_validation_and_export_leaks_no_secret(
         label_column=LABEL,
         aws_conn_id="sec_aws",
         artifact_root=str(tmp_path / "artifacts"),
-    ).execute({"ti": ti})
+    ).execute(context)
     export = ExportOnnxOperator(
         task_id="export",
         checkpoint_uri=f"s3://{bucket}/ckpt",
@@ -329,12 +320,12 @@ def test_s3_data_for_validation_and_export_leaks_no_secret(
         conn_id="sec_aws",
         sample_rows=64,
         latency_batches=(),
-    ).execute({"dag": SimpleNamespace(dag_id="ct"), "run_id": "r1", "ti": ti})
+    ).execute(context)
     log = "".join(capfd.readouterr())
 
     assert validation["outcome"] == "pass"
     assert s3.head_object(Bucket=bucket, Key="onnx/model.onnx")["ContentLength"] > 0
-    assert hits(secrets, json.dumps([validation, export, ti.pushed], default=str)) == []
+    assert hits(secrets, json.dumps([validation, export, context["ti"].pushed], default=str)) == []
     assert hits(secrets, log) == []
     assert {str(p): h for p in files_under(tmp_path) if (h := hits(secrets, p.read_bytes()))} == {}
 

@@ -49,8 +49,8 @@ def make_task_context(
     :param conf: the DAG run's conf.
     :param overrides: keys replaced or added (``outlet_events``, ``params``, ...).
     """
-    dag = getattr(task, "dag", None) if task is not None else None
-    if dag is not None:
+    if task is not None and task.has_dag():
+        dag = task.dag
         dag_id = dag.dag_id
     else:
         dag = SimpleNamespace(dag_id=dag_id)

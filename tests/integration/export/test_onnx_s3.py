@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -29,7 +28,9 @@ def bucket(s3_server: str, moto_aws_connection) -> str:
     return name
 
 
-def test_checkpoint_from_s3_export_to_s3(bucket: str, s3_server: str, tmp_path: Path) -> None:
+def test_checkpoint_from_s3_export_to_s3(
+    task_context, bucket: str, s3_server: str, tmp_path: Path
+) -> None:
     import boto3
 
     local = tmp_path / "checkpoint"
@@ -47,12 +48,7 @@ def test_checkpoint_from_s3_export_to_s3(bucket: str, s3_server: str, tmp_path: 
         sample_rows=64,
         latency_batches=(1,),
     )
-    context = {
-        "dag": SimpleNamespace(dag_id="ct"),
-        "run_id": "r1",
-        "ti": SimpleNamespace(map_index=-1),
-    }
-    result = operator.execute(context)
+    result = operator.execute(task_context("export", dag_id="ct", run_id="r1"))
 
     assert result["onnx_uri"] == f"s3://{bucket}/runs/1/onnx/model.onnx"
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="runs/1/onnx/")["Contents"]}

@@ -8,8 +8,6 @@ import os
 import signal
 import threading
 import time
-from types import SimpleNamespace
-from typing import Any
 
 import pytest
 from airflow.providers.standard.operators.empty import EmptyOperator
@@ -29,34 +27,13 @@ from airflow_mlops.operators.model_registry import (
     RollbackChampionOperator,
     SkipIfTrainedOperator,
 )
+from tests.support.context import make_task_context
 
 pytestmark = pytest.mark.integration
 
 PARAMS = {"epochs": 5, "lr": 0.01}
 MD5 = "1" * 32
 DIGEST = "sha256:" + "b" * 64
-
-
-class TaskInstance:
-    """What the operators use of the runner's task instance: XCom pushes and map_index."""
-
-    map_index = -1
-
-    def __init__(self) -> None:
-        self.pushed: dict[str, Any] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.pushed[key] = value
-
-
-def context_for(task: Any, run_id: str = "manual__op", run_type: str = "manual") -> dict:
-    return {
-        "dag": task.dag,
-        "task": task,
-        "run_id": run_id,
-        "ti": TaskInstance(),
-        "dag_run": SimpleNamespace(run_type=run_type, conf={}),
-    }
 
 
 @pytest.fixture
@@ -80,7 +57,7 @@ def test_fingerprint_check_skips_downstream_only_when_the_fingerprint_is_known(
         )
         train = EmptyOperator(task_id="train")
         check >> train >> EmptyOperator(task_id="register")
-    first = check.execute(context_for(check))
+    first = check.execute(make_task_context(task=check))
     assert first == {
         "fingerprint": fingerprint(MD5, DIGEST, PARAMS),
         "trained": False,
@@ -89,7 +66,7 @@ def test_fingerprint_check_skips_downstream_only_when_the_fingerprint_is_known(
 
     lineage = lineage_for("manual__trained", fingerprint=first["fingerprint"])
     register_onnx_model(mlflow_conn, model_name, onnx_models["weak"], lineage)
-    context = context_for(check)
+    context = make_task_context(task=check)
     with pytest.raises(DownstreamTasksSkipped) as skipped:
         check.execute(context)
     assert sorted(skipped.value.tasks) == ["register", "train"]
@@ -148,7 +125,9 @@ def test_register_operator_records_lineage_and_is_idempotent(
             fingerprint=fingerprint(MD5, DIGEST, PARAMS),
             example_uri=str(holdout),
         )
-    done = register.execute(context_for(register, run_id="scheduled__x", run_type="scheduled"))
+    done = register.execute(
+        make_task_context(task=register, run_id="scheduled__x", run_type="scheduled")
+    )
     assert (done["version"], done["reused"], done["alias"]) == ("1", False, "challenger")
     tags = resolve_model_version(mlflow_conn, model_name, "challenger").tags
     assert tags["mlops.dag_id"] == "ct_register_test"
@@ -162,7 +141,9 @@ def test_register_operator_records_lineage_and_is_idempotent(
     run = mlflow_client(mlflow_conn).get_run(done["run_id"])
     assert run.data.metrics["val_accuracy"] == 0.97 and run.data.params["lr"] == "0.01"
 
-    retry = register.execute(context_for(register, run_id="scheduled__x", run_type="scheduled"))
+    retry = register.execute(
+        make_task_context(task=register, run_id="scheduled__x", run_type="scheduled")
+    )
     assert retry["reused"] and retry["version"] == "1"
 
 
@@ -196,13 +177,13 @@ def test_promote_operator_gate_subclass_and_rollback(
             task_id="second", challenger_version=good.version, promote="True", **common
         )
         rollback = RollbackChampionOperator(task_id="rollback", model_name=model_name)
-    assert first.execute(context_for(first))["champion_after"] == weak.version
+    assert first.execute(make_task_context(task=first))["champion_after"] == weak.version
     with pytest.raises(GateRejectedError, match="house rule") as rejected:
-        picky.execute(context_for(picky))
+        picky.execute(make_task_context(task=picky))
     assert "Full report: mlflow-artifacts:" in str(rejected.value)
-    outcome = second.execute(context_for(second))
+    outcome = second.execute(make_task_context(task=second))
     assert (outcome["champion_before"], outcome["champion_after"]) == (weak.version, good.version)
-    assert rollback.execute(context_for(rollback))["champion"] == weak.version
+    assert rollback.execute(make_task_context(task=rollback))["champion"] == weak.version
     assert resolve_model_version(mlflow_conn, model_name, CHAMPION).version == weak.version
 
 
@@ -230,7 +211,7 @@ def test_promote_operator_wraps_missing_version(mlflow_conn, model_name, cancer,
             holdout_uri=str(holdout),
         )
     with pytest.raises(PromotionError, match="nothing to get version 7") as failed:
-        task.execute(context_for(task))
+        task.execute(make_task_context(task=task))
     assert "Full details: the log of task 'promote'" in str(failed.value)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,19 +44,19 @@ def _operator(bucket: str, tmp_path: Path, dataset: str) -> ValidateDataOperator
 
 
 def test_s3_dataset_passes_and_fails_through_the_connection(
-    bucket: str, tmp_path: Path, task_context: dict[str, Any]
+    bucket: str, tmp_path: Path, task_context: Callable[..., dict[str, Any]]
 ) -> None:
-    result = _operator(bucket, tmp_path, "clean.csv").execute(task_context)
+    result = _operator(bucket, tmp_path, "clean.csv").execute(task_context("validate"))
     assert result["outcome"] == "pass"
     assert result["dataset"] == f"s3://{bucket}/data/clean.csv"
     with pytest.raises(DataValidationFailed, match="unknown-site"):
-        _operator(bucket, tmp_path, "unseen_category.csv").execute(task_context)
+        _operator(bucket, tmp_path, "unseen_category.csv").execute(task_context("validate"))
     with pytest.raises(DataValidationFailed, match="truncated row"):
-        _operator(bucket, tmp_path, "truncated_row.csv").execute(task_context)
+        _operator(bucket, tmp_path, "truncated_row.csv").execute(task_context("validate"))
 
 
 def test_missing_s3_object_is_a_clear_failure(
-    bucket: str, tmp_path: Path, task_context: dict[str, Any]
+    bucket: str, tmp_path: Path, task_context: Callable[..., dict[str, Any]]
 ) -> None:
     with pytest.raises(DataValidationFailed, match="does not exist"):
-        _operator(bucket, tmp_path, "nope.csv").execute(task_context)
+        _operator(bucket, tmp_path, "nope.csv").execute(task_context("validate"))

@@ -25,12 +25,27 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return build_corpus(tmp_path_factory.mktemp("corpus"))
 
 
+@pytest.fixture(scope="module")
+def reference_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.support.corpus import reference_frame
+
+    path = tmp_path_factory.mktemp("reference") / "reference.csv"
+    reference_frame().to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def validate_context(task_context) -> dict[str, Any]:
+    """The context of one ``validate`` task instance; ``ti.pushed`` records its XComs."""
+    return task_context("validate")
+
+
 def _operator(tmp_path: Path, **kwargs: Any) -> ValidateDataOperator:
     return ValidateDataOperator(task_id="validate", artifact_root=str(tmp_path), **kwargs)
 
 
 def test_learns_a_reviewable_suite_and_passes_clean_data(
-    tmp_path: Path, corpus: dict[str, Path], reference_csv: Path, task_context: dict[str, Any]
+    tmp_path: Path, corpus: dict[str, Path], reference_csv: Path, validate_context: dict[str, Any]
 ) -> None:
     suite_path = tmp_path / "suites" / "cancer.json"
     operator = _operator(
@@ -40,7 +55,7 @@ def test_learns_a_reviewable_suite_and_passes_clean_data(
         learned_suite_path=str(suite_path),
         label_column="malignant",
     )
-    result = operator.execute(task_context)
+    result = operator.execute(validate_context)
     assert result["success"] is True
     assert result["outcome"] == "pass"
     assert result["failed"] == []
@@ -54,12 +69,12 @@ def test_learns_a_reviewable_suite_and_passes_clean_data(
     docs = Path(result["data_docs_uri"].removeprefix("file://"))
     assert docs.is_file() and docs.is_relative_to(tmp_path)
     assert "<html" in docs.read_text().lower()
-    assert task_context["ti"].pushed[DOCS_KEY] == result["data_docs_uri"]
+    assert validate_context["ti"].pushed[DOCS_KEY] == result["data_docs_uri"]
     json.dumps(result)  # small and JSON-able
 
 
 def test_an_edited_suite_file_is_used_as_given(
-    tmp_path: Path, corpus: dict[str, Path], reference_csv: Path, task_context: dict[str, Any]
+    tmp_path: Path, corpus: dict[str, Path], reference_csv: Path, validate_context: dict[str, Any]
 ) -> None:
     suite_path = tmp_path / "suite.json"
     _operator(
@@ -67,7 +82,7 @@ def test_an_edited_suite_file_is_used_as_given(
         dataset=str(corpus["clean"]),
         reference=str(reference_csv),
         learned_suite_path=str(suite_path),
-    ).execute(task_context)
+    ).execute(validate_context)
     suite = json.loads(suite_path.read_text())
     for item in suite["expectations"]:
         if (
@@ -78,14 +93,14 @@ def test_an_edited_suite_file_is_used_as_given(
     suite_path.write_text(json.dumps(suite))
     with pytest.raises(DataValidationFailed) as caught:
         _operator(tmp_path, dataset=str(corpus["clean"]), suite=str(suite_path)).execute(
-            task_context
+            validate_context
         )
     assert "'clinic'" in str(caught.value)
     assert "east" in str(caught.value) or "west" in str(caught.value)
 
 
 def test_schema_failure_stops_and_the_message_says_where_the_report_is(
-    tmp_path: Path, corpus: dict[str, Path], reference_csv: Path, task_context: dict[str, Any]
+    tmp_path: Path, corpus: dict[str, Path], reference_csv: Path, validate_context: dict[str, Any]
 ) -> None:
     operator = _operator(
         tmp_path,
@@ -94,11 +109,11 @@ def test_schema_failure_stops_and_the_message_says_where_the_report_is(
         policy={"value_severity": "warn"},
     )
     with pytest.raises(DataValidationFailed) as caught:
-        operator.execute(task_context)
+        operator.execute(validate_context)
     message = str(caught.value)
     assert "STOP" in message and "mean_concavity_v2" in message
     assert RESULT_KEY in message and "index.html" in message
-    pushed = task_context["ti"].pushed
+    pushed = validate_context["ti"].pushed
     assert pushed[RESULT_KEY]["outcome"] == "stop"
     assert caught.value.details["failed"][0]["expectation"] == "expect_table_columns_to_match_set"
     assert Path(pushed[DOCS_KEY].removeprefix("file://")).is_file()
@@ -114,7 +129,7 @@ def test_value_failures_follow_the_policy(
     tmp_path: Path,
     corpus: dict[str, Path],
     reference_csv: Path,
-    task_context: dict[str, Any],
+    validate_context: dict[str, Any],
 ) -> None:
     operator = _operator(
         tmp_path,
@@ -122,7 +137,7 @@ def test_value_failures_follow_the_policy(
         reference=str(reference_csv),
         policy={"overrides": {"expect_column_values_to_be_in_set": severity}},
     )
-    result = operator.execute(task_context)
+    result = operator.execute(validate_context)
     assert result["outcome"] == outcome and result["retrain"] is retrain
     assert result["success"] is False
     [failure] = result["failed"]
@@ -131,7 +146,7 @@ def test_value_failures_follow_the_policy(
 
 
 def test_value_skew_asks_for_retraining_and_broken_values_stop(
-    tmp_path: Path, corpus: dict[str, Path], reference_csv: Path, task_context: dict[str, Any]
+    tmp_path: Path, corpus: dict[str, Path], reference_csv: Path, validate_context: dict[str, Any]
 ) -> None:
     from airflow_mlops.local.demo.dataset import with_drift
     from tests.support.corpus import clean_batch, reference_frame
@@ -139,23 +154,23 @@ def test_value_skew_asks_for_retraining_and_broken_values_stop(
     drifted = tmp_path / "drifted.csv"
     with_drift(clean_batch(reference_frame()), {"mean_radius": 3.0}).to_csv(drifted, index=False)
     result = _operator(tmp_path, dataset=str(drifted), reference=str(reference_csv)).execute(
-        task_context
+        validate_context
     )
     assert (result["outcome"], result["retrain"]) == ("warn", True)
     assert {(f["column"], f["severity"]) for f in result["failed"]} == {("mean_radius", "retrain")}
     broken = _operator(tmp_path, dataset=str(corpus["out_of_range"]), reference=str(reference_csv))
     with pytest.raises(DataValidationFailed, match=r"\[stop\].*mean_area"):
-        broken.execute(task_context)
+        broken.execute(validate_context)
 
 
 def test_value_failures_stop_by_default(
-    tmp_path: Path, corpus: dict[str, Path], reference_csv: Path, task_context: dict[str, Any]
+    tmp_path: Path, corpus: dict[str, Path], reference_csv: Path, validate_context: dict[str, Any]
 ) -> None:
     operator = _operator(
         tmp_path, dataset=str(corpus["unseen_category"]), reference=str(reference_csv)
     )
     with pytest.raises(DataValidationFailed, match="unknown-site"):
-        operator.execute(task_context)
+        operator.execute(validate_context)
 
 
 class CodeSuiteOperator(ValidateDataOperator):
@@ -172,18 +187,18 @@ class CodeSuiteOperator(ValidateDataOperator):
 
 
 def test_build_suite_override_runs_any_gx_expectation(
-    tmp_path: Path, corpus: dict[str, Path], task_context: dict[str, Any]
+    tmp_path: Path, corpus: dict[str, Path], validate_context: dict[str, Any]
 ) -> None:
     operator = CodeSuiteOperator(
         task_id="validate", dataset=str(corpus["clean"]), artifact_root=str(tmp_path)
     )
     with pytest.raises(DataValidationFailed, match="expect_column_mean_to_be_between") as caught:
-        operator.execute(task_context)
+        operator.execute(validate_context)
     assert caught.value.details["engines"] == {"gx": 1}
 
 
 def test_an_invalid_suite_file_is_a_clear_task_error(
-    tmp_path: Path, corpus: dict[str, Path], task_context: dict[str, Any]
+    tmp_path: Path, corpus: dict[str, Path], validate_context: dict[str, Any]
 ) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text(
@@ -195,7 +210,7 @@ def test_an_invalid_suite_file_is_a_clear_task_error(
         )
     )
     with pytest.raises(MlopsTaskError, match="expect_column_values_to_be_between"):
-        _operator(tmp_path, dataset=str(corpus["clean"]), suite=str(bad)).execute(task_context)
+        _operator(tmp_path, dataset=str(corpus["clean"]), suite=str(bad)).execute(validate_context)
 
 
 @pytest.mark.parametrize(
