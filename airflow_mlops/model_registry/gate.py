@@ -1,7 +1,11 @@
-"""The champion/challenger gate: score both models on one holdout, then decide.
+"""The champion/challenger gate: score both models on the same holdout rows, then decide.
 
-:class:`GateConfig` holds the rules (absolute thresholds, minimum improvement over the champion,
-no slice worse by more than a tolerance, a latency budget); :meth:`Gate.compare` applies them.
+:class:`GateConfig` holds the rules (absolute thresholds; better than the champion beyond the
+noise of the holdout, or "not worse" within a tolerance; no slice worse by more than a
+tolerance; a latency budget); :meth:`Gate.compare` applies them. "Beyond noise" reads the
+paired comparison the evaluation attaches to the challenger
+(:mod:`~airflow_mlops.model_registry.significance`): the lower bound of the interval of the
+improvement must clear ``min_improvement`` (and McNemar's test must agree, for accuracy).
 Subclass :class:`Gate` and override ``compare`` for other rules.
 """
 
@@ -44,8 +48,17 @@ class GateConfig:
     :param metric: the primary metric (default: accuracy for classifiers, rmse for regressors).
     :param thresholds: absolute limits, ``{metric: limit}``: a minimum for metrics where
         higher is better, a maximum for the others (log_loss, rmse, mae).
-    :param min_improvement: how much the challenger must beat the champion on ``metric``
-        (in the metric's better direction; negative tolerates a small regression).
+    :param min_improvement: how much the challenger must beat the champion on ``metric``, in
+        the metric's better direction, at the lower bound of the paired interval: 0 = better
+        beyond the noise of the holdout.
+    :param confidence: the confidence of the paired interval (and 1 - the significance level
+        of McNemar's test on accuracy).
+    :param tolerance: allow "not worse" refreshes: a challenger that is not better beyond
+        noise is accepted when the lower bound of its improvement is at least ``-tolerance``
+        (None: only a better challenger replaces the champion).
+    :param resamples: bootstrap resamples of the holdout rows.
+    :param min_holdout_rows: a smaller holdout cannot be judged: the gate fails with a message
+        saying how to get more rows, and the champion stays.
     :param slice_column: the column whose values are slices (segments); None for no slice rule.
     :param slice_tolerance: how much worse than the champion any slice may be on ``metric``.
     :param min_slice_rows: slices with fewer holdout rows are reported but not judged.
@@ -63,6 +76,10 @@ class GateConfig:
     min_slice_rows: int = 10
     max_latency_ms: float | None = None
     min_shadow_agreement: float | None = None
+    confidence: float = 0.95
+    tolerance: float | None = None
+    resamples: int = 2000
+    min_holdout_rows: int = 30
 
     def __post_init__(self) -> None:
         problems = []
@@ -90,6 +107,14 @@ class GateConfig:
             problems.append(
                 f"min_shadow_agreement={self.min_shadow_agreement!r} must be a number in [0, 1]"
             )
+        if not _finite(self.confidence) or not 0.5 <= self.confidence < 1:
+            problems.append(f"confidence={self.confidence!r} must be a number in [0.5, 1)")
+        if self.tolerance is not None and (not _finite(self.tolerance) or self.tolerance < 0):
+            problems.append(f"tolerance={self.tolerance!r} must be None or a number >= 0")
+        for name, least in (("resamples", 100), ("min_holdout_rows", 2)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                problems.append(f"{name}={value!r} must be an integer >= {least}")
         if problems:
             raise ConfigError(
                 "Invalid gate config: " + "; ".join(problems) + ".",
@@ -133,6 +158,9 @@ class Evaluation:
     :param metrics: metric -> value over the whole holdout.
     :param slices: slice value -> ``{"rows": n, metric: value, ...}``.
     :param latency_p50_ms: p50 latency at batch 1 (None when not measured).
+    :param paired: on the challenger, the paired comparison with the champion on the same rows
+        (:func:`~airflow_mlops.model_registry.significance.compare_on_rows`; None without a
+        champion).
     :param shadow: agreement with the champion on recent traffic
         (:class:`~airflow_mlops.model_registry.shadow.ShadowResult` as a dict; None when not
         compared).
@@ -145,6 +173,7 @@ class Evaluation:
     slices: dict[str, dict[str, float]] = field(default_factory=dict)
     latency_p50_ms: float | None = None
     shadow: dict[str, Any] | None = None
+    paired: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -155,6 +184,7 @@ class Evaluation:
             "slices": self.slices,
             "latency_p50_ms": self.latency_p50_ms,
             "shadow": self.shadow,
+            "paired": self.paired,
         }
 
 
@@ -200,8 +230,11 @@ def evaluate(
     version: str | None = None,
     slice_column: str | None = None,
     measure_latency: bool = True,
+    scores: np.ndarray | None = None,
 ) -> Evaluation:
     """Score ``predictor`` on ``holdout``: metrics overall and per slice, p50 latency at batch 1.
+
+    :param scores: the predictor's outputs on ``holdout`` when already computed.
 
     :raises DataError: the holdout is empty or lacks the label, a feature or the slice column.
     """
@@ -214,12 +247,13 @@ def evaluate(
                 f"(columns: {list(holdout.columns)}).",
                 hint=f"Evaluate on data that has {needed!r}, or change the gate's slice_column.",
             )
-    scores = predictor.predict_proba(holdout)
+    if scores is None:
+        scores = predictor.predict_proba(holdout)
     truth = holdout[predictor.label].to_numpy()
     overall = score_metrics(predictor.task, truth, scores, predictor.classes)
     slices = {}
     if slice_column is not None:
-        keys = holdout[slice_column].astype("string").fillna("<missing>").to_numpy()
+        keys = slice_keys(holdout, slice_column)
         for value in sorted(set(keys)):
             rows = keys == value
             slices[str(value)] = {
@@ -234,6 +268,11 @@ def evaluate(
         slices=slices,
         latency_p50_ms=_latency_p50(predictor, holdout) if measure_latency else None,
     )
+
+
+def slice_keys(holdout: pd.DataFrame, slice_column: str) -> np.ndarray:
+    """Each row's slice as text (missing values are the slice ``<missing>``)."""
+    return holdout[slice_column].astype("string").fillna("<missing>").to_numpy()
 
 
 def _latency_p50(predictor: OnnxPredictor, holdout: pd.DataFrame) -> float:
@@ -276,15 +315,7 @@ class Gate:
             for name, limit in dict(config.thresholds).items()
         ]
         if champion is not None:
-            delta = DIRECTION[metric] * (challenger.metrics[metric] - champion.metrics[metric])
-            checks.append(
-                _check(
-                    f"improvement in {metric} over champion v{champion.version}",
-                    round(delta, 6),
-                    config.min_improvement,
-                    delta >= config.min_improvement - 1e-12,
-                )
-            )
+            checks.append(self.improvement_check(challenger, champion, metric))
             checks += self.slice_checks(challenger, champion, metric)
         if config.max_latency_ms is not None and challenger.latency_p50_ms is not None:
             checks.append(
@@ -311,8 +342,56 @@ class Gate:
         elif champion is None:
             reasons = ["no champion yet: the first version that passes the thresholds wins"]
         else:
-            reasons = [f"beats champion v{champion.version} on {metric} and passes every check"]
+            reasons = [c["reason"] for c in checks if "reason" in c] + ["passes every check"]
         return GateDecision(accepted=not failed, reasons=reasons, checks=checks)
+
+    def improvement_check(
+        self, challenger: Evaluation, champion: Evaluation, metric: str
+    ) -> dict[str, Any]:
+        """Better than the champion beyond noise, or (with a tolerance) not worse, judged on
+        the lower bound of the paired interval of the improvement."""
+        config = self.config
+        name = f"improvement in {metric} over champion v{champion.version}"
+        paired = challenger.paired
+        if paired is None or paired["metric"] != metric:
+            return _check(name, "not measured", "a paired comparison on the same rows", False)
+        improvement = paired["improvement"]
+        low = improvement["low"]
+        interval = (
+            f"{metric} {paired['challenger']['value']:.4f} vs {paired['champion']['value']:.4f} "
+            f"on the same {paired['rows']} holdout rows; improvement {improvement['value']:+.4f}, "
+            f"{paired['confidence']:.0%} interval [{low:+.4f}, {improvement['high']:+.4f}]"
+        )
+        mcnemar = paired.get("mcnemar")
+        agrees = True
+        if mcnemar is not None:
+            alpha = 1 - paired["confidence"]
+            agrees = mcnemar["better"] > mcnemar["worse"] and mcnemar["p_value"] < alpha
+            interval += (
+                f"; McNemar {mcnemar['better']} rows only the challenger gets right vs "
+                f"{mcnemar['worse']}, p={mcnemar['p_value']:.3g}"
+            )
+        better = low > config.min_improvement and agrees
+        not_worse = config.tolerance is not None and low >= -config.tolerance
+        if better:
+            reason = f"better than champion v{champion.version} beyond noise: {interval}"
+        elif not_worse:
+            reason = (
+                f"not worse than champion v{champion.version} within tolerance "
+                f"{config.tolerance}: {interval}"
+            )
+        else:
+            reason = (
+                f"not better than champion v{champion.version} beyond noise: {interval} (the "
+                f"lower bound must exceed {config.min_improvement}"
+                + (
+                    f", or reach -{config.tolerance} for a not-worse refresh)"
+                    if config.tolerance is not None
+                    else "; set tolerance to allow not-worse refreshes)"
+                )
+            )
+        limit = -config.tolerance if config.tolerance is not None else config.min_improvement
+        return _check(name, round(low, 6), limit, better or not_worse) | {"reason": reason}
 
     def slice_checks(
         self, challenger: Evaluation, champion: Evaluation, metric: str
@@ -340,4 +419,6 @@ def _check(name: str, value: float, limit: float, passed: bool) -> dict[str, Any
 
 
 def _reason(check: dict[str, Any]) -> str:
+    if "reason" in check:
+        return f"failed {check['check']}: {check['reason']}"
     return f"failed {check['check']}: {check['value']} (limit {check['limit']})"

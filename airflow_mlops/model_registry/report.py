@@ -1,6 +1,7 @@
-"""The evaluation report of one gate decision: a metrics table, a per-slice table and a plot.
+"""The evaluation report of one gate decision: both models on the same holdout rows, with
+intervals (overall and per slice), the checks, and a plot.
 
-Files: ``report.md`` (both tables and the verdict), ``evaluation.json`` (everything, for
+Files: ``report.md`` (the tables and the verdict), ``evaluation.json`` (everything, for
 machines), ``slices.csv`` and ``slices.png`` (the primary metric per slice, champion beside
 challenger). The directory is written atomically.
 """
@@ -42,6 +43,66 @@ def _slice_rows(
     return rows
 
 
+def _interval(values: dict[str, float] | None, signed: bool = False) -> str:
+    if not values:
+        return "-"
+    sign = "+" if signed else ""
+    return f"{values['value']:{sign}.4f} [{values['low']:{sign}.4f}, {values['high']:{sign}.4f}]"
+
+
+def _paired_text(paired: dict[str, Any] | None, champion_label: str, label: str) -> str:
+    """Both models' primary metric on the same rows with intervals, and their difference."""
+    if paired is None:
+        return "(no champion: nothing to compare)"
+    share = f"{paired['confidence']:.0%}"
+    rows = [
+        [champion_label, _interval(paired["champion"])],
+        [label, _interval(paired["challenger"])],
+        ["difference (challenger - champion)", _interval(paired["difference"], signed=True)],
+        ["improvement (positive = better)", _interval(paired["improvement"], signed=True)],
+    ]
+    text = (
+        f"`{paired['metric']}` on the same {paired['rows']} holdout rows, {share} paired "
+        f"bootstrap intervals ({paired['resamples']} resamples):\n\n"
+        + _table(["model", f"{paired['metric']} [{share} interval]"], rows)
+    )
+    mcnemar = paired.get("mcnemar")
+    if mcnemar is not None:
+        text += (
+            f"\n\nMcNemar: {mcnemar['better']} rows only the challenger gets right, "
+            f"{mcnemar['worse']} only the champion; exact p = {mcnemar['p_value']:.4g} "
+            f"(mid-p {mcnemar['mid_p_value']:.4g})."
+        )
+    slices = paired.get("slices") or {}
+    if slices:
+        text += "\n\nPer slice (slices with enough rows):\n\n" + _table(
+            ["slice", "rows", champion_label, label, "difference"],
+            [
+                [
+                    value,
+                    part["rows"],
+                    _interval(part["champion"]),
+                    _interval(part["challenger"]),
+                    _interval(part["difference"], signed=True),
+                ]
+                for value, part in slices.items()
+            ],
+        )
+    return text
+
+
+def _holdout_text(challenger: Evaluation, holdout: dict[str, Any] | None) -> str:
+    if not holdout:
+        return f"Holdout: {challenger.rows} rows."
+    text = (
+        f"Holdout: {holdout['rows']} of the data's {holdout['data_rows']} rows, no model "
+        f"trained on them by rule `{holdout['split_rule']}`; md5 `{holdout['md5']}`."
+    )
+    if holdout.get("champion_rule"):
+        text += f" Note: {holdout['champion_rule']}."
+    return text
+
+
 def _shadow_text(challenger: Evaluation, champion_label: str) -> str:
     shadow = challenger.shadow
     if shadow is None:
@@ -61,8 +122,13 @@ def write_report(
     champion: Evaluation | None,
     decision: GateDecision,
     config: GateConfig,
+    holdout: dict[str, Any] | None = None,
 ) -> Path:
-    """Write the report files into ``directory``; returns the directory."""
+    """Write the report files into ``directory``; returns the directory.
+
+    :param holdout: the holdout's record (``split_rule``, ``md5``, ``rows``, ``data_rows``,
+        ``champion_rule``).
+    """
     metric = config.primary(challenger.task)
     names = sorted(set(challenger.metrics) | set(champion.metrics if champion else {}))
     metric_rows = [
@@ -78,7 +144,9 @@ def write_report(
         [
             f"# Evaluation of {name} {challenger_label}: {verdict}",
             "\n".join(f"- {reason}" for reason in decision.reasons),
-            f"Holdout: {challenger.rows} rows. Primary metric: `{metric}`.",
+            _holdout_text(challenger, holdout) + f" Primary metric: `{metric}`.",
+            "## Champion and challenger on the same rows",
+            _paired_text(challenger.paired, champion_label, challenger_label),
             "## Metrics",
             _table(["metric", champion_label, challenger_label], metric_rows),
             f"## Slices by `{config.slice_column}` ({metric})",
@@ -105,6 +173,7 @@ def write_report(
                 "gate": config.to_dict(),
                 "challenger": challenger.to_dict(),
                 "champion": champion.to_dict() if champion else None,
+                "holdout": holdout,
             },
         )
         atomic_write_text(

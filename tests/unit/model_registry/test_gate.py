@@ -2,13 +2,40 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from airflow_mlops.errors import ConfigError
 from airflow_mlops.model_registry.gate import Evaluation, Gate, GateConfig, score_metrics
+from airflow_mlops.model_registry.significance import compare_on_rows
 
 
-def evaluation(version, accuracy, slices=None, latency=0.1, log_loss=0.2):
+def paired(better: int, worse: int, rows: int = 200, both_wrong: int = 10) -> dict:
+    """Two classifiers on ``rows`` rows: ``better`` rows only the challenger gets right,
+    ``worse`` rows only the champion, ``both_wrong`` rows neither, the rest both."""
+    truth = np.zeros(rows, dtype=int)
+    challenger_right = np.ones(rows, dtype=bool)
+    champion_right = np.ones(rows, dtype=bool)
+    challenger_right[:worse] = False
+    champion_right[worse : worse + better] = False
+    wrong = slice(worse + better, worse + better + both_wrong)
+    challenger_right[wrong] = champion_right[wrong] = False
+
+    def scores(right):
+        return np.eye(2)[np.where(right, truth, 1 - truth)]
+
+    return compare_on_rows(
+        "accuracy",
+        1,
+        truth,
+        scores(challenger_right),
+        scores(champion_right),
+        [0, 1],
+        resamples=500,
+    )
+
+
+def evaluation(version, accuracy, slices=None, latency=0.1, log_loss=0.2, comparison=None):
     return Evaluation(
         version=version,
         task="classification",
@@ -16,6 +43,7 @@ def evaluation(version, accuracy, slices=None, latency=0.1, log_loss=0.2):
         metrics={"accuracy": accuracy, "log_loss": log_loss},
         slices={k: {"rows": n, "accuracy": a} for k, (n, a) in (slices or {}).items()},
         latency_p50_ms=latency,
+        paired=comparison,
     )
 
 
@@ -29,6 +57,10 @@ def evaluation(version, accuracy, slices=None, latency=0.1, log_loss=0.2):
         ({"min_slice_rows": 0}, "min_slice_rows=0"),
         ({"max_latency_ms": 0}, "max_latency_ms=0"),
         ({"min_improvment": 0.1}, "Unknown gate config keys"),
+        ({"confidence": 1.0}, "confidence=1.0"),
+        ({"tolerance": -0.01}, "tolerance=-0.01"),
+        ({"resamples": 10}, "resamples=10"),
+        ({"min_holdout_rows": 1}, "min_holdout_rows=1"),
     ],
 )
 def test_invalid_config_is_refused_with_the_bad_value(values, message):
@@ -44,22 +76,63 @@ def test_first_model_needs_only_the_thresholds():
     assert rejected.reasons == ["failed threshold log_loss: 0.5 (limit 0.3)"]
 
 
-def test_minimum_improvement_over_champion():
-    gate = Gate(GateConfig(min_improvement=0.02, slice_column=None))
-    champion = evaluation("1", 0.90)
-    assert gate.compare(evaluation("2", 0.93), champion).accepted
-    decision = gate.compare(evaluation("2", 0.91), champion)
-    assert (
-        not decision.accepted and "improvement in accuracy over champion v1" in decision.reasons[0]
+def test_clearly_better_challenger_is_promoted_with_the_numbers():
+    gate = Gate(GateConfig(slice_column=None))
+    decision = gate.compare(evaluation("2", 0.93, comparison=paired(30, 2)), evaluation("1", 0.8))
+    assert decision.accepted
+    assert decision.reasons[0].startswith("better than champion v1 beyond noise: accuracy ")
+    assert "on the same 200 holdout rows" in decision.reasons[0]
+    assert "95% interval [+" in decision.reasons[0] and "McNemar 30 rows" in decision.reasons[0]
+
+
+def test_identical_models_are_not_promoted():
+    comparison = paired(0, 0)
+    assert comparison["improvement"] == {"value": 0.0, "low": 0.0, "high": 0.0}
+    decision = Gate(GateConfig(slice_column=None)).compare(
+        evaluation("2", 0.95, comparison=comparison), evaluation("1", 0.95)
     )
-    tolerant = Gate(GateConfig(min_improvement=-0.02, slice_column=None))
-    assert tolerant.compare(evaluation("2", 0.89), champion).accepted
+    assert not decision.accepted
+    assert "not better than champion v1 beyond noise" in decision.reasons[0]
+    assert "set tolerance to allow not-worse refreshes" in decision.reasons[0]
+
+
+def test_a_difference_within_noise_needs_a_tolerance_and_a_large_drop_is_refused():
+    slightly = evaluation("2", 0.91, comparison=paired(4, 2))
+    champion = evaluation("1", 0.90)
+    assert not Gate(GateConfig(slice_column=None)).compare(slightly, champion).accepted
+    tolerant = Gate(GateConfig(slice_column=None, tolerance=0.05))
+    decision = tolerant.compare(slightly, champion)
+    assert decision.accepted
+    assert decision.reasons[0].startswith("not worse than champion v1 within tolerance 0.05")
+    worse = tolerant.compare(evaluation("2", 0.8, comparison=paired(2, 30)), champion)
+    assert not worse.accepted and "or reach -0.05" in worse.reasons[0]
+
+
+def test_minimum_improvement_applies_to_the_lower_bound():
+    comparison = paired(30, 2)  # +0.14, lower bound about +0.09
+    strict = Gate(GateConfig(slice_column=None, min_improvement=0.12))
+    decision = strict.compare(evaluation("2", 0.93, comparison=comparison), evaluation("1", 0.8))
+    assert not decision.accepted
+    assert decision.checks[0]["value"] < 0.12 < comparison["improvement"]["value"]
+
+
+def test_without_a_paired_comparison_the_champion_stays():
+    decision = Gate(GateConfig(slice_column=None)).compare(
+        evaluation("2", 0.99), evaluation("1", 0.5)
+    )
+    assert not decision.accepted
+    assert "not measured" in decision.reasons[0]
 
 
 def test_slice_regression_beyond_tolerance_rejects_small_slices_are_not_judged():
     gate = Gate(GateConfig(slice_tolerance=0.05, min_slice_rows=10))
     champion = evaluation("1", 0.90, {"north": (60, 0.9), "west": (30, 0.9), "tiny": (3, 1.0)})
-    better = evaluation("2", 0.95, {"north": (60, 0.99), "west": (30, 0.8), "tiny": (3, 0.0)})
+    better = evaluation(
+        "2",
+        0.95,
+        {"north": (60, 0.99), "west": (30, 0.8), "tiny": (3, 0.0)},
+        comparison=paired(30, 2),
+    )
     decision = gate.compare(better, champion)
     assert not decision.accepted
     assert decision.reasons == ["failed slice 'west': accuracy drop vs champion: 0.1 (limit 0.05)"]
@@ -85,7 +158,9 @@ def test_score_metrics_classification_and_regression():
 def test_shadow_agreement_is_judged_only_when_a_minimum_is_set():
     champion = Evaluation("1", "classification", 100, {"accuracy": 0.90})
     shadow = {"rows": 500, "agreement": 0.7, "mean_abs_diff": 0.2, "source": "today"}
-    challenger = Evaluation("2", "classification", 100, {"accuracy": 0.95}, shadow=shadow)
+    challenger = Evaluation(
+        "2", "classification", 100, {"accuracy": 0.95}, shadow=shadow, paired=paired(30, 2)
+    )
 
     assert Gate(GateConfig(slice_column=None)).compare(challenger, champion).accepted
     strict = Gate(GateConfig(slice_column=None, min_shadow_agreement=0.8))
@@ -94,7 +169,7 @@ def test_shadow_agreement_is_judged_only_when_a_minimum_is_set():
     assert decision.reasons == [
         "failed agreement with the champion on 500 recent rows: 0.7 (limit 0.8)"
     ]
-    no_traffic = Evaluation("2", "classification", 100, {"accuracy": 0.95})
+    no_traffic = Evaluation("2", "classification", 100, {"accuracy": 0.95}, paired=paired(30, 2))
     assert strict.compare(no_traffic, champion).accepted
 
 
