@@ -219,13 +219,9 @@ class DatasetSpec:
             params["id_column"] = self.id_column
         if excluded:
             params["exclude_columns"] = excluded
-        if self.categorical_columns is not None:
-            params["categorical_columns"] = list(self.categorical_columns)
-        if self.feature_columns is not None:
-            categorical = set(self.categorical_columns or ())
-            params["numeric_columns"] = [c for c in self.feature_columns if c not in categorical]
-            if self.categorical_columns is None:
-                params["categorical_columns"] = []
+        for name in ("feature_columns", "categorical_columns"):
+            if getattr(self, name) is not None:
+                params[name] = list(getattr(self, name))
         return params
 
 

@@ -14,6 +14,7 @@ from airflow_mlops.errors import ConfigError
 
 TASKS = ("auto", "binary", "multiclass", "regression", "classification")
 DEVICES = ("auto", "cpu", "cuda")
+COLUMN_LISTS = ("numeric_columns", "categorical_columns", "feature_columns", "exclude_columns")
 #: bounds that keep a typo from allocating the machine away (or overflowing numpy's seed)
 MAX_LAYERS, MAX_WIDTH, MAX_COUNT, MAX_SEED = 32, 65_536, 10_000_000, 2**32 - 1
 #: ``"package.module:function"``, the form of a user's model factory
@@ -30,6 +31,8 @@ class TrainingConfig:
         ``"classification"`` is binary or multiclass, told by the number of classes.
     :param numeric_columns: feature columns scaled as numbers; ``None`` = every numeric column.
     :param categorical_columns: one-hot encoded columns; ``None`` = every non-numeric column.
+    :param feature_columns: the only columns used as features (typed as above); ``None`` =
+        every column but the label, the id and the excluded ones.
     :param exclude_columns: columns never used as features (ids, timestamps).
     :param id_column: the row id column: never a feature, and each id must occur once
         (:func:`~airflow_mlops.training.checks.check_id_column`); ``None`` = no id column.
@@ -59,6 +62,7 @@ class TrainingConfig:
     task: str | None = "auto"
     numeric_columns: tuple[str, ...] | None = None
     categorical_columns: tuple[str, ...] | None = None
+    feature_columns: tuple[str, ...] | None = None
     exclude_columns: tuple[str, ...] = ()
     id_column: str | None = None
     hidden_layers: tuple[int, ...] = (64, 32)
@@ -80,7 +84,7 @@ class TrainingConfig:
     model_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name in ("numeric_columns", "categorical_columns", "exclude_columns", "hidden_layers"):
+        for name in (*COLUMN_LISTS, "hidden_layers"):
             value = getattr(self, name)
             if isinstance(value, list):
                 object.__setattr__(self, name, tuple(value))
@@ -97,7 +101,7 @@ class TrainingConfig:
 
         need(isinstance(self.label, str) and bool(self.label), f"label={self.label!r}: a column")
         need(self.task in TASKS, f"task={self.task!r}: one of {', '.join(TASKS)}")
-        for name in ("numeric_columns", "categorical_columns", "exclude_columns"):
+        for name in COLUMN_LISTS:
             value = getattr(self, name)
             need(
                 (value is None and name != "exclude_columns")
@@ -170,7 +174,11 @@ class TrainingConfig:
         )
         overlap = set(self.numeric_columns or ()) & set(self.categorical_columns or ())
         need(not overlap, f"columns both numeric and categorical: {sorted(overlap)}")
-        features = set(self.numeric_columns or ()) | set(self.categorical_columns or ())
+        features = (
+            set(_names(self.numeric_columns))
+            | set(_names(self.categorical_columns))
+            | set(_names(self.feature_columns))
+        )
         need(self.label not in features, f"label {self.label!r} is also listed as a feature")
         need(
             self.id_column is None or self.id_column not in features,
@@ -232,6 +240,11 @@ class TrainingConfig:
             key: list(value) if isinstance(value, tuple) else value
             for key, value in asdict(self).items()
         }
+
+
+def _names(value: object) -> tuple[str, ...]:
+    """The column names of a column-list field (other values are reported by their check)."""
+    return tuple(c for c in value if isinstance(c, str)) if isinstance(value, tuple) else ()
 
 
 def _shown(value: object) -> object:

@@ -179,8 +179,12 @@ def fit_preprocessor(frame: pd.DataFrame, config: TrainingConfig) -> Preprocesso
 def _choose_columns(frame: pd.DataFrame, config: TrainingConfig) -> tuple[list[str], list[str]]:
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
-    declared = [*(config.numeric_columns or ()), *(config.categorical_columns or ())]
-    missing = [c for c in declared if c not in frame.columns]
+    declared = [
+        *(config.numeric_columns or ()),
+        *(config.categorical_columns or ()),
+        *(config.feature_columns or ()),
+    ]
+    missing = [c for c in dict.fromkeys(declared) if c not in frame.columns]
     if missing:
         raise DataError(
             f"Declared feature columns {missing} are not in the data.",
@@ -191,7 +195,11 @@ def _choose_columns(frame: pd.DataFrame, config: TrainingConfig) -> tuple[list[s
         *config.exclude_columns,
         *([config.id_column] if config.id_column else []),
     }
-    candidates = [c for c in frame.columns if c not in skip]
+    candidates = [
+        c
+        for c in (config.feature_columns if config.feature_columns is not None else frame.columns)
+        if c not in skip
+    ]
     numeric = (
         list(config.numeric_columns)
         if config.numeric_columns is not None

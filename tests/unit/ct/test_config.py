@@ -117,8 +117,8 @@ def test_dataset_columns_and_task_become_training_params() -> None:
         "task": "multiclass",
         "id_column": "row_id",
         "exclude_columns": ["ts"],
+        "feature_columns": ["x", "colour"],
         "categorical_columns": ["colour"],
-        "numeric_columns": ["x"],
     }
     TrainingConfig.from_dict(spec.training_params())
     inferred = dataset(label="label", ignored_columns=["note"])

@@ -101,3 +101,21 @@ def test_single_class_is_refused() -> None:
     frame = pd.DataFrame({"x": [1.0, 2.0], "y": [1, 1]})
     with pytest.raises(DataError, match="label='y': every non-null value is 1, so"):
         fit_preprocessor(frame, TrainingConfig(label="y"))
+
+
+def test_feature_columns_restrict_the_features_and_keep_their_types() -> None:
+    frame = pd.DataFrame(
+        {
+            "row_id": [1, 2, 3, 4],
+            "x": [0.1, 0.2, 0.3, 0.4],
+            "noise": [9.0, 8.0, 7.0, 6.0],
+            "colour": ["red", "blue", "red", "green"],
+            "label": ["a", "b", "a", "b"],
+        }
+    )
+    config = TrainingConfig(label="label", id_column="row_id", feature_columns=("x", "colour"))
+    preprocessor = fit_preprocessor(frame, config)
+    assert preprocessor.numeric_columns == ["x"]
+    assert preprocessor.categorical_columns == ["colour"]
+    with pytest.raises(DataError, match=r"Declared feature columns \['size'\]"):
+        fit_preprocessor(frame, TrainingConfig(label="label", feature_columns=("x", "size")))
