@@ -191,6 +191,22 @@ def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
     return value
 
 
+def check_tags(name: str, value: Any) -> tuple[str, ...]:
+    """A tuple of tag strings of at most 100 characters each."""
+    if not isinstance(value, tuple):
+        raise fail(name, value, "must be a list of tag strings")
+    for tag in value:
+        check_text(name, tag, max_length=100)
+    return value
+
+
+def check_markdown(name: str, value: Any) -> str:
+    """Markdown text (any string: newlines allowed)."""
+    if not isinstance(value, str):
+        raise fail(name, value, "must be Markdown text")
+    return value
+
+
 def check_mapping(name: str, value: Any) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise fail(name, value, f"must be a mapping, not {type(value).__name__}")

@@ -20,11 +20,13 @@ from airflow_mlops.inputs import (
     check_image,
     check_int,
     check_mapping,
+    check_markdown,
     check_name,
     check_path,
     check_pattern,
     check_relative_path,
     check_rev,
+    check_tags,
     check_text,
     fail,
     rule,
@@ -374,11 +376,11 @@ class CTPipelineConfig:
             "pipeline_repo": rule(check_path, allow_none=True),
             "mlflow_conn_id": check_name,
             "owner": rule(check_text, max_length=256),
-            "tags": _check_tags,
+            "tags": check_tags,
             "retries": rule(check_int, 0, 10),
             "retry_delay_s": rule(check_int, 1, 86_400),
             "max_active_runs": rule(check_int, 1, 16),
-            "doc_md": rule(_check_doc, allow_none=True),
+            "doc_md": rule(check_markdown, allow_none=True),
         }
         for name, check in rules.items():
             problems.check(name, check, getattr(self, name))
@@ -479,17 +481,3 @@ def _check_json_mapping(name: str, value: Any) -> dict[str, Any]:
     except (TypeError, ValueError) as error:
         raise fail(name, value, f"must be JSON-able ({error})") from error
     return dict(value)
-
-
-def _check_tags(name: str, value: Any) -> tuple[str, ...]:
-    if not isinstance(value, tuple):
-        raise fail(name, value, "must be a list of tag strings")
-    for tag in value:
-        check_text(name, tag, max_length=100)
-    return value
-
-
-def _check_doc(name: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise fail(name, value, "must be Markdown text")
-    return value
