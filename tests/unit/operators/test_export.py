@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
@@ -16,6 +15,7 @@ from airflow_mlops.operators.export import ExportOnnxOperator, OnnxExportError
 from airflow_mlops.settings import MlopsHome
 from airflow_mlops.training.config import TrainingConfig
 from airflow_mlops.training.loop import train
+from tests.support.context import make_task_context
 
 QUICK = {"sample_rows": 64, "latency_batches": (1, 256)}
 
@@ -29,7 +29,7 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def context(run_id: str = "manual__2025-01-01T00:00:00+00:00") -> dict[str, Any]:
-    return {"ti": SimpleNamespace(dag_id="ct_demo", run_id=run_id, task_id="export", map_index=-1)}
+    return make_task_context("export", dag_id="ct_demo", run_id=run_id)
 
 
 def test_execute_returns_references_and_the_checks(checkpoint: Path, tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from airflow_mlops.operators.monitoring import (
     DriftMonitorOperator,
     drift_alias,
 )
+from tests.support.context import make_task_context
 
 MODEL = "cancer"
 TODAY = dt.date.today().isoformat()
@@ -35,15 +36,6 @@ TODAY = dt.date.today().isoformat()
 class Version:
     version: str = "4"
     tags: dict[str, str] = field(default_factory=dict)
-
-
-class FakeTi:
-    def __init__(self, run_id: str) -> None:
-        self.dag_id, self.run_id, self.task_id, self.map_index = "monitoring", run_id, "m", -1
-        self.pushed: dict[str, Any] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.pushed[key] = value
 
 
 def local_model(path: Path):
@@ -68,7 +60,9 @@ def onnx_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def context(run_id: str) -> dict[str, Any]:
-    return {"run_id": run_id, "ti": FakeTi(run_id), "outlet_events": OutletEventAccessors()}
+    return make_task_context(
+        "m", dag_id="monitoring", run_id=run_id, outlet_events=OutletEventAccessors()
+    )
 
 
 def batch(tmp_path: Path, rows: int, seed: int, shift: dict[str, float] | None = None) -> Path:
