@@ -46,8 +46,9 @@ MODEL_RULES = {
 def load_registered_model(
     mlflow_conn_id: str, model: str, alias_or_version: str, cache_dir: str | None
 ) -> tuple[Any, OnnxPredictor]:
-    """The registry version (contract 3) of ``model`` and its ONNX predictor, cached locally
-    by version under ``cache_dir`` (default ``$AIRFLOW_MLOPS_HOME/model-cache``)."""
+    """The registered version of ``model`` that ``alias_or_version`` names (an alias such as
+    ``champion``: "Lineage tags and aliases" in docs/architecture.md) and its ONNX predictor,
+    cached locally by version under ``cache_dir`` (default ``$AIRFLOW_MLOPS_HOME/model-cache``)."""
     from airflow_mlops.export.runtime import OnnxPredictor
     from airflow_mlops.model_registry import download_onnx, resolve_model_version
 
