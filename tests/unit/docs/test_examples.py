@@ -158,9 +158,19 @@ def test_custom_model_exports_to_onnx_with_parity(examples, custom_onnx, demo_fr
 # --- 3. custom promotion gate ------------------------------------------------------------------
 
 
-def _evaluation(version: str, accuracy: float, slice_f1: dict[str, float]):
-    from airflow_mlops.model_registry.gate import Evaluation
+def _evaluation(version: str, accuracy: float, slice_f1: dict[str, float], better_rows=0):
+    """An evaluation on 400 rows; ``better_rows`` > 0: a challenger right on that many rows
+    where the champion is wrong (and on no row the other way round)."""
+    import numpy as np
 
+    from airflow_mlops.model_registry.gate import Evaluation
+    from airflow_mlops.model_registry.significance import compare_on_rows
+
+    paired = None
+    if better_rows:
+        truth = np.zeros(400, dtype=int)
+        champion = np.eye(2)[(np.arange(400) < better_rows).astype(int)]
+        paired = compare_on_rows("accuracy", 1, truth, np.eye(2)[truth], champion, [0, 1])
     return Evaluation(
         version=version,
         task="classification",
@@ -169,6 +179,7 @@ def _evaluation(version: str, accuracy: float, slice_f1: dict[str, float]):
         slices={
             name: {"rows": 100, "accuracy": accuracy, "f1": f1} for name, f1 in slice_f1.items()
         },
+        paired=paired,
     )
 
 
@@ -186,7 +197,7 @@ def _gate(**kwargs):
 
 def test_custom_gate_rejects_a_better_model_with_a_weak_clinic(examples):
     champion = _evaluation("1", 0.90, {"north": 0.90, "south": 0.90})
-    challenger = _evaluation("2", 0.93, {"north": 0.95, "south": 0.86})
+    challenger = _evaluation("2", 0.93, {"north": 0.95, "south": 0.86}, better_rows=12)
     decision = _gate(min_slice_f1=0.88, gate={"slice_tolerance": 0.05}).compare(
         challenger, champion
     )
