@@ -40,6 +40,7 @@ SOURCE_GLOBS = (
     "airflow_mlops/artifacts.py",
     "airflow_mlops/data/__init__.py",
     "airflow_mlops/data/io.py",
+    "airflow_mlops/data/holdout.py",
     "airflow_mlops/training/*.py",
 )
 #: what a wheel of the package is built from (copied, so parallel builds never share build/)
