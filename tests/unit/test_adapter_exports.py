@@ -21,7 +21,8 @@ def test_each_public_name_imports_from_the_package(package: str) -> None:
     for name in module.__all__:
         value = getattr(module, name)
         assert value.__name__ == name
-        assert value.__module__ == f"{package}.{module._HOMES[name]}"
+        home = importlib.import_module(f"{package}.{module._HOMES[name]}")
+        assert getattr(home, name) is value
         assert name in dir(module)
 
 
