@@ -81,9 +81,10 @@ class PrepareCTRunOperator(BaseOperator):
             return f"local:airflow-mlops-{__version__}"
         if self.config.training_image:
             return self.config.training_image
-        from airflow_mlops.operators.training import DEFAULT_IMAGE, IMAGE_VARIABLE
+        from airflow_mlops.variables import DEFAULT_TRAINING_IMAGE, TRAINING_IMAGE_VARIABLE
 
         # anyone who may edit Variables sets this one: check it like a configured image
         return check_image(
-            f"Variable {IMAGE_VARIABLE}", Variable.get(IMAGE_VARIABLE, default=DEFAULT_IMAGE)
+            f"Variable {TRAINING_IMAGE_VARIABLE}",
+            Variable.get(TRAINING_IMAGE_VARIABLE, default=DEFAULT_TRAINING_IMAGE),
         )
