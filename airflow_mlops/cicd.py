@@ -25,9 +25,11 @@ from airflow_mlops.inputs import (
     check_choice,
     check_image,
     check_int,
+    check_markdown,
     check_name,
     check_path,
     check_rev,
+    check_tags,
     check_text,
     fail,
     rule,
@@ -50,20 +52,6 @@ PUBLISH = "publish"
 DEPLOY = "deploy"
 RUN_CT = "run_ct"
 TRIGGER_OPERATOR = "airflow.providers.standard.operators.trigger_dagrun.TriggerDagRunOperator"
-
-
-def _check_tags(name: str, value: Any) -> tuple[str, ...]:
-    if not isinstance(value, tuple):
-        raise fail(name, value, "must be a list of tag strings")
-    for tag in value:
-        check_text(name, tag, max_length=100)
-    return value
-
-
-def _check_markdown(name: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise fail(name, value, "must be Markdown text")
-    return value
 
 
 @dataclass(frozen=True)
@@ -114,10 +102,10 @@ class CICDConfig:
             "source_root": rule(check_path, allow_none=True),
             "aws_conn_id": check_name,
             "owner": rule(check_text, max_length=256),
-            "tags": _check_tags,
+            "tags": check_tags,
             "retries": rule(check_int, 0, 10),
             "retry_delay_s": rule(check_int, 1, 86_400),
-            "doc_md": rule(_check_markdown, allow_none=True),
+            "doc_md": rule(check_markdown, allow_none=True),
         }
         problems = [] if isinstance(self.dataset, DatasetSpec) else [
             fail("dataset", self.dataset, "must be a DatasetSpec").message.rstrip(".")
