@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_mlops.lineage import DATA_REV_TAG, GATE_DECISION_TAG, TRIGGER_TAG
 from airflow_mlops.local.demo.pipeline import BACKEND_ENV, MODEL_NAME
 from airflow_mlops.local.demo.registry import bootstrap_registry
 from airflow_mlops.local.services import free_port
@@ -80,14 +81,14 @@ def test_each_step_of_the_story(story) -> None:
     assert level2.states("mlops_level2_cicd") == ["success"]
     assert set(level2.states("mlops_level1_ct")) == {"success"}
     assert level2.champion == "1"
-    assert versions["1"]["mlops.data_rev"]  # lineage recorded
+    assert versions["1"][DATA_REV_TAG]  # lineage recorded
 
     assert new_data.states("mlops_data_arrival") == ["success"]
     new_data_runs = _ct_runs(new_data)  # events arriving during a run may start one more
     assert {(r["state"], r["run_type"]) for r in new_data_runs} == {("success", "asset_triggered")}
-    by_trigger = {tags.get("mlops.trigger"): number for number, tags in versions.items()}
+    by_trigger = {tags.get(TRIGGER_TAG): number for number, tags in versions.items()}
     assert "new_data" in by_trigger
-    assert versions[by_trigger["new_data"]]["mlops.gate_decision"] in ("accepted", "rejected")
+    assert versions[by_trigger["new_data"]][GATE_DECISION_TAG] in ("accepted", "rejected")
 
     assert drift.states("mlops_monitoring") == ["success"]
     assert {run["run_type"] for run in _ct_runs(drift)} == {"asset_triggered"}

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from airflow_mlops.lineage import GATE_DECISION_TAG, ONNX_SHA256_TAG, RUN_ID_TAG
 from tests.reliability.conftest import CTHarness, CTRun, RegistryState
 from tests.reliability.faults import (
     TASKS,
@@ -101,8 +102,6 @@ def with_champion_of(ct: CTHarness, clean: Clean) -> RegistryState:
     """Give the test's model the clean run's champion (same logged model) as its champion."""
     from mlflow import MlflowClient
 
-    from airflow_mlops.lineage import ONNX_SHA256_TAG
-
     client = MlflowClient(ct.mlflow_url)
     source = client.get_model_version_by_alias(clean.harness.model_name, "champion")
     client.create_registered_model(ct.model_name)
@@ -164,9 +163,9 @@ def test_registration_cut_mid_way_retry_makes_one_version(cut: str, ct, clean, c
     made = {n: tags for n, tags in after.versions.items() if n not in before.versions}
     assert len(made) == 1, after.versions  # no duplicate version
     ((number, tags),) = made.items()
-    assert tags["mlops.run_id"] == run.run_id
+    assert tags[RUN_ID_TAG] == run.run_id
     assert mlflow_runs(ct.mlflow_url, ct.model_name) == runs
-    accepted = tags["mlops.gate_decision"] == "accepted"
+    accepted = tags[GATE_DECISION_TAG] == "accepted"
     assert after.champion == (number if accepted else before.champion)
     assert after.aliases["challenger"] == number
 
@@ -270,4 +269,4 @@ def test_every_task_fails_once_mid_way_and_the_retries_end_like_a_clean_run(ct, 
     )
     assert mine.registry.versions.keys() == reference.registry.versions.keys() == {"1"}
     assert mine.registry.versions["1"].keys() == reference.registry.versions["1"].keys()
-    assert mine.registry.versions["1"]["mlops.run_id"] == run.run_id
+    assert mine.registry.versions["1"][RUN_ID_TAG] == run.run_id

@@ -14,7 +14,15 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG
 from airflow.sdk.exceptions import DownstreamTasksSkipped
 
-from airflow_mlops.lineage import fingerprint
+from airflow_mlops.lineage import (
+    DAG_ID_TAG,
+    FINGERPRINT_TAG,
+    PARAMS_TAG,
+    RUN_ID_TAG,
+    TRIGGER_TAG,
+    fingerprint,
+    lineage_tag,
+)
 from airflow_mlops.model_registry import CHAMPION, RegistryUnavailableError, resolve_model_version
 from airflow_mlops.model_registry.client import find_versions, mlflow_client
 from airflow_mlops.model_registry.gate import GateDecision
@@ -95,7 +103,7 @@ def test_fingerprint_lookup_reads_rest_without_importing_mlflow(
     assert done.returncode == 0, done.stderr[-2000:]
     found, imported_mlflow = json.loads(done.stdout.splitlines()[-1])
 
-    by_client = find_versions(mlflow_server, model_name, {"mlops.fingerprint": "f" * 64})
+    by_client = find_versions(mlflow_server, model_name, {FINGERPRINT_TAG: "f" * 64})
     assert found == [by_client[0].version, None] == ["1", None]
     assert imported_mlflow is False
 
@@ -130,14 +138,14 @@ def test_register_operator_records_lineage_and_is_idempotent(
     )
     assert (done["version"], done["reused"], done["alias"]) == ("1", False, "challenger")
     tags = resolve_model_version(mlflow_conn, model_name, "challenger").tags
-    assert tags["mlops.dag_id"] == "ct_register_test"
-    assert tags["mlops.run_id"] == "scheduled__x"
-    assert tags["mlops.trigger"] == "schedule"
-    assert tags["mlops.image_digest"] == DIGEST
-    assert tags["mlops.parity_max_abs"] == "2.5e-07"
-    assert tags["mlops.latency_p50_ms_b1"] == "0.04"
-    assert json.loads(tags["mlops.params"]) == PARAMS
-    assert tags["mlops.git_sha"] not in ("", "unknown")
+    assert tags[DAG_ID_TAG] == "ct_register_test"
+    assert tags[RUN_ID_TAG] == "scheduled__x"
+    assert tags[TRIGGER_TAG] == "schedule"
+    assert tags[lineage_tag("image_digest")] == DIGEST
+    assert tags[lineage_tag("parity_max_abs")] == "2.5e-07"
+    assert tags[lineage_tag("latency_p50_ms_b1")] == "0.04"
+    assert json.loads(tags[PARAMS_TAG]) == PARAMS
+    assert tags[lineage_tag("git_sha")] not in ("", "unknown")
     run = mlflow_client(mlflow_conn).get_run(done["run_id"])
     assert run.data.metrics["val_accuracy"] == 0.97 and run.data.params["lr"] == "0.01"
 

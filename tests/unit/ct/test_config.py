@@ -12,6 +12,7 @@ from airflow_mlops.ct.config import (
     resolve_reference_rev,
 )
 from airflow_mlops.errors import ConfigError
+from airflow_mlops.lineage import DATA_COMMIT_TAG, DATA_REV_TAG
 from airflow_mlops.training.config import TrainingConfig
 
 
@@ -216,9 +217,9 @@ COMMIT = "a" * 40
 @pytest.mark.parametrize(
     ("named", "tags", "versions", "expected"),
     [
-        ("v7", {"mlops.data_commit": COMMIT}, ["v1"], "v7"),
-        (None, {"mlops.data_commit": COMMIT, "mlops.data_rev": "main"}, ["v1"], COMMIT),
-        (None, {"mlops.data_rev": "v3"}, ["v1", "v3"], "v3"),
+        ("v7", {DATA_COMMIT_TAG: COMMIT}, ["v1"], "v7"),
+        (None, {DATA_COMMIT_TAG: COMMIT, DATA_REV_TAG: "main"}, ["v1"], COMMIT),
+        (None, {DATA_REV_TAG: "v3"}, ["v1", "v3"], "v3"),
         (None, None, ["2024-01", "2024-02"], "2024-01"),
         (None, {}, ["first"], "first"),
     ],

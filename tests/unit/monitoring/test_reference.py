@@ -9,14 +9,15 @@ import pandas as pd
 import pytest
 
 from airflow_mlops.errors import DriftError
+from airflow_mlops.lineage import DATA_REV_TAG, DATASET_TAG
 from airflow_mlops.monitoring.reference import pull_training_data, with_predictions
 
 
 @pytest.mark.parametrize(
     ("registry", "tags", "words"),
     [
-        (None, {"mlops.dataset": "d.csv", "mlops.data_rev": "v"}, "data_registry is not set"),
-        ("/registry", {"mlops.dataset": "d.csv"}, "the version lacks"),
+        (None, {DATASET_TAG: "d.csv", DATA_REV_TAG: "v"}, "data_registry is not set"),
+        ("/registry", {DATASET_TAG: "d.csv"}, "the version lacks"),
     ],
 )
 def test_no_reference_without_registry_and_tags(

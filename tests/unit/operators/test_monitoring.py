@@ -17,6 +17,7 @@ from airflow.sdk.execution_time.context import OutletEventAccessors
 
 from airflow_mlops.assets import drift_asset_uri
 from airflow_mlops.export.runtime import OnnxPredictor
+from airflow_mlops.lineage import MODEL_VERSION_TAG, WINDOW_TAG
 from airflow_mlops.local.demo.synthetic import SyntheticGenerator
 from airflow_mlops.monitoring.sources import write_parquet
 from airflow_mlops.operators.monitoring import (
@@ -172,8 +173,8 @@ def test_drift_history_goes_to_mlflow_without_touching_global_state(
     assert run.info.status == "FINISHED"
     assert run.data.metrics["drift_share"] == result["drift_share"]
     assert run.data.metrics["current_rows"] == 2_000
-    assert run.data.tags["mlops.window"] == result["window"]
-    assert run.data.tags["mlops.model_version"] == "4"
+    assert run.data.tags[WINDOW_TAG] == result["window"]
+    assert run.data.tags[MODEL_VERSION_TAG] == "4"
     assert (mlflow.get_tracking_uri(), os.environ.get("MLFLOW_TRACKING_URI")) == before
     assert mlflow.active_run() is None
     assert fluent._active_experiment_id == active_experiment  # no set_experiment
