@@ -48,7 +48,11 @@ class MlflowHook(BaseHook):
         }
 
     def get_tracking_uri(self) -> str:
-        """The tracking URL of the connection, else ``MLFLOW_TRACKING_URI``.
+        """The tracking URL of the connection, else ``MLFLOW_TRACKING_URI``; the one place that
+        resolves it (operators, extra links, macros and the UI's API all call this).
+
+        The connection's credentials go to the environment as MLflow reads them (basic auth, or
+        ``MLFLOW_TRACKING_TOKEN``), for ``MlflowClient`` and :mod:`airflow_mlops.mlflow_rest`.
 
         :raises ConfigError: neither is set.
         """
