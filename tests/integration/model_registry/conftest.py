@@ -42,7 +42,7 @@ def _preprocessing(frame: Any) -> dict[str, Any]:
 def _linear(frame: Any, preprocessing: dict[str, Any], kind: str) -> Any:
     """A torch Linear(n_inputs, 2) whose logit difference is a fitted logistic regression.
 
-    kinds: ``good`` (all features), ``weak`` (one feature), ``west_broken`` (good, but every
+    kinds: ``good`` (all features), ``weak`` (one weak feature), ``west_broken`` (good, but every
     row of the ``west`` clinic pushed to class 1).
     """
     import numpy as np
@@ -56,7 +56,7 @@ def _linear(frame: Any, preprocessing: dict[str, Any], kind: str) -> Any:
     onehot = np.stack([(frame[SEGMENT] == c).to_numpy(float) for c in CLINICS], axis=1)
     inputs = np.concatenate([x, onehot], axis=1)
     if kind == "weak":
-        inputs = inputs * (np.arange(inputs.shape[1]) == numeric.index("mean_radius"))
+        inputs = inputs * (np.arange(inputs.shape[1]) == numeric.index("mean_texture"))
     fit = LogisticRegression(C=1.0, max_iter=2000).fit(inputs, frame[LABEL])
     weights, bias = fit.coef_[0].copy(), float(fit.intercept_[0])
     if kind == "west_broken":

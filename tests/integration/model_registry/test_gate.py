@@ -40,7 +40,9 @@ def register(mlflow_server, onnx_models, model_name, lineage_for):
 def test_first_version_accepted_then_better_one_promoted_worse_one_rejected(
     mlflow_server, register, model_name, cancer
 ):
-    gate = GateConfig.from_dict({"thresholds": {"accuracy": 0.8}, "min_improvement": 0.01})
+    gate = GateConfig.from_dict(
+        {"thresholds": {"accuracy": 0.7}, "min_improvement": 0.01, "slice_column": "clinic"}
+    )
     weak = register("weak")
     first = evaluate_and_promote(mlflow_server, model_name, weak, cancer, config=gate)
     assert (first.accepted, first.promoted, first.champion_after) == (True, True, weak)
@@ -50,6 +52,7 @@ def test_first_version_accepted_then_better_one_promoted_worse_one_rejected(
     second = evaluate_and_promote(mlflow_server, model_name, good, cancer, config=gate)
     assert (second.accepted, second.champion_before, second.champion_after) == (True, weak, good)
     assert second.metrics["challenger"] > second.metrics["champion"] + 0.01
+    assert second.reasons[0].startswith(f"better than champion v{weak} beyond noise")
     assert alias_version(mlflow_server, model_name, PREVIOUS) == weak
 
     again = evaluate_and_promote(mlflow_server, model_name, good, cancer, config=gate)
@@ -59,9 +62,13 @@ def test_first_version_accepted_then_better_one_promoted_worse_one_rejected(
     third = evaluate_and_promote(mlflow_server, model_name, worse, cancer, config=gate)
     assert (third.accepted, third.promoted, third.champion_after) == (False, False, good)
     assert "improvement in accuracy" in third.reasons[0]
+    assert "not better than champion v" in third.reasons[0]
     tags = resolve_model_version(mlflow_server, model_name, worse).tags
     assert tags["mlops.gate_decision"] == "rejected"
     assert json.loads(tags["mlops.gate_reasons"]) == third.reasons
+    assert tags["mlops.holdout_rows"] == str(third.holdout["rows"]) == "114"
+    assert tags["mlops.holdout_md5"] == third.holdout["md5"]
+    assert json.loads(tags["mlops.split_rule"])["fraction"] == 0.2
     report = Path(
         mlflow.artifacts.download_artifacts(
             artifact_uri=third.report_uri.rsplit("/", 1)[0], tracking_uri=mlflow_server
@@ -69,6 +76,7 @@ def test_first_version_accepted_then_better_one_promoted_worse_one_rejected(
     )
     text = (report / "report.md").read_text()
     assert "REJECTED" in text and "| west |" in text
+    assert "`accuracy` on the same 114 holdout rows, 95% paired bootstrap intervals" in text
     assert (report / "slices.png").read_bytes()[:4] == b"\x89PNG"
 
 
