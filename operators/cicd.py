@@ -16,15 +16,15 @@ from airflow_mlops.errors import MlopsError
 from airflow_mlops.inputs import check_choice, check_image, check_name, check_path, rule
 from airflow_mlops.operators.arguments import check_arguments
 from airflow_mlops.operators.exceptions import MlopsTaskError
+from airflow_mlops.variables import (
+    BASE_IMAGE_VARIABLE,
+    DEFAULT_BASE_IMAGE,
+    ECR_REPOSITORY_VARIABLE,
+    TRAINING_IMAGE_VARIABLE,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-#: the Variable naming the base image of builds whose config gives none
-BASE_IMAGE_VARIABLE = "mlops_base_image"
-DEFAULT_BASE_IMAGE = "local/bookworm-py:base"
-#: the Variable naming the repository (e.g. an ECR URI) images are pushed to; unset = none
-REPOSITORY_VARIABLE = "mlops_ecr_repository"
 
 
 class CICDTaskError(MlopsTaskError):
@@ -156,7 +156,7 @@ class PublishTrainingImageOperator(BaseOperator):
             return None
         from airflow_mlops.cicd import publish_image
 
-        repository = Variable.get(REPOSITORY_VARIABLE, default=None)
+        repository = Variable.get(ECR_REPOSITORY_VARIABLE, default=None)
         try:
             return publish_image(self.image, repository, self.registry_auth(repository))
         except MlopsError as error:
@@ -200,8 +200,8 @@ class DeployTrainingImageOperator(BaseOperator):
     def execute(self, context: Context) -> str | None:
         check_arguments(self, self.argument_rules, rendered=True)
         if self.image:
-            from airflow_mlops.operators.training import IMAGE_VARIABLE
-
-            Variable.set(IMAGE_VARIABLE, self.image)
-            self.log.info("CT now trains with %s (Variable %s)", self.image, IMAGE_VARIABLE)
+            Variable.set(TRAINING_IMAGE_VARIABLE, self.image)
+            self.log.info(
+                "CT now trains with %s (Variable %s)", self.image, TRAINING_IMAGE_VARIABLE
+            )
         return self.image

@@ -39,3 +39,17 @@ def test_templated_arguments_wait_for_rendering() -> None:
         task_id="t", image=template, data_path="{{ x }}", label_column="y"
     )
     assert operator.image == template
+
+
+def test_deploy_records_the_published_image_in_the_ct_variable(monkeypatch) -> None:
+    from airflow_mlops.operators import cicd
+    from airflow_mlops.variables import TRAINING_IMAGE_VARIABLE
+
+    written: dict[str, str] = {}
+    monkeypatch.setattr(cicd.Variable, "set", lambda key, value: written.update({key: value}))
+    image = "registry:5000/team/train@sha256:" + "a" * 64
+    operator = DeployTrainingImageOperator(task_id="deploy", image=image)
+    assert operator.execute({}) == image
+    assert written == {TRAINING_IMAGE_VARIABLE: image}
+    assert DeployTrainingImageOperator(task_id="deploy", image=None).execute({}) is None
+    assert len(written) == 1
