@@ -10,8 +10,8 @@ from airflow_mlops.operators.pipeline import build_cicd_dag
 DOC = """
 ### MLOps level 2: CI/CD of the pipeline
 
-1. **Build** the training image from the package's `docker/` files (offline wheelhouse,
-   content-hash tag: an unchanged pipeline builds nothing). Base image: Variable
+1. **Build** the training image from the Dockerfile shipped in the package (offline
+   wheelhouse, content-hash tag: an unchanged pipeline builds nothing). Base image: Variable
    `mlops_base_image`.
 2. **Test** the pipeline inside the new image, locked down (no network, read-only data,
    non-root): a smoke training whose loss falls and stays finite, a few-record overfit,
