@@ -1,7 +1,9 @@
-"""PrepareCTRunOperator: the first task of every CT run (run params checked, trigger recorded)."""
+"""The CT run's own operators: the first task (run params checked, trigger recorded) and the pull
+of the validation reference resolved at run time."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, Variable
@@ -10,8 +12,11 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow_mlops.ct.config import CTPipelineConfig
 from airflow_mlops.ct.params import FIELDS, parse_run_params
 from airflow_mlops.ct.triggers import classify_trigger
-from airflow_mlops.errors import ConfigError
-from airflow_mlops.inputs import check_image, check_rev
+from airflow_mlops.errors import ConfigError, MlopsError
+from airflow_mlops.hooks.mlflow import MlflowHook
+from airflow_mlops.inputs import check_image, check_name, check_rev, rule
+from airflow_mlops.operators.arguments import check_arguments
+from airflow_mlops.operators.data import DvcPullError, DvcPullOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -88,3 +93,70 @@ class PrepareCTRunOperator(BaseOperator):
             f"Variable {TRAINING_IMAGE_VARIABLE}",
             Variable.get(TRAINING_IMAGE_VARIABLE, default=DEFAULT_TRAINING_IMAGE),
         )
+
+
+class PullReferenceOperator(DvcPullOperator):
+    """Pull the data version the validation suite is learned from, chosen when the run starts.
+
+    ``reference_rev`` if given; else the version the current champion was trained on (its
+    ``mlops.data_commit`` / ``mlops.data_rev`` lineage); else the registry's first version
+    (:func:`airflow_mlops.ct.reference.resolve_reference`). Returns the pull's XCom plus
+    ``reference_source`` (``named``, ``champion`` or ``first_version``). The other arguments are
+    :class:`~airflow_mlops.operators.data.DvcPullOperator`'s (``rev`` is chosen here).
+
+    :param model_name: the registered model whose champion's lineage names the version.
+        (templated)
+    :param reference_rev: a named revision that wins over the lineage, or None. (templated)
+    :param mlflow_conn_id: the Airflow connection of the MLflow server.
+    :param mirrors_dir: where bare git mirrors of registries are kept; default
+        ``$AIRFLOW_MLOPS_HOME/git-mirrors``.
+    """
+
+    template_fields: Sequence[str] = (
+        *DvcPullOperator.template_fields,
+        "model_name",
+        "reference_rev",
+    )
+    #: checked besides the pull's ``argument_rules``
+    reference_rules = {
+        "model_name": check_name,
+        "reference_rev": rule(check_rev, allow_none=True),
+        "mlflow_conn_id": check_name,
+    }
+
+    def __init__(
+        self,
+        *,
+        model_name: str,
+        reference_rev: str | None = None,
+        mlflow_conn_id: str = "mlflow_default",
+        mirrors_dir: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.model_name = model_name
+        self.reference_rev = reference_rev
+        self.mlflow_conn_id = mlflow_conn_id
+        self.mirrors_dir = mirrors_dir
+        check_arguments(self, self.reference_rules, rendered=False)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_mlops.ct.reference import resolve_reference
+        from airflow_mlops.sensors.data import default_mirrors_dir
+
+        check_arguments(self, self.reference_rules, rendered=True)
+        targets = [self.targets] if isinstance(self.targets, str) else list(self.targets)
+        try:
+            reference = resolve_reference(
+                self.reference_rev or None,
+                tracking_uri=MlflowHook(self.mlflow_conn_id).get_tracking_uri(),
+                model_name=str(self.model_name),
+                registry=str(self.registry),
+                target=targets[0],
+                mirrors_dir=self.mirrors_dir or default_mirrors_dir(),
+            )
+        except MlopsError as error:
+            raise DvcPullError.from_core(error) from error
+        self.log.info("Validation reference: %s (%s)", reference.rev, reference.source)
+        self.rev = reference.rev
+        return {**super().execute(context), "reference_source": reference.source}

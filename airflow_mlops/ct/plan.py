@@ -18,6 +18,7 @@ from airflow_mlops.ct.config import CTPipelineConfig
 OPERATORS = "airflow_mlops.operators"
 PREPARE_OPERATOR = f"{OPERATORS}.ct.PrepareCTRunOperator"
 PULL_OPERATOR = f"{OPERATORS}.data.DvcPullOperator"
+PULL_REFERENCE_OPERATOR = f"{OPERATORS}.ct.PullReferenceOperator"
 VALIDATE_OPERATOR = f"{OPERATORS}.validation.ValidateDataOperator"
 FINGERPRINT_OPERATOR = f"{OPERATORS}.model_registry.SkipIfTrainedOperator"
 TRAIN_OPERATOR = f"{OPERATORS}.training.TrainInDockerOperator"
@@ -95,13 +96,15 @@ def plan_ct_pipeline(config: CTPipelineConfig) -> list[TaskSpec]:
         validate_args["suite"] = config.validation_suite
         validate_upstream: tuple[str, ...] = (FINGERPRINT,)
     else:
+        # the reference is chosen when the run starts: the champion's data may have changed
+        reference_args = {
+            **pull_args,
+            "model_name": config.model_name,
+            "reference_rev": config.validation_reference_rev,
+            "mlflow_conn_id": config.mlflow_conn_id,
+        }
         tasks.append(
-            TaskSpec(
-                PULL_REFERENCE,
-                PULL_OPERATOR,
-                (FINGERPRINT,),
-                {**pull_args, "rev": config.validation_reference_rev},
-            )
+            TaskSpec(PULL_REFERENCE, PULL_REFERENCE_OPERATOR, (FINGERPRINT,), reference_args)
         )
         validate_args["reference"] = xcom(PULL_REFERENCE, "targets", 0, "local_path")
         validate_upstream = (PULL_REFERENCE,)

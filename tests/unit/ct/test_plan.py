@@ -32,7 +32,7 @@ def test_tasks_run_in_dependency_order_and_reference_only_earlier_tasks() -> Non
 
 def test_a_learned_suite_pulls_the_reference_version_and_a_given_suite_does_not() -> None:
     learned = {t.task_id: t for t in plan.plan_ct_pipeline(config())}
-    assert learned[plan.PULL_REFERENCE].args["rev"] == "v1"
+    assert learned[plan.PULL_REFERENCE].args["reference_rev"] == "v1"
     assert "pull_reference" in learned[plan.VALIDATE].args["reference"]
     given = {t.task_id: t for t in plan.plan_ct_pipeline(config(validation_suite="s.json"))}
     assert plan.PULL_REFERENCE not in given
@@ -58,6 +58,18 @@ def test_an_unchanged_rerun_stops_right_after_the_pull() -> None:
 
 def test_each_task_names_its_operator_class_by_dotted_path() -> None:
     tasks = {t.task_id: t for t in plan.plan_ct_pipeline(config())}
-    assert tasks[plan.PULL].operator == tasks[plan.PULL_REFERENCE].operator == plan.PULL_OPERATOR
+    assert tasks[plan.PULL].operator == plan.PULL_OPERATOR
+    assert tasks[plan.PULL_REFERENCE].operator == plan.PULL_REFERENCE_OPERATOR
     assert tasks[plan.PREPARE].operator == "airflow_mlops.operators.ct.PrepareCTRunOperator"
     assert all(t.operator.startswith(f"{plan.OPERATORS}.") for t in tasks.values())
+
+
+def test_an_unset_reference_is_resolved_by_the_reference_pull_at_run_time() -> None:
+    tasks = {t.task_id: t for t in plan.plan_ct_pipeline(config(validation_reference_rev=None))}
+    args = tasks[plan.PULL_REFERENCE].args
+    assert args["reference_rev"] is None and "rev" not in args
+    assert (args["model_name"], args["registry"], args["targets"]) == (
+        "cancer-mlp",
+        "/r",
+        ["data/cancer.csv"],
+    )

@@ -1,0 +1,51 @@
+"""The CT run's own operators: the reference pull resolves its revision when it runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from airflow_mlops.ct import reference
+from airflow_mlops.errors import ConfigError
+from airflow_mlops.operators.ct import PullReferenceOperator
+from airflow_mlops.operators.data import DvcPullOperator
+
+
+def test_the_reference_pull_resolves_the_revision_then_pulls_it(
+    monkeypatch: pytest.MonkeyPatch, task_context: Any
+) -> None:
+    asked: dict[str, Any] = {}
+
+    def resolve(named, **kwargs):
+        asked.update(named=named, **kwargs)
+        return reference.Reference("c" * 40, "champion")
+
+    def pull(self, context):
+        return {"rev": self.rev, "targets": [{"local_path": "/w/d.csv"}]}
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://mlflow.test")
+    monkeypatch.setattr(reference, "resolve_reference", resolve)
+    monkeypatch.setattr(DvcPullOperator, "execute", pull)
+    task = PullReferenceOperator(
+        task_id="pull_reference", registry="/r", targets=["d.csv"], model_name="m",
+        mirrors_dir="/tmp/mirrors",
+    )  # fmt: skip
+
+    result = task.execute(task_context(task=task))
+
+    assert result == {
+        "rev": "c" * 40,
+        "targets": [{"local_path": "/w/d.csv"}],
+        "reference_source": "champion",
+    }
+    assert asked["named"] is None and asked["model_name"] == "m"
+    assert (asked["registry"], asked["target"]) == ("/r", "d.csv")
+
+
+def test_a_bad_named_reference_is_refused_at_parse_time() -> None:
+    with pytest.raises(ConfigError, match="reference_rev"):
+        PullReferenceOperator(
+            task_id="pull_reference", registry="/r", targets=["d.csv"], model_name="m",
+            reference_rev="../etc",
+        )  # fmt: skip
