@@ -22,7 +22,7 @@ REPORT = DOCS / "benchmarks.md"
 
 
 def machine() -> str:
-    """Cores, memory and CPU model of this machine, in one line."""
+    """Cores, memory, CPU model and load average (1, 5, 15 min) of this machine, in one line."""
     model = platform.processor() or "unknown CPU"
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
@@ -32,7 +32,9 @@ def machine() -> str:
                 break
     memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     python = platform.python_version()
-    return f"{os.cpu_count()} cores, {memory_gib:.0f} GiB RAM, {model}, Python {python}"
+    load = "/".join(f"{value:.1f}" for value in os.getloadavg())
+    cores = os.cpu_count()
+    return f"{cores} cores, {memory_gib:.0f} GiB RAM, {model}, Python {python}, load {load}"
 
 
 def run_one(script: Path, quick: bool) -> list[dict]:
@@ -93,9 +95,11 @@ def main() -> int:
         scripts = [s for s in scripts if s.stem in args.names or s.stem[6:] in args.names]
     stored = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
     rows = {(r["bench"], r["metric"], r.get("size")): r for r in stored}
-    stamp = {"machine": machine(), "date": dt.date.today().isoformat()}
     for script in scripts:
-        for result in run_one(script, args.quick):
+        results = run_one(script, args.quick)
+        # stamped after the run: the load average then covers the benchmark's own minutes
+        stamp = {"machine": machine(), "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")}
+        for result in results:
             result.setdefault("size", "quick" if args.quick else "full")
             rows[(result["bench"], result["metric"], result["size"])] = {**result, **stamp}
     DOCS.mkdir(exist_ok=True)
