@@ -33,10 +33,7 @@ def test_mkdocs_build_strict(tmp_path):
     operators = (site / "reference" / "operators" / "index.html").read_text(encoding="utf-8")
     # the package-dir mapped operators render under their import path, with parsed :param:s
     assert 'id="airflow_mlops.operators.validation.ValidateDataOperator"' in operators
-    assert (
-        'id="airflow_mlops.operators.evaluation.EvaluateAndPromoteOperator.compare"'
-        in operators
-    )
+    assert 'id="airflow_mlops.operators.evaluation.EvaluateAndPromoteOperator.compare"' in operators
     assert ":param " not in operators
     # Sphinx roles in docstrings render as links into the reference, never as raw text
     raw = {
