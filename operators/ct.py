@@ -26,7 +26,10 @@ class PrepareCTRunOperator(BaseOperator):
     """First task of a CT run: validate the run params and record which trigger started it.
 
     Returns ``{"trigger", "data_rev", "training", "promote", "image", "events"}``: ``training``
-    holds the training config fields and ``image`` the training image reference (the Variable
+    holds the training config fields (the config's
+    :meth:`~airflow_mlops.ct.config.CTPipelineConfig.training_params`: label, task, id, feature,
+    excluded and categorical columns, model factory and kwargs; plus the run's
+    hyper-parameters) and ``image`` the training image reference (the Variable
     set by the level-2 DAG, or ``local:<version>`` for the local backend); both enter the CT
     fingerprint.
 
@@ -64,18 +67,14 @@ class PrepareCTRunOperator(BaseOperator):
             data_rev,
             image,
         )
-        dataset = self.config.dataset
         return {
             "trigger": trigger.reason,
             "events": trigger.events,
             "data_rev": data_rev,
             "promote": params.promote,
             "image": image,
-            "training": {
-                "label": dataset.label,
-                "task": dataset.task,
-                **params.training_params(),
-            },
+            # the pipeline's columns, task and model, then this run's hyper-parameters
+            "training": {**self.config.training_params(), **params.training_params()},
         }
 
     def training_image(self) -> str:

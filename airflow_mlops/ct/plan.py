@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_mlops.assets import model_asset_uri
-from airflow_mlops.ct.config import CTPipelineConfig
+from airflow_mlops.ct.config import TASK_GATE_METRICS, CTPipelineConfig, gate_metric
 
 #: the package of the shipped operators, as the plans name them
 OPERATORS = "airflow_mlops.operators"
@@ -60,6 +60,16 @@ class TaskSpec:
     upstream: tuple[str, ...] = ()
     args: dict[str, Any] = field(default_factory=dict)
     outlets: tuple[str, ...] = ()
+
+
+def gate_args(config: CTPipelineConfig) -> dict[str, Any]:
+    """The promotion gate's arguments: the config's, with the task's default metric when the
+    task is known and the config names none (an inferred task gets its default at run time)."""
+    gate = dict(config.gate)
+    task = config.dataset.task
+    if task in TASK_GATE_METRICS:
+        gate["metric"] = gate_metric(task, gate.get("metric"))[0]
+    return gate
 
 
 def plan_ct_pipeline(config: CTPipelineConfig) -> list[TaskSpec]:
@@ -136,7 +146,11 @@ def plan_ct_pipeline(config: CTPipelineConfig) -> list[TaskSpec]:
             EXPORT,
             EXPORT_OPERATOR,
             (TRAIN,),
-            {"checkpoint_uri": xcom(TRAIN, "checkpoint_uri"), "sample_uri": dataset_file},
+            {
+                "checkpoint_uri": xcom(TRAIN, "checkpoint_uri"),
+                "sample_uri": dataset_file,
+                "model_factory": config.model.model_factory,
+            },
         ),
         TaskSpec(
             REGISTER,
@@ -164,7 +178,7 @@ def plan_ct_pipeline(config: CTPipelineConfig) -> list[TaskSpec]:
                 "holdout_uri": dataset_file,
                 "segment_column": data.segment_column,
                 "promote": xcom(PREPARE, "promote"),
-                "gate": dict(config.gate),
+                "gate": gate_args(config),
                 "mlflow_conn_id": config.mlflow_conn_id,
             },
             outlets=(model_asset_uri(config.model_name),),

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_mlops.data.holdout import SplitRule, split
 from airflow_mlops.errors import ConfigError, DataError, TrainingError
 from airflow_mlops.training.checkpoint import save_checkpoint
+from airflow_mlops.training.checks import check_training_data
 from airflow_mlops.training.model import build_model, model_config_for
 from airflow_mlops.training.preprocessing import Preprocessor, fit_preprocessor, infer_task
 
@@ -93,16 +94,15 @@ def train(
 
     :returns: the metrics dict (also in metrics.json), with ``holdout_rows``,
         ``holdout_md5`` and ``split_rule`` (the rows no step of training saw).
-    :raises DataError: the data does not fit the config (missing label, one class, ...).
+    :raises DataError: the data does not fit the config (missing, all-null or constant label,
+        missing or duplicated ids, ...; :func:`~airflow_mlops.training.checks.check_training_data`).
+    :raises ConfigError: a regression task on labels that are not numbers.
     :raises TrainingError: the loss became NaN or infinite.
     """
     import torch
 
-    if config.label not in frame.columns:
-        raise DataError(
-            f"Label column {config.label!r} is not in the data (columns: {list(frame.columns)}).",
-            hint="Set 'label' to one of the listed columns.",
-        )
+    # before anything else: a duplicated id would otherwise straddle the holdout split
+    check_training_data(frame, config)
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
     torch.manual_seed(config.seed)

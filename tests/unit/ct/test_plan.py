@@ -73,3 +73,22 @@ def test_an_unset_reference_is_resolved_by_the_reference_pull_at_run_time() -> N
         "/r",
         ["data/cancer.csv"],
     )
+
+
+def test_the_model_factory_reaches_the_export_and_the_task_sets_the_gate_metric() -> None:
+    from airflow_mlops.ct.config import ModelSpec
+
+    dataset = DatasetSpec(name="d", registry="/r", path="d.csv", label="y", task="regression")
+    custom = CTPipelineConfig(
+        dag_id="ct", model_name="m", dataset=dataset, model=ModelSpec(model_factory="pkg.net:make")
+    )
+    tasks = {t.task_id: t for t in plan.plan_ct_pipeline(custom)}
+    assert tasks[plan.EXPORT].args["model_factory"] == "pkg.net:make"
+    assert tasks[plan.PROMOTE].args["gate"]["metric"] == "rmse"
+    named = {t.task_id: t for t in plan.plan_ct_pipeline(config(gate={"metric": "f1"}))}
+    assert named[plan.PROMOTE].args["gate"]["metric"] == "f1"
+    # an inferred task: the gate picks the metric once the model's task is known
+    assert (
+        "metric"
+        not in {t.task_id: t for t in plan.plan_ct_pipeline(config())}[plan.PROMOTE].args["gate"]
+    )

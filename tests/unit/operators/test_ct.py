@@ -49,3 +49,27 @@ def test_a_bad_named_reference_is_refused_at_parse_time() -> None:
             task_id="pull_reference", registry="/r", targets=["d.csv"], model_name="m",
             reference_rev="../etc",
         )  # fmt: skip
+
+
+def test_prepare_passes_every_training_field_of_the_config(task_context: Any) -> None:
+    from airflow_mlops.ct.config import CTPipelineConfig, DatasetSpec, ModelSpec
+    from airflow_mlops.operators.ct import PrepareCTRunOperator
+
+    dataset = DatasetSpec(
+        name="d", registry="/r", path="d.csv", label="y", task="multiclass", id_column="id",
+        timestamp_column="ts", ignored_columns=("note",), categorical_columns=("colour",),
+    )  # fmt: skip
+    model = ModelSpec(model_factory="pkg.net:make", model_kwargs={"width": 8})
+    config = CTPipelineConfig(
+        dag_id="ct", model_name="m", dataset=dataset, model=model, backend="local"
+    )
+    task = PrepareCTRunOperator(task_id="prepare_run", config=config)
+
+    training = task.execute(task_context(task=task))["training"]
+
+    assert training["label"] == "y" and training["task"] == "multiclass"
+    assert training["id_column"] == "id"
+    assert training["exclude_columns"] == ["ts", "note"]
+    assert training["categorical_columns"] == ["colour"]
+    assert (training["model_factory"], training["model_kwargs"]) == ("pkg.net:make", {"width": 8})
+    assert "max_epochs" in training  # the run's hyper-parameters too

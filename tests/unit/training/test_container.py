@@ -94,7 +94,7 @@ def test_local_backend_runs_the_entrypoint(demo_csv: Path, tmp_path: Path) -> No
 
 
 def test_local_backend_reports_the_error_of_the_run(demo_csv: Path, tmp_path: Path) -> None:
-    with pytest.raises(TrainingError, match=r"exit code 3\) with DataError: Label column 'nope'"):
+    with pytest.raises(TrainingError, match=r"exit code 3\) with DataError: label='nope'"):
         run_local(demo_csv, tmp_path, {"label": "nope"}, log=lambda line: None)
     assert json.loads((tmp_path / "error.json").read_text())["kind"] == "DataError"
 

@@ -73,7 +73,7 @@ def test_diverging_loss_fails_clearly(regression_frame: pd.DataFrame, tmp_path: 
 
 
 def test_missing_label_fails_before_training(cancer: pd.DataFrame, tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="Label column 'target' is not in the data"):
+    with pytest.raises(DataError, match="label='target': no such column in the data"):
         train(cancer, TrainingConfig(label="target"), tmp_path, log=lambda line: None)
 
 
