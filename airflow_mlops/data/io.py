@@ -197,13 +197,12 @@ def _read_csv(
             raise _not_a_table(location, "gzip-compressed CSV", head)
         handle.seek(0)
         source = io.BytesIO(_gunzip_bounded(handle, location, limit))
-        head = source.read(_SNIFF_BYTES)
     else:
         if b"\x00" in head or any(head.startswith(magic) for magic in _MAGIC):
             raise _not_a_table(location, "CSV", head)
         source = handle
-    text_head = _decode(head, location, encoding, partial=len(head) == _SNIFF_BYTES)
-    header = next(csv.reader(io.StringIO(text_head)), [])
+    source.seek(0)
+    header = _read_header(source, location, encoding)
     if not header or not any(name.strip() for name in header):
         raise DataError(
             f"Dataset {location!r} has no header line (the first line is blank).",
@@ -235,6 +234,23 @@ def _read_csv(
     return frame
 
 
+def _read_header(source: IO[bytes], location: str, encoding: str) -> list[str]:
+    """The whole header record, however long: a prefix would cut a wide header's last name
+    short (a false duplicate) and miss names past it (real duplicates pandas renames)."""
+    text = io.TextIOWrapper(source, encoding=encoding, newline="")
+    try:
+        return next(csv.reader(text), [])
+    except UnicodeDecodeError as error:
+        raise _bad_encoding(location, encoding, error) from error
+    except csv.Error as error:
+        raise DataError(
+            f"Cannot parse the header line of {location!r}: {error}.",
+            hint="Column names longer than 128 KiB or an unclosed quote: check the export.",
+        ) from error
+    finally:
+        text.detach()
+
+
 def _gunzip_bounded(handle: IO[bytes], location: str, limit: int) -> bytes:
     """Decompress at most ``limit`` bytes; a larger expansion is refused as a bomb."""
     chunks, total = [], 0
@@ -251,16 +267,6 @@ def _gunzip_bounded(handle: IO[bytes], location: str, limit: int) -> bytes:
             hint="The .gz file is damaged or cut off; upload it again.",
         ) from error
     return b"".join(chunks)
-
-
-def _decode(data: bytes, location: str, encoding: str, *, partial: bool) -> str:
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as error:
-        # a sniffed prefix may end inside a multi-byte character
-        if partial and error.start >= len(data) - 4:
-            return data[: error.start].decode(encoding)
-        raise _bad_encoding(location, encoding, error) from error
 
 
 def _bad_encoding(location: str, encoding: str, error: UnicodeDecodeError) -> DataError:

@@ -118,3 +118,16 @@ def test_parquet_problems(tmp_path: Path) -> None:
     csv_named_parquet = _csv(tmp_path, "a,b\n1,2\n", name="x.parquet")
     with pytest.raises(DataError, match="not a Parquet file"):
         read_table(csv_named_parquet)
+
+
+def test_a_wide_header_is_read_whole(tmp_path: Path) -> None:
+    names = [f"c{i}" for i in range(20_000)]  # about 130 KB, twice the sniffed prefix
+    path = _csv(tmp_path, ",".join(names) + "\n" + ",".join("1" * len(names)) + "\n")
+    assert list(read_table(path).columns) == names
+
+
+def test_a_duplicate_past_the_first_64_kib_is_refused(tmp_path: Path) -> None:
+    names = [f"c{i}" for i in range(20_000)] + ["c7"]
+    path = _csv(tmp_path, ",".join(names) + "\n" + ",".join("1" * len(names)) + "\n")
+    with pytest.raises(DataError, match=r"duplicate column names: \['c7'\]"):
+        read_table(path)
