@@ -24,6 +24,8 @@ from airflow_mlops.mlflow_rest import MlflowRest
 
 #: versions per answer: the newest page comes with the model view, older ones on request
 VERSIONS_PAGE = 100
+#: MLflow's largest version number (an int32 column): a larger ``before`` is refused, not sent
+MAX_VERSION = 2**31 - 1
 #: MLflow calls in flight at once for one answer (the independent reads run concurrently)
 _CALLS = 4
 
@@ -48,6 +50,17 @@ def check_page_size(limit: int) -> int:
             "page).",
         )
     return limit
+
+
+def check_before(before: int) -> int:
+    """``before`` if it can be a version number (1 to :data:`MAX_VERSION`), else
+    :class:`ConfigError` (the API's 400): MLflow answers a larger one with an internal error."""
+    if isinstance(before, bool) or not isinstance(before, int) or not 1 <= before <= MAX_VERSION:
+        raise ConfigError(
+            f"Invalid 'before' version number: {before!r}.",
+            hint=f"Use a version number from 1 to {MAX_VERSION} (a page's 'older' value).",
+        )
+    return before
 
 
 def list_models(tracking_uri: str, links: LinkBuilder) -> dict[str, Any]:
@@ -150,13 +163,13 @@ def versions_page(
     ``before``, or None). Pages are cut by version number, so registrations made while the
     page reads older versions neither repeat nor skip a version.
 
-    :raises ConfigError: as :func:`model_view`.
+    :raises ConfigError: as :func:`model_view`, or ``before`` is not a version number.
     :raises RegistryError: the model does not exist, or MLflow refused or is unreachable.
     """
     check_name(name)
     check_page_size(limit)
     rest = MlflowRest(tracking_uri)
-    clause = f"version_number < {int(before)}"
+    clause = f"version_number < {check_before(before)}"
     with ThreadPoolExecutor(_CALLS) as pool:
         experiment_ids = pool.submit(reads.experiment_ids, rest, name)
         older = pool.submit(reads.search_versions, rest, name, clause, limit)

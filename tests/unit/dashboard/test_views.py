@@ -8,7 +8,12 @@ import sys
 import pytest
 
 from airflow_mlops.dashboard.links import LinkBuilder
-from airflow_mlops.dashboard.views import check_page_size, model_view, versions_page
+from airflow_mlops.dashboard.views import (
+    MAX_VERSION,
+    check_page_size,
+    model_view,
+    versions_page,
+)
 from airflow_mlops.errors import ConfigError
 
 
@@ -24,6 +29,14 @@ def test_page_sizes_outside_1_to_1000_are_refused(limit: int) -> None:
     with pytest.raises(ConfigError, match="versions per page") as refused:
         versions_page("http://127.0.0.1:9", "m", LinkBuilder(None), before=5, limit=limit)
     assert "ui_versions_per_page" in refused.value.hint
+
+
+@pytest.mark.parametrize("before", [0, -1, MAX_VERSION + 1, 10**30, True])
+def test_a_before_that_is_no_version_number_is_refused_before_mlflow(before: int) -> None:
+    """The API answers 400 (ConfigError) with this message, not MLflow's internal error."""
+    with pytest.raises(ConfigError, match="Invalid 'before' version number") as refused:
+        versions_page("http://127.0.0.1:9", "m", LinkBuilder(None), before=before)
+    assert str(MAX_VERSION) in refused.value.hint
 
 
 def test_the_page_data_core_never_imports_mlflow() -> None:
