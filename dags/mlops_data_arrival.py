@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
-from airflow.sdk import DAG
-
-from airflow_mlops.local.demo.pipeline import DATASET_NAME, demo_dataset
-from airflow_mlops.sensors.data import DvcDataVersionSensor
+from airflow_mlops.ct.triggers import TriggerPolicy
+from airflow_mlops.local.demo.pipeline import demo_pipeline
+from airflow_mlops.operators.pipeline import build_data_arrival_dag
 
 DOC = """
 ### Data arrival
@@ -20,24 +17,7 @@ alternative without a sensor task, an `AssetWatcher` with `DvcNewVersionEventTri
 in the sensors documentation.
 """
 
-dataset = demo_dataset()
-
-with DAG(
+dag = build_data_arrival_dag(
+    demo_pipeline("mlops_level1_ct", TriggerPolicy(), DOC, tags=("mlops", "level-1")),
     dag_id="mlops_data_arrival",
-    schedule="*/30 * * * *",
-    start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-    catchup=False,
-    max_active_runs=1,
-    tags=["mlops", "level-1", "data"],
-    doc_md=DOC,
-    default_args={"owner": "mlops", "retries": 1, "retry_delay": dt.timedelta(seconds=30)},
-):
-    DvcDataVersionSensor(
-        task_id="wait_for_new_version",
-        registry=dataset.registry,
-        target=dataset.path,
-        refs="refs/heads/main",
-        dataset=DATASET_NAME,
-        poke_interval=30,
-        timeout=25 * 60,
-    )
+)

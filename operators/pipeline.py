@@ -1,23 +1,29 @@
 """The DAG factory: a config in, a DAG out, every task built by one function.
 
-The pure plans (:func:`airflow_mlops.ct.plan.plan_ct_pipeline` for CT,
+The pure plans (:mod:`airflow_mlops.ct.plan` for CT, data arrival and monitoring,
 :func:`airflow_mlops.cicd.plan_cicd_pipeline` for level 2) name each task's operator class and
 arguments; :func:`build_task` is the one place that turns such a spec into an operator, so the
-shipped level 0/1/2 DAGs and a user's own pipeline are built the same way.
+shipped level 0/1/2, data-arrival and monitoring DAGs and a user's own pipeline are built the
+same way, from one :class:`~airflow_mlops.ct.config.CTPipelineConfig`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import importlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import DAG, Asset, BaseOperator, Param
 
 from airflow_mlops.assets import data_asset_uri, drift_asset_uri
 from airflow_mlops.ct.params import FIELDS
-from airflow_mlops.ct.plan import TaskSpec, plan_ct_pipeline
+from airflow_mlops.ct.plan import (
+    TaskSpec,
+    plan_ct_pipeline,
+    plan_data_arrival,
+    plan_monitoring,
+)
 from airflow_mlops.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -100,17 +106,21 @@ def _dag(
     schedule: Any,
     start_date: dt.datetime,
     tags: Sequence[str],
+    *,
+    dag_id: str | None = None,
+    doc_md: str | None = None,
     **kwargs: Any,
 ) -> DAG:
-    """A DAG with the settings both factories share: owner, retries, docs, native templates
-    (XCom dicts pass through templates as dicts)."""
+    """A DAG with the settings the factories share: owner, retries, docs, native templates
+    (XCom dicts pass through templates as dicts); ``dag_id`` and ``doc_md`` default to the
+    config's."""
     return DAG(
-        dag_id=config.dag_id,
+        dag_id=dag_id or config.dag_id,
         schedule=schedule,
         start_date=start_date,
         catchup=False,
         tags=list(tags),
-        doc_md=config.doc_md,
+        doc_md=doc_md or config.doc_md,
         render_template_as_native_obj=True,
         default_args={
             "owner": config.owner,
@@ -140,6 +150,83 @@ def build_ct_dag(
         params=params,
     ) as dag:
         build_tasks(plan_ct_pipeline(config))
+    return dag
+
+
+def build_data_arrival_dag(
+    config: CTPipelineConfig,
+    *,
+    dag_id: str | None = None,
+    schedule: str = "*/30 * * * *",
+    refs: str | None = None,
+    doc_md: str | None = None,
+    start_date: dt.datetime = START_DATE,
+    extra_tags: Sequence[str] = (),
+) -> DAG:
+    """Build the data-arrival DAG of ``config``: a deferrable sensor announces each new version
+    of the dataset on ``x-mlops://data/<dataset name>``, the asset the CT DAG is scheduled on.
+
+    :param dag_id: default ``<config.dag_id>_data_arrival``.
+    :param schedule: how often a run starts watching (each waits up to 25 minutes).
+    :param refs: the refs watched; None = the branch of the dataset's ``default_rev``.
+    :param doc_md: the DAG's docs; default the config's.
+    """
+    with _dag(
+        config,
+        schedule,
+        start_date,
+        [*config.tags, "data", *extra_tags],
+        dag_id=dag_id or f"{config.dag_id}_data_arrival",
+        doc_md=doc_md,
+        max_active_runs=1,
+    ) as dag:
+        build_tasks(plan_data_arrival(config, refs=refs))
+    return dag
+
+
+def build_monitoring_dag(
+    config: CTPipelineConfig,
+    *,
+    dag_id: str | None = None,
+    schedule: str = "0 6 * * *",
+    input_path: str | None = None,
+    drift: Mapping[str, Any] | None = None,
+    doc_md: str | None = None,
+    start_date: dt.datetime = START_DATE,
+    extra_tags: Sequence[str] = (),
+) -> DAG:
+    """Build the monitoring DAG of ``config``: score the batch with the champion, then check
+    drift and performance; a verdict that asks for retraining starts the CT DAG.
+
+    :param dag_id: default ``<config.dag_id>_monitoring``.
+    :param schedule: when the day's batch is scored.
+    :param input_path: the default of the ``input_path`` param (the batch to score); None =
+        ``$AIRFLOW_MLOPS_HOME/incoming/batch.csv``.
+    :param drift: :class:`~airflow_mlops.monitoring.drift_types.DriftConfig` fields.
+    :param doc_md: the DAG's docs; default the config's.
+    """
+    if input_path is None:
+        from airflow_mlops.settings import MlopsHome
+
+        input_path = str(MlopsHome.from_env().root / "incoming" / "batch.csv")
+    params = {
+        "input_path": Param(
+            input_path,
+            type="string",
+            description="The batch to score: a CSV or Parquet file of raw feature rows.",
+        )
+    }
+    with _dag(
+        config,
+        schedule,
+        start_date,
+        [*config.tags, "monitoring", *extra_tags],
+        dag_id=dag_id or f"{config.dag_id}_monitoring",
+        doc_md=doc_md,
+        max_active_runs=1,
+        params=params,
+    ) as dag:
+        build_tasks(plan_monitoring(config, drift=drift))
     return dag
 
 

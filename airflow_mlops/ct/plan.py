@@ -1,5 +1,9 @@
 """Plan a CT pipeline as plain task descriptions; the DAG factory turns them into operators.
 
+From one :class:`~airflow_mlops.ct.config.CTPipelineConfig` come three plans: the CT run
+(:func:`plan_ct_pipeline`), the data-arrival sensor (:func:`plan_data_arrival`) and the
+monitoring run (:func:`plan_monitoring`).
+
 The plan is pure data (no Airflow import), so it can be tested and inspected alone: task ids,
 the operator class of each (a dotted path, imported only when the DAG is built), their upstream
 tasks, and the arguments each operator receives, with the Jinja templates that pass references
@@ -8,6 +12,7 @@ tasks, and the arguments each operator receives, with the Jinja templates that p
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +30,9 @@ TRAIN_OPERATOR = f"{OPERATORS}.training.TrainInDockerOperator"
 EXPORT_OPERATOR = f"{OPERATORS}.export.ExportOnnxOperator"
 REGISTER_OPERATOR = f"{OPERATORS}.model_registry.RegisterModelOperator"
 PROMOTE_OPERATOR = f"{OPERATORS}.model_registry.EvaluateAndPromoteOperator"
+SENSOR_OPERATOR = "airflow_mlops.sensors.data.DvcDataVersionSensor"
+SCORE_OPERATOR = f"{OPERATORS}.scoring.BatchPredictOperator"
+DRIFT_OPERATOR = f"{OPERATORS}.monitoring.DriftMonitorOperator"
 
 PREPARE = "prepare_run"
 PULL = "pull_data"
@@ -35,6 +43,13 @@ TRAIN = "train"
 EXPORT = "export_onnx"
 REGISTER = "register_model"
 PROMOTE = "evaluate_and_promote"
+WAIT = "wait_for_new_version"
+SCORE = "score_batch"
+DRIFT = "check_drift"
+#: the monitoring run's batch, a DAG param (the factory gives it a default)
+INPUT_PATH = "{{ params.input_path }}"
+#: the day the batch was scored (the run's start), not the schedule's logical date
+RUN_DAY = "{{ dag_run.start_date.strftime('%Y-%m-%d') }}"
 
 
 def xcom(task_id: str, *path: str | int) -> str:
@@ -185,3 +200,58 @@ def plan_ct_pipeline(config: CTPipelineConfig) -> list[TaskSpec]:
         ),
     ]
     return tasks
+
+
+def plan_data_arrival(
+    config: CTPipelineConfig,
+    *,
+    refs: str | None = None,
+    poke_interval_s: float = 30,
+    timeout_s: float = 25 * 60,
+) -> list[TaskSpec]:
+    """The data-arrival run: one deferrable sensor that emits an event on the dataset's asset
+    (``x-mlops://data/<dataset name>``, which the CT DAG is scheduled on) for each new version.
+
+    :param refs: the refs watched; None = the branch the dataset's ``default_rev`` names.
+    :param poke_interval_s: seconds between two looks at the registry.
+    :param timeout_s: how long one run waits for a new version.
+    """
+    data = config.dataset
+    args = {
+        "registry": data.registry,
+        "target": data.path,
+        "refs": refs or f"refs/heads/{data.default_rev}",
+        "dataset": data.name,
+        "poke_interval": poke_interval_s,
+        "timeout": timeout_s,
+    }
+    return [TaskSpec(WAIT, SENSOR_OPERATOR, args=args)]
+
+
+def plan_monitoring(
+    config: CTPipelineConfig,
+    *,
+    drift: Mapping[str, Any] | None = None,
+    max_performance_drop: float = 0.05,
+) -> list[TaskSpec]:
+    """The monitoring run: score the batch (DAG param ``input_path``) with the champion, then
+    compare that day's inference log with the champion's training data; drift or a
+    performance drop emits the event that starts the CT DAG.
+
+    :param drift: :class:`~airflow_mlops.monitoring.drift_types.DriftConfig` fields.
+    :param max_performance_drop: the largest drop of the labelled metric that is no alarm.
+    """
+    common = {"model_name": config.model_name, "mlflow_conn_id": config.mlflow_conn_id}
+    drift_args = {
+        **common,
+        "window_start": RUN_DAY,
+        "window_end": RUN_DAY,
+        "data_registry": config.dataset.registry,
+        "drift": dict(drift) if drift is not None else None,
+        "label_column": config.dataset.label,
+        "max_performance_drop": max_performance_drop,
+    }
+    return [
+        TaskSpec(SCORE, SCORE_OPERATOR, args={**common, "input_path": INPUT_PATH}),
+        TaskSpec(DRIFT, DRIFT_OPERATOR, (SCORE,), drift_args),
+    ]

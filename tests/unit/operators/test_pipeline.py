@@ -61,3 +61,32 @@ def test_the_level2_dag_builds_tests_publishes_deploys_then_runs_ct(backend: str
     assert dag.render_template_as_native_obj
     assert dag.get_task("build_image").backend == backend
     assert dag.get_task("run_ct").trigger_dag_id == "ct"
+
+
+def test_one_config_builds_the_data_arrival_and_monitoring_dags() -> None:
+    from airflow_mlops.assets import data_asset_uri
+    from airflow_mlops.ct.config import CTPipelineConfig
+    from airflow_mlops.operators.pipeline import build_data_arrival_dag, build_monitoring_dag
+
+    config = CTPipelineConfig(dag_id="ct", model_name="m", dataset=DATASET, tags=("own",))
+    arrival = build_data_arrival_dag(config)
+    (sensor,) = arrival.tasks
+    assert (arrival.dag_id, sensor.task_id) == ("ct_data_arrival", "wait_for_new_version")
+    assert (sensor.registry, sensor.target, sensor.refs) == (
+        "/r",
+        "data/train.csv",
+        "refs/heads/main",
+    )
+    # the sensor emits on the very asset the CT DAG is scheduled on
+    assert [a.uri for a in sensor.outlets] == [data_asset_uri(DATASET.name)]
+    assert set(arrival.tags) == {"own", "data"}
+
+    monitoring = build_monitoring_dag(
+        config, input_path="/in/batch.csv", drift={"drift_share": 0.2}
+    )
+    upstream = {task.task_id: sorted(task.upstream_task_ids) for task in monitoring.tasks}
+    assert upstream == {"score_batch": [], "check_drift": ["score_batch"]}
+    drift = monitoring.get_task("check_drift")
+    assert (drift.model_name, drift.data_registry, drift.label_column) == ("m", "/r", "y")
+    assert monitoring.params["input_path"] == "/in/batch.csv"
+    assert monitoring.dag_id == "ct_monitoring"
