@@ -92,6 +92,25 @@ class MlflowRest:
         )
         return self._call(request, endpoint)
 
+    def artifact(self, run_id: str, path: str) -> bytes:
+        """The bytes of artifact ``path`` of run ``run_id`` (the server's ``/get-artifact``).
+
+        :raises FileNotFoundError: the run or the artifact does not exist.
+        """
+        query = urllib.parse.urlencode({"run_uuid": run_id, "path": path})
+        request = urllib.request.Request(
+            f"{self.base}/get-artifact?{query}", headers=_headers(False)
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s, context=_tls()) as answer:
+                return answer.read()
+        except urllib.error.HTTPError as error:
+            if error.code in (400, 404):
+                raise FileNotFoundError(f"{run_id}/{path}") from error
+            raise self._refused(error, "get-artifact") from error
+        except OSError as error:
+            raise self._unreachable(error, "get-artifact") from error
+
     def pages(
         self, endpoint: str, key: str, params: dict[str, Any], *, post: bool = False
     ) -> list[dict[str, Any]]:
@@ -111,19 +130,25 @@ class MlflowRest:
             with urllib.request.urlopen(request, timeout=self.timeout_s, context=_tls()) as answer:
                 return json.loads(answer.read() or b"{}")
         except urllib.error.HTTPError as error:
-            body = error.read().decode("utf-8", "replace")
-            try:
-                detail = json.loads(body)
-            except ValueError:
-                detail = {"message": body[:500]}
-            raise RegistryError(
-                f"MLflow at {self.base} refused {endpoint} (HTTP {error.code}): "
-                f"{detail.get('message', '')}",
-                hint="Check the mlflow_default connection (URL, login) and the server log.",
-                details={"error_code": detail.get("error_code"), "status": error.code},
-            ) from error
+            raise self._refused(error, endpoint) from error
         except (OSError, ValueError) as error:
-            raise RegistryError(
-                f"MLflow at {self.base} is unreachable or answered garbage on {endpoint}: {error}",
-                hint="Start the tracking server or fix the mlflow_default connection.",
-            ) from error
+            raise self._unreachable(error, endpoint) from error
+
+    def _refused(self, error: urllib.error.HTTPError, endpoint: str) -> RegistryError:
+        body = error.read().decode("utf-8", "replace")
+        try:
+            detail = json.loads(body)
+        except ValueError:
+            detail = {"message": body[:500]}
+        return RegistryError(
+            f"MLflow at {self.base} refused {endpoint} (HTTP {error.code}): "
+            f"{detail.get('message', '')}",
+            hint="Check the mlflow_default connection (URL, login) and the server log.",
+            details={"error_code": detail.get("error_code"), "status": error.code},
+        )
+
+    def _unreachable(self, error: Exception, endpoint: str) -> RegistryError:
+        return RegistryError(
+            f"MLflow at {self.base} is unreachable or answered garbage on {endpoint}: {error}",
+            hint="Start the tracking server or fix the mlflow_default connection.",
+        )

@@ -1,4 +1,5 @@
-"""The FastAPI app mounted at ``/mlops``: the MLOps page and the JSON API behind it.
+"""The FastAPI app mounted at ``/mlops``: the MLOps page, the JSON API behind it and the
+reports (:mod:`airflow_mlops.plugins.reports`).
 
 Airflow mounts plugin apps without authentication, so every route depends on
 ``requires_access_dag("GET")``: the caller's JWT (``Authorization: Bearer`` or the UI's
@@ -29,6 +30,7 @@ from airflow_mlops.dashboard import (
 from airflow_mlops.errors import ConfigError, RegistryError
 from airflow_mlops.hooks.mlflow import MlflowHook
 from airflow_mlops.mlflow_rest import check_http_uri
+from airflow_mlops.plugins.reports import create_router as create_reports_router
 
 STATIC = Path(__file__).with_name("static")
 ASSETS = {"app.js": "text/javascript", "app.css": "text/css"}
@@ -83,7 +85,8 @@ def create_app(
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[..., Any]) -> Any:
         response = await call_next(request)
-        response.headers.update(SECURITY_HEADERS)
+        for header, value in SECURITY_HEADERS.items():  # a report route sets its own CSP
+            response.headers.setdefault(header, value)
         return response
 
     def registry(
@@ -137,4 +140,5 @@ def create_app(
             lambda uri, links, size: versions_page(uri, name, links, before, size),
         )
 
+    app.include_router(create_reports_router())
     return app

@@ -141,3 +141,12 @@ def test_mlflow_connection_credentials_reach_the_server(
     MlflowRest(MlflowHook("auth_mlflow").get_tracking_uri()).get("experiments/search")
 
     assert seen[0][2] == expected
+
+
+def test_artifact_reads_raw_bytes_and_a_refusal_is_not_found(server: tuple[str, Seen]) -> None:
+    url, seen = server
+    rest = MlflowRest(url)
+    assert rest.artifact("abc", "evaluation/v1/report.md") == b"<html>"
+    assert seen[-1][1] == "/get-artifact?run_uuid=abc&path=evaluation%2Fv1%2Freport.md"
+    with pytest.raises(FileNotFoundError):
+        rest.artifact("abc", "refuse.md")
