@@ -163,6 +163,8 @@ def main() -> None:
         )
         out["seconds"] = time.perf_counter() - started
         out["peak_rss_gb"] = peak_rss_gb()
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        out["cpu_seconds"] = usage.ru_utime + usage.ru_stime  # what the load does not change
         print(json.dumps(out))
         return
 
@@ -189,8 +191,11 @@ def main() -> None:
             prepare(path, rows, seed=2)
         log(f"scaled check: {rows:,} current rows vs {ref_rows:,} reference rows ({load()})")
         ours = runs[rows] = run_child(["scaled", str(reference), str(path)], timeout=1800)
-        log(f"  {ours['seconds']:.1f} s, peak RSS {ours['peak_rss_gb']:.2f} GB")
-        baseline = f"{load()} after the run"
+        log(
+            f"  {ours['seconds']:.1f} s ({ours['cpu_seconds']:.0f} s of CPU), "
+            f"peak RSS {ours['peak_rss_gb']:.2f} GB"
+        )
+        baseline = f"{ours['cpu_seconds']:.0f} s of CPU; {load()} after the run"
         if rows == cur_rows:
             log("  the same with one iter_batches reader over the whole file (before)")
             old = run_child(["scaled", str(reference), str(path), "whole_file"], timeout=1800)
