@@ -25,11 +25,26 @@ def data_asset_uri(dataset: str) -> str:
 
 
 def drift_asset_uri(model: str) -> str:
-    """The asset updated when monitoring finds drift or a performance drop for ``model``.
+    """The asset updated when monitoring finds data or prediction drift for ``model``.
 
-    Event extra: ``{"reason": "drift"|"performance", "model", "window", "drift_share"}``.
+    Event extra: ``{"reason": "drift", "model", "window", "drift_share"}``.
     """
     return f"{ASSET_SCHEME}://drift/{model}"
+
+
+def performance_asset_uri(model: str) -> str:
+    """The asset updated when monitoring finds that ``model``'s live metric dropped below its
+    holdout metric (a separate asset from drift, so each trigger can be switched on its own).
+
+    Event extra: ``{"reason": "performance", "model", "window", "metric", "holdout", "live",
+    "drop"}``.
+    """
+    return f"{ASSET_SCHEME}://performance/{model}"
+
+
+def monitoring_asset_uri(reason: str, model: str) -> str:
+    """The asset a monitoring verdict with ``reason`` ("drift" or "performance") updates."""
+    return performance_asset_uri(model) if reason == "performance" else drift_asset_uri(model)
 
 
 def model_asset_uri(model: str) -> str:

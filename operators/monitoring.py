@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import AssetAlias, BaseOperator
 
-from airflow_mlops.assets import drift_asset_uri
+from airflow_mlops.assets import monitoring_asset_uri
 from airflow_mlops.errors import ConfigError, DriftError, MlopsError
 from airflow_mlops.hooks.mlflow import MlflowHook
 from airflow_mlops.inputs import (
@@ -45,7 +45,8 @@ class DriftMonitorError(MlopsTaskError):
 
 
 def drift_alias(model: str) -> AssetAlias:
-    """The alias the monitor emits through; its events land on ``drift_asset_uri(model)``."""
+    """The alias the monitor emits through; its events land on ``x-mlops://drift/<model>`` or
+    ``x-mlops://performance/<model>`` (:func:`~airflow_mlops.assets.monitoring_asset_uri`)."""
     return AssetAlias(name=f"mlops-drift-alias-{model}")
 
 
@@ -59,8 +60,9 @@ class DriftMonitorOperator(BaseOperator):
     ``<artifacts>/drift/<dag_id>/<run_id>/<task_id>[/<map_index>]/report.html`` (extra link
     "Drift report"). Metrics go to MLflow (experiment ``monitoring/<model>``,
     :func:`~airflow_mlops.monitoring.history.log_drift_history`). When retraining is due, an
-    event is emitted on the asset ``x-mlops://drift/<model>`` with extra ``{"reason":
-    "drift"|"performance", "model", "window", "drift_share"}`` (through the alias
+    event is emitted on the asset ``x-mlops://drift/<model>`` (reason "drift") or
+    ``x-mlops://performance/<model>`` (reason "performance"), with extra ``{"reason", "model",
+    "window", "drift_share"}`` (through the alias
     :func:`drift_alias`, so no event is emitted otherwise).
 
     Returns to XCom ``{"drift_share", "dataset_drift", "drifted_columns", "tests",
@@ -237,7 +239,8 @@ class DriftMonitorOperator(BaseOperator):
         return result
 
     def emit(self, context: Context, result: dict[str, Any]) -> None:
-        """Add the drift event (asset ``x-mlops://drift/<model>``) through the alias outlet."""
+        """Add the event of the verdict's reason (asset ``x-mlops://drift/<model>`` or
+        ``x-mlops://performance/<model>``) through the alias outlet."""
         from airflow.sdk import Asset
 
         extra = {
@@ -247,5 +250,5 @@ class DriftMonitorOperator(BaseOperator):
             "drift_share": result["drift_share"],
         }
         context["outlet_events"][drift_alias(self.model_name)].add(
-            Asset(drift_asset_uri(self.model_name)), extra=extra
+            Asset(monitoring_asset_uri(result["reason"], self.model_name)), extra=extra
         )

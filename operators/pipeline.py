@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import DAG, Asset, BaseOperator, Param
 
-from airflow_mlops.assets import data_asset_uri, drift_asset_uri
 from airflow_mlops.ct.params import FIELDS
 from airflow_mlops.ct.plan import (
     TaskSpec,
@@ -83,11 +82,7 @@ def ct_schedule(policy: TriggerPolicy, config: CTPipelineConfig) -> Any:
     """The DAG schedule for ``policy``: cron, asset events, both (AssetOrTimeSchedule) or None."""
     from airflow.timetables.trigger import CronTriggerTimetable
 
-    assets = []
-    if policy.on_new_data:
-        assets.append(Asset(data_asset_uri(config.dataset.name)))
-    if policy.watches_drift_asset:
-        assets.append(Asset(drift_asset_uri(config.model_name)))
+    assets = [Asset(uri) for uri in policy.assets(config.dataset.name, config.model_name)]
     timetable = CronTriggerTimetable(policy.cron, timezone="UTC") if policy.cron else None
     if not assets:
         return timetable

@@ -1,9 +1,13 @@
 """The level-1 trigger policy and the rule that says which trigger started a CT run.
 
 Five triggers start continuous training: a person (``manual``), the nightly ``schedule``, a new
-data version (``new_data``), and monitoring's ``drift`` and ``performance`` events. The two
-asset-driven kinds arrive as events whose extra carries ``reason`` (see
-:mod:`airflow_mlops.assets`); the run records the strongest reason among its events.
+data version (``new_data``), and monitoring's ``drift`` and ``performance`` events. The
+asset-driven kinds arrive as events on their own assets (see :mod:`airflow_mlops.assets`), whose
+extra carries ``reason``; the run records the strongest reason among its events.
+
+Each switch does what it says: a switched-off cron or asset is not in the DAG's schedule
+(:meth:`TriggerPolicy.assets`), so it never starts a run; a run that still names a switched-off
+trigger (a person with ``manual`` off, a stale event) is refused by :func:`classify_trigger`.
 """
 
 from __future__ import annotations
@@ -12,7 +16,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_mlops.assets import TRIGGER_REASONS
+from airflow_mlops.assets import (
+    TRIGGER_REASONS,
+    data_asset_uri,
+    drift_asset_uri,
+    performance_asset_uri,
+)
 from airflow_mlops.errors import ConfigError
 from airflow_mlops.inputs import check_bool
 
@@ -30,15 +39,17 @@ class TriggerPolicy:
     :param on_new_data: start a run when a new dataset version arrives.
     :param on_drift: start a run when monitoring reports data drift.
     :param on_performance_drop: start a run when monitoring reports a performance drop.
+    :param on_manual: let a person start a run (from the UI, the CLI or the REST API).
     """
 
     cron: str | None = "0 2 * * *"
     on_new_data: bool = True
     on_drift: bool = True
     on_performance_drop: bool = True
+    on_manual: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("on_new_data", "on_drift", "on_performance_drop"):
+        for name in ("on_new_data", "on_drift", "on_performance_drop", "on_manual"):
             check_bool(f"TriggerPolicy.{name}", getattr(self, name))
         if self.cron is not None and (
             not isinstance(self.cron, str)
@@ -50,14 +61,26 @@ class TriggerPolicy:
                 hint='Use e.g. "0 2 * * *" (02:00 UTC every night), or None for no schedule.',
             )
 
-    @property
-    def watches_drift_asset(self) -> bool:
-        """Whether runs start from the monitoring asset (drift or performance)."""
-        return self.on_drift or self.on_performance_drop
+    def assets(self, dataset: str, model: str) -> tuple[str, ...]:
+        """The URIs of the assets the CT DAG is scheduled on: only the switched-on triggers'.
+
+        :param dataset: the dataset whose new versions start runs (``on_new_data``).
+        :param model: the model whose monitoring events start runs (``on_drift``,
+            ``on_performance_drop``).
+        """
+        switched = (
+            (self.on_new_data, data_asset_uri(dataset)),
+            (self.on_drift, drift_asset_uri(model)),
+            (self.on_performance_drop, performance_asset_uri(model)),
+        )
+        return tuple(uri for on, uri in switched if on)
 
     @property
     def accepted_reasons(self) -> frozenset[str]:
-        reasons = {"manual"}
+        """The reasons a run may start for: the switched-on triggers."""
+        reasons = set()
+        if self.on_manual:
+            reasons.add("manual")
         if self.cron:
             reasons.add("schedule")
         if self.on_new_data:
@@ -99,28 +122,35 @@ def classify_trigger(
     :param run_type: Airflow's ``dag_run.run_type`` (manual, scheduled, asset_triggered, ...).
     :param conf: the run's conf; ``{"trigger": reason}`` lets a caller name the reason.
     :param event_extras: extras of the asset events that triggered the run.
-    :param policy: when given, events whose reason the policy does not accept are ignored.
+    :param policy: when given, events whose reason the policy does not accept are ignored, and
+        a run left with only switched-off reasons is refused.
+    :raises ConfigError: an unknown ``conf.trigger``, or a run started by a switched-off trigger.
     """
-    extras = [_unwrap(extra) for extra in event_extras]
+    received = [_unwrap(extra) for extra in event_extras]
     named = (conf or {}).get("trigger")
     if named is not None and named not in TRIGGER_REASONS:
         raise ConfigError(
             f"conf.trigger={named!r} is not a known trigger.",
             hint=f"Use one of {', '.join(TRIGGER_REASONS)}, or leave it out.",
         )
+    extras = received
     if policy is not None:
-        extras = [e for e in extras if e.get("reason") in policy.accepted_reasons]
+        extras = [e for e in received if e.get("reason") in policy.accepted_reasons]
     reasons = [e.get("reason") for e in extras]
     # the commit is immutable: a branch named in ``rev`` may have moved on since the event
     data_rev = next(
         (e.get("commit") or e["rev"] for e in reversed(extras) if e.get("commit") or e.get("rev")),
         None,
     )
-    if named:
-        return TriggerInfo(named, extras, data_rev)
-    for reason in _PRIORITY:
-        if reason in reasons:
-            return TriggerInfo(reason, extras, data_rev)
-    if run_type == "scheduled":
-        return TriggerInfo("schedule", extras, data_rev)
-    return TriggerInfo("manual", extras, data_rev)
+    reason = named or next((r for r in _PRIORITY if r in reasons), None)
+    if reason is None:
+        reason = {"scheduled": "schedule", "asset_triggered": None}.get(run_type, "manual")
+    if policy is not None and reason not in policy.accepted_reasons:
+        started_by = reason or sorted({str(e.get("reason")) for e in received})
+        raise ConfigError(
+            f"This run was started by {started_by!r}, a trigger switched off in the policy "
+            f"(switched on: {', '.join(sorted(policy.accepted_reasons)) or 'none'}).",
+            hint="Switch it on in the pipeline config's TriggerPolicy, or start the run with a "
+            "trigger that is on.",
+        )
+    return TriggerInfo(reason or "manual", extras, data_rev)

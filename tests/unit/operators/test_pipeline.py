@@ -63,6 +63,43 @@ def test_the_level2_dag_builds_tests_publishes_deploys_then_runs_ct(backend: str
     assert dag.get_task("run_ct").trigger_dag_id == "ct"
 
 
+def _uris(condition: object) -> list[str]:
+    """The asset URIs of an asset or a (nested) ``|`` condition of assets."""
+    if hasattr(condition, "uri"):
+        return [condition.uri]
+    return [uri for part in condition.objects for uri in _uris(part)]
+
+
+@pytest.mark.parametrize(
+    ("switch_off", "left_out"),
+    [
+        ({}, None),
+        ({"cron": None}, None),
+        ({"on_new_data": False}, "x-mlops://data/data"),
+        ({"on_drift": False}, "x-mlops://drift/m"),
+        ({"on_performance_drop": False}, "x-mlops://performance/m"),
+        ({"on_manual": False}, None),
+    ],
+)
+def test_the_ct_schedule_holds_only_the_switched_on_triggers(
+    switch_off: dict[str, object], left_out: str | None
+) -> None:
+    from airflow.sdk import AssetOrTimeSchedule
+
+    from airflow_mlops.ct.config import CTPipelineConfig
+    from airflow_mlops.ct.triggers import TriggerPolicy
+    from airflow_mlops.operators.pipeline import ct_schedule
+
+    policy = TriggerPolicy(**switch_off)
+    config = CTPipelineConfig(dag_id="x", model_name="m", dataset=DATASET, triggers=policy)
+    schedule = ct_schedule(policy, config)
+    assets = schedule.asset_condition if isinstance(schedule, AssetOrTimeSchedule) else schedule
+    uris = set(_uris(assets))
+    every = {"x-mlops://data/data", "x-mlops://drift/m", "x-mlops://performance/m"}
+    assert uris == every - {left_out}
+    assert isinstance(schedule, AssetOrTimeSchedule) == ("cron" not in switch_off)
+
+
 def test_one_config_builds_the_data_arrival_and_monitoring_dags() -> None:
     from airflow_mlops.assets import data_asset_uri
     from airflow_mlops.ct.config import CTPipelineConfig
