@@ -533,6 +533,7 @@ CONFIG_FIELDS: dict[str, tuple[Callable[..., Any], dict[str, Kind]]] = {
             "on_new_data": BOOL,
             "on_drift": BOOL,
             "on_performance_drop": BOOL,
+            "on_manual": BOOL,
         },
     ),
     "TrainingConfig": (
