@@ -6,9 +6,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from airflow_mlops.errors import DataError
 
 #: the remote name used when the caller gives a URL but no remote name
 OVERRIDE_REMOTE = "airflow-mlops"
+#: the options an AWS connection gives (``DvcRemoteHook``): only an ``s3://`` remote takes them
+S3_OPTIONS = frozenset(
+    {"access_key_id", "secret_access_key", "session_token", "endpointurl", "region"}
+)
 
 
 @dataclass(frozen=True)
@@ -42,3 +49,22 @@ def local_remote(remote: RemoteSpec) -> Path | None:
     if url and not remote.config and "://" not in url and Path(url).is_absolute():
         return Path(url)
     return None
+
+
+def check_options_fit(name: str, url: str, options: Mapping[str, Any]) -> None:
+    """Refuse AWS connection options for a remote that is not on S3: DVC would refuse them with
+    "extra keys not allowed", which reads as an unreachable remote.
+
+    :raises DataError: ``options`` hold S3 options and ``url`` is not an ``s3://`` URL.
+    """
+    given = sorted(S3_OPTIONS.intersection(options))
+    scheme = urlsplit(url).scheme if "://" in url else ""
+    if not given or scheme == "s3":
+        return
+    kind = "a local directory" if scheme in ("", "file") else f"a {scheme}:// remote"
+    raise DataError(
+        f"DVC remote {name!r} is {kind}; aws_conn_id applies to s3:// remotes only "
+        f"(options given: {', '.join(given)}).",
+        hint="Drop aws_conn_id for this remote, or name an s3:// remote (remote or remote_url).",
+        details={"remote": name, "kind": "credentials_for_other_remote", "options": given},
+    )

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_mlops.data.dvc_cache import Output
 from airflow_mlops.data.dvc_checkout import make_room
 from airflow_mlops.data.dvc_errors import diagnose
-from airflow_mlops.data.dvc_remote import OVERRIDE_REMOTE, RemoteSpec
+from airflow_mlops.data.dvc_remote import OVERRIDE_REMOTE, RemoteSpec, check_options_fit
 from airflow_mlops.data.git_source import clone
 from airflow_mlops.errors import DataError
 
@@ -71,6 +71,7 @@ def _open_repo(root: Path, cache: Path, remote: RemoteSpec, link_type: str) -> I
     if remote.url:
         # a remote defined afresh, so that its options are checked against its URL's scheme
         name = remote.name or OVERRIDE_REMOTE
+        check_options_fit(name, remote.url, options)
         config["remote"] = {name: options}
         config["core"]["remote"] = name
         options = {}
@@ -82,6 +83,11 @@ def _open_repo(root: Path, cache: Path, remote: RemoteSpec, link_type: str) -> I
             hint="Check that the revision has a .dvc/ directory and the remote name exists.",
         ) from error
     with repo:
+        if options:
+            configured = name or repo.config["core"].get("remote")
+            url = repo.config["remote"].get(configured, {}).get("url")
+            if configured and url:
+                check_options_fit(configured, url, options)
         yield repo
 
 

@@ -115,6 +115,17 @@ def test_unreachable_remote(demo_registry, tmp_path: Path) -> None:
     assert caught.value.details["kind"] == "remote_unreachable"
 
 
+@pytest.mark.parametrize("url", [False, True])
+def test_aws_credentials_on_a_local_remote_are_named_not_unreachable(
+    demo_registry, tmp_path: Path, url: bool
+) -> None:
+    """An AWS connection on the registry's local remote, or on a local remote_url."""
+    aws = {"access_key_id": "a", "secret_access_key": "b", "region": "us-east-1"}
+    remote = RemoteSpec(url=str(demo_registry.remote) if url else None, config=aws)
+    with pytest.raises(DataError, match="is a local directory; aws_conn_id applies to s3://"):
+        _pull(demo_registry, tmp_path, remote=remote)
+
+
 def test_object_missing_on_the_remote_keeps_the_previous_workspace(
     demo_registry, tmp_path: Path
 ) -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from airflow_mlops.data.dvc_remote import RemoteSpec, local_remote
+import pytest
+
+from airflow_mlops.data.dvc_remote import RemoteSpec, check_options_fit, local_remote
+from airflow_mlops.errors import DataError
 
 
 def test_a_url_is_merged_over_the_options_and_https_is_verified() -> None:
@@ -25,3 +28,21 @@ def test_only_an_absolute_path_without_options_is_a_local_remote(tmp_path: Path)
     assert local_remote(RemoteSpec(url="s3://bucket/store")) is None
     assert local_remote(RemoteSpec(url=str(tmp_path), config={"region": "x"})) is None
     assert local_remote(RemoteSpec()) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("/srv/remote", "a local directory"),
+        ("file:///srv/r", "a local directory"),
+        ("gs://bucket/x", "a gs:// remote"),
+    ],
+)
+def test_aws_options_for_a_remote_of_another_kind_say_so(url: str, kind: str) -> None:
+    with pytest.raises(DataError, match=f"'local' is {kind}; aws_conn_id applies to s3://"):
+        check_options_fit("local", url, {"access_key_id": "a", "secret_access_key": "b"})
+
+
+def test_aws_options_fit_an_s3_remote_and_no_options_fit_any() -> None:
+    check_options_fit("s3", "s3://bucket/store", {"access_key_id": "a"})
+    check_options_fit("local", "/srv/remote", {})
