@@ -1,0 +1,1 @@
+"""Our torch models for tabular data."""
