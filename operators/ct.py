@@ -10,6 +10,7 @@ from airflow.sdk import BaseOperator, Variable
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_mlops.ct.config import CTPipelineConfig
+from airflow_mlops.ct.identity import code_identity
 from airflow_mlops.ct.params import FIELDS, parse_run_params
 from airflow_mlops.ct.triggers import classify_trigger
 from airflow_mlops.errors import ConfigError, MlopsError
@@ -25,13 +26,14 @@ if TYPE_CHECKING:
 class PrepareCTRunOperator(BaseOperator):
     """First task of a CT run: validate the run params and record which trigger started it.
 
-    Returns ``{"trigger", "data_rev", "training", "promote", "image", "events"}``: ``training``
-    holds the training config fields (the config's
-    :meth:`~airflow_mlops.ct.config.CTPipelineConfig.training_params`: label, task, id, feature,
-    excluded and categorical columns, model factory and kwargs; plus the run's
-    hyper-parameters) and ``image`` the training image reference (the Variable
-    set by the level-2 DAG, or ``local:<version>`` for the local backend); both enter the CT
-    fingerprint.
+    Returns ``{"trigger", "data_rev", "training", "promote", "image", "code", "events"}``:
+    ``training`` holds the training config fields (the config's
+    :meth:`~airflow_mlops.ct.config.CTPipelineConfig.training_params`: label, task, id,
+    feature, excluded and categorical columns, model factory and kwargs; plus the run's
+    hyper-parameters), ``image`` the training image reference (the Variable set by the level-2
+    DAG, or ``local:<version>`` for the local backend) and ``code`` what the CT fingerprint
+    and the lineage record of the code (:func:`airflow_mlops.ct.identity.code_identity`: the
+    image's content digest, the model code's fingerprint, the pipeline repository's commit).
 
     :param config: the pipeline's config.
     """
@@ -59,6 +61,8 @@ class PrepareCTRunOperator(BaseOperator):
             # an asset event's revision comes from outside the form: same rule as data_rev
             data_rev = check_rev("data_rev", trigger.data_rev or params.data_rev)
             image = self.training_image()
+            dag_file = getattr(context["dag"], "fileloc", None)
+            code = code_identity(self.config, image, dag_file=dag_file)
         except ConfigError as error:
             raise AirflowFailException(f"Run refused before any work: {error}") from error
         self.log.info(
@@ -73,6 +77,7 @@ class PrepareCTRunOperator(BaseOperator):
             "data_rev": data_rev,
             "promote": params.promote,
             "image": image,
+            "code": code,
             # the pipeline's columns, task and model, then this run's hyper-parameters
             "training": {**self.config.training_params(), **params.training_params()},
         }

@@ -31,11 +31,15 @@ MD5_PATTERN = r"^[0-9a-f]{32}(\.dir)?$"
 class SkipIfTrainedOperator(MlflowOperator, SkipMixin):
     """Skip training when a version with the same CT fingerprint is already registered.
 
-    The fingerprint is ``sha256(data md5, training image digest, params)``
-    (:func:`airflow_mlops.lineage.fingerprint`). When a version of ``model_name`` carries it
-    (tag ``mlops.fingerprint``), every downstream task is skipped (like ShortCircuitOperator);
-    otherwise the run goes on. Either way the XCom is ``{"fingerprint", "trained", "version"}``,
-    which the registration uses.
+    The fingerprint is ``sha256(data md5, training image digest, params, model code, pipeline
+    git sha)`` (:func:`airflow_mlops.lineage.fingerprint`). When a version of ``model_name``
+    carries it (tag ``mlops.fingerprint``) and the gate is done with it
+    (:func:`~airflow_mlops.model_registry.client.evaluation_finished`), every downstream task is
+    skipped (like ShortCircuitOperator). When its run failed in evaluation or promotion, the
+    run resumes from that version: every downstream task but ``resume_task_ids`` is skipped
+    (those evaluate it again). Otherwise the run goes on. Either way the XCom is
+    ``{"fingerprint", "trained", "version", "evaluated"}``, which the registration and the
+    gate use.
 
     :param model_name: the registered model. (templated)
     :param data_md5: DVC md5 of the training data. (templated)
@@ -43,18 +47,32 @@ class SkipIfTrainedOperator(MlflowOperator, SkipMixin):
         Airflow's task params). (templated)
     :param image_digest: digest of the training image; None records ``"unpinned"``, which
         makes image changes invisible to the check: pass the digest in production. (templated)
+    :param model_code: the model code's fingerprint
+        (:func:`airflow_mlops.training.code.model_code_fingerprint`), or None. (templated)
+    :param git_sha: the commit of the pipeline repository, or None. (templated)
+    :param resume_task_ids: the downstream tasks that still run when the version with this
+        fingerprint was never evaluated to the end (the gate); empty = skip them all too.
     :param ignore_downstream_trigger_rules: True skips every downstream task; False only the
         direct ones, leaving the others to their trigger rules.
     :param mlflow_conn_id: the Airflow connection of the MLflow server.
     """
 
-    template_fields: Sequence[str] = ("model_name", "data_md5", "training_params", "image_digest")
+    template_fields: Sequence[str] = (
+        "model_name",
+        "data_md5",
+        "training_params",
+        "image_digest",
+        "model_code",
+        "git_sha",
+    )
     ui_color = "#f0e4ff"
     argument_rules = {
         "model_name": check_name,
         "data_md5": rule(check_pattern, MD5_PATTERN, "must be a DVC md5 (32 hex digits)"),
         "training_params": check_mapping_or_json,
         "image_digest": rule(check_text, max_length=512, allow_none=True),
+        "model_code": rule(check_text, max_length=512, allow_none=True),
+        "git_sha": rule(check_text, max_length=512, allow_none=True),
         "mlflow_conn_id": check_name,
         "ignore_downstream_trigger_rules": check_bool,
     }
@@ -68,6 +86,9 @@ class SkipIfTrainedOperator(MlflowOperator, SkipMixin):
         data_md5: str,
         training_params: dict[str, Any] | str,
         image_digest: str | None = None,
+        model_code: str | None = None,
+        git_sha: str | None = None,
+        resume_task_ids: Sequence[str] = (),
         ignore_downstream_trigger_rules: bool = True,
         **kwargs: Any,
     ) -> None:
@@ -76,33 +97,60 @@ class SkipIfTrainedOperator(MlflowOperator, SkipMixin):
         self.data_md5 = data_md5
         self.training_params = training_params
         self.image_digest = image_digest
+        self.model_code = model_code
+        self.git_sha = git_sha
+        self.resume_task_ids = tuple(resume_task_ids)
         self.ignore_downstream_trigger_rules = ignore_downstream_trigger_rules
         check_arguments(self, self.argument_rules, rendered=False)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_mlops.model_registry.client import find_trained_version
+        from airflow_mlops.model_registry.client import evaluation_finished, find_trained_version
 
         check_arguments(self, self.argument_rules, rendered=True)
         try:
             params = as_mapping(self.training_params, "training_params")
             digest = self.image_digest or UNPINNED_IMAGE
-            ct_print = fingerprint(str(self.data_md5), digest, params)
-            known = find_trained_version(
-                MlflowHook(self.mlflow_conn_id).get_tracking_uri(), self.model_name, ct_print
+            ct_print = fingerprint(
+                str(self.data_md5),
+                digest,
+                params,
+                model_code=self.model_code or None,
+                git_sha=self.git_sha or None,
+            )
+            tracking_uri = MlflowHook(self.mlflow_conn_id).get_tracking_uri()
+            known = find_trained_version(tracking_uri, self.model_name, ct_print)
+            finished = known is not None and (
+                not self.resume_task_ids
+                or evaluation_finished(tracking_uri, self.model_name, known)
             )
         except MlopsError as error:
             raise self.fail(error) from error
-        result = {"fingerprint": ct_print, "trained": known is not None, "version": known}
+        result = {
+            "fingerprint": ct_print,
+            "trained": known is not None,
+            "version": known,
+            "evaluated": finished,
+        }
         if known is None:
             self.log.info("Fingerprint %s is new for %s: train.", ct_print, self.model_name)
             return result
-        self.log.info(
-            "Version %s of %s already has fingerprint %s (same data, image and params): "
-            "skipping the downstream tasks.",
-            known,
-            self.model_name,
-            ct_print,
-        )
+        if finished:
+            self.log.info(
+                "Version %s of %s already has fingerprint %s (same data, image, params, model "
+                "code and pipeline commit) and was evaluated: skipping the downstream tasks.",
+                known,
+                self.model_name,
+                ct_print,
+            )
+        else:
+            self.log.info(
+                "Version %s of %s has fingerprint %s but its gate never finished: resuming "
+                "from it (%s run again, training is skipped).",
+                known,
+                self.model_name,
+                ct_print,
+                ", ".join(self.resume_task_ids),
+            )
         # skip() ends the task by raising, so the result is pushed first
         context["ti"].xcom_push(key="return_value", value=result)
         task = context["task"]
@@ -111,5 +159,7 @@ class SkipIfTrainedOperator(MlflowOperator, SkipMixin):
             if self.ignore_downstream_trigger_rules
             else task.get_direct_relatives(upstream=False)
         )
-        self.skip(ti=context["ti"], tasks=[t for t in relatives if not t.is_teardown])
+        resumed = set() if finished else set(self.resume_task_ids)
+        skipped = [t for t in relatives if not t.is_teardown and t.task_id not in resumed]
+        self.skip(ti=context["ti"], tasks=skipped)
         return result

@@ -48,6 +48,11 @@ SCORE = "score_batch"
 DRIFT = "check_drift"
 #: the monitoring run's batch, a DAG param (the factory gives it a default)
 INPUT_PATH = "{{ params.input_path }}"
+#: the version the gate judges: the one just registered, else the one the run resumes from
+CHALLENGER_VERSION = (
+    f"{{{{ (ti.xcom_pull(task_ids={REGISTER!r}) or ti.xcom_pull(task_ids={FINGERPRINT!r}))"
+    "['version'] }}"
+)
 #: the day the batch was scored (the run's start), not the schedule's logical date
 RUN_DAY = "{{ dag_run.start_date.strftime('%Y-%m-%d') }}"
 
@@ -112,7 +117,11 @@ def plan_ct_pipeline(config: CTPipelineConfig) -> list[TaskSpec]:
                 "model_name": config.model_name,
                 "data_md5": xcom(PULL, "md5"),
                 "training_params": xcom(PREPARE, "training"),
-                "image_digest": xcom(PREPARE, "image"),
+                "image_digest": xcom(PREPARE, "code", "image_digest"),
+                "model_code": xcom(PREPARE, "code", "model_code"),
+                "git_sha": xcom(PREPARE, "code", "git_sha"),
+                # a version whose gate never finished is evaluated again, not trained again
+                "resume_task_ids": [PROMOTE],
                 "mlflow_conn_id": config.mlflow_conn_id,
             },
         )
@@ -142,6 +151,8 @@ def plan_ct_pipeline(config: CTPipelineConfig) -> list[TaskSpec]:
         "validation_outcome": xcom(VALIDATE, "outcome"),
         "trigger": xcom(PREPARE, "trigger"),
         "params": xcom(PREPARE, "training"),
+        "model_code": xcom(PREPARE, "code", "model_code"),
+        "git_sha": xcom(PREPARE, "code", "git_sha"),
     }
     tasks += [
         TaskSpec(VALIDATE, VALIDATE_OPERATOR, validate_upstream, validate_args),
@@ -178,7 +189,7 @@ def plan_ct_pipeline(config: CTPipelineConfig) -> list[TaskSpec]:
                 "export_result": xcom(EXPORT),
                 "lineage": lineage,
                 "fingerprint": xcom(FINGERPRINT, "fingerprint"),
-                "image_digest": xcom(PREPARE, "image"),
+                "image_digest": xcom(PREPARE, "code", "image_digest"),
                 "example_uri": dataset_file,
                 "mlflow_conn_id": config.mlflow_conn_id,
             },
@@ -186,10 +197,13 @@ def plan_ct_pipeline(config: CTPipelineConfig) -> list[TaskSpec]:
         TaskSpec(
             PROMOTE,
             PROMOTE_OPERATOR,
-            (REGISTER,),
+            # after the registration, or right after the fingerprint check when the run resumes
+            # from a registered version whose gate never finished (training is skipped then)
+            (REGISTER, FINGERPRINT),
             {
                 "model_name": config.model_name,
-                "challenger_version": xcom(REGISTER, "version"),
+                "challenger_version": CHALLENGER_VERSION,
+                "trigger_rule": "none_failed_min_one_success",
                 "holdout_uri": dataset_file,
                 "segment_column": data.segment_column,
                 "promote": xcom(PREPARE, "promote"),

@@ -23,7 +23,7 @@ from airflow_mlops.errors import (
     RegistryError,
     RegistryUnavailableError,
 )
-from airflow_mlops.lineage import FINGERPRINT_TAG, ONNX_SHA256_TAG
+from airflow_mlops.lineage import CHAMPION, FINGERPRINT_TAG, GATE_DECISION_TAG, ONNX_SHA256_TAG
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -197,6 +197,38 @@ def find_trained_version(tracking_uri: str, name: str, fingerprint: str) -> str 
         raise unreachable(tracking_uri, what, error.__cause__ or error) from error
     numbers = sorted(int(version["version"]) for version in versions)
     return str(numbers[0]) if numbers else None
+
+
+def evaluation_finished(tracking_uri: str, name: str, version: str) -> bool:
+    """Whether the gate is done with ``version``: it tagged a decision (``mlops.gate_decision``)
+    and, when it accepted, ``champion`` reached the version (it points at it or at a newer one).
+
+    A version whose run failed in evaluation (no decision) or in promotion (accepted, never
+    champion) is not done: the next run with its fingerprint evaluates it again. Like
+    :func:`find_trained_version`, a tracking server is asked through its REST API.
+    """
+    from airflow_mlops.mlflow_rest import MlflowRest, is_http_uri
+
+    if is_http_uri(tracking_uri):
+        what = f"read version {version} of {name!r}"
+        try:
+            rest = MlflowRest(tracking_uri)
+            found = rest.get("model-versions/get", name=name, version=version)["model_version"]
+            tags = {tag["key"]: tag["value"] for tag in found.get("tags", [])}
+            model = rest.get("registered-models/get", name=name)["registered_model"]
+        except RegistryError as error:
+            if "status" in error.details:
+                raise
+            raise unreachable(tracking_uri, what, error.__cause__ or error) from error
+        aliases = {item["alias"]: item["version"] for item in model.get("aliases", [])}
+        champion = aliases.get(CHAMPION)
+    else:
+        tags = dict(resolve_model_version(tracking_uri, name, version).tags)
+        champion = alias_version(tracking_uri, name, CHAMPION)
+    decision = tags.get(GATE_DECISION_TAG)
+    if decision is None:
+        return False
+    return decision != "accepted" or (champion is not None and int(champion) >= int(version))
 
 
 def resolve_model_version(tracking_uri: str, name: str, alias_or_version: str) -> ModelVersionRef:

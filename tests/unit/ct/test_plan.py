@@ -92,3 +92,17 @@ def test_the_model_factory_reaches_the_export_and_the_task_sets_the_gate_metric(
         "metric"
         not in {t.task_id: t for t in plan.plan_ct_pipeline(config())}[plan.PROMOTE].args["gate"]
     )
+
+
+def test_a_run_resumes_at_the_gate_and_the_code_enters_fingerprint_and_lineage() -> None:
+    tasks = {t.task_id: t for t in plan.plan_ct_pipeline(config())}
+    check, promote = tasks[plan.FINGERPRINT].args, tasks[plan.PROMOTE]
+    assert check["resume_task_ids"] == [plan.PROMOTE]
+    assert promote.upstream == (plan.REGISTER, plan.FINGERPRINT)
+    assert promote.args["trigger_rule"] == "none_failed_min_one_success"
+    assert "check_fingerprint" in promote.args["challenger_version"]
+    for key in ("image_digest", "model_code", "git_sha"):
+        assert check[key] == plan.xcom(plan.PREPARE, "code", key)
+    lineage = tasks[plan.REGISTER].args["lineage"]
+    assert lineage["model_code"] == check["model_code"] and lineage["git_sha"] == check["git_sha"]
+    assert tasks[plan.REGISTER].args["image_digest"] == check["image_digest"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,7 +53,9 @@ def test_a_bad_named_reference_is_refused_at_parse_time() -> None:
         )  # fmt: skip
 
 
-def test_prepare_passes_every_training_field_of_the_config(task_context: Any) -> None:
+def test_prepare_passes_every_training_field_of_the_config(
+    task_context: Any, tmp_path: Path
+) -> None:
     from airflow_mlops.ct.config import CTPipelineConfig, DatasetSpec, ModelSpec
     from airflow_mlops.operators.ct import PrepareCTRunOperator
 
@@ -59,13 +63,17 @@ def test_prepare_passes_every_training_field_of_the_config(task_context: Any) ->
         name="d", registry="/r", path="d.csv", label="y", task="multiclass", id_column="id",
         timestamp_column="ts", ignored_columns=("note",), categorical_columns=("colour",),
     )  # fmt: skip
-    model = ModelSpec(model_factory="pkg.net:make", model_kwargs={"width": 8})
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "net.py").write_text("def make(config):\n    ...\n")
+    model = ModelSpec(model_factory="pkg.net:make", model_kwargs={"width": 8}, package_path="pkg")
     config = CTPipelineConfig(
-        dag_id="ct", model_name="m", dataset=dataset, model=model, backend="local"
-    )
+        dag_id="ct", model_name="m", dataset=dataset, model=model, backend="local",
+        pipeline_repo=str(tmp_path),
+    )  # fmt: skip
     task = PrepareCTRunOperator(task_id="prepare_run", config=config)
 
-    training = task.execute(task_context(task=task))["training"]
+    result = task.execute(task_context(task=task))
+    training = result["training"]
 
     assert training["label"] == "y" and training["task"] == "multiclass"
     assert training["id_column"] == "id"
@@ -73,3 +81,29 @@ def test_prepare_passes_every_training_field_of_the_config(task_context: Any) ->
     assert training["categorical_columns"] == ["colour"]
     assert (training["model_factory"], training["model_kwargs"]) == ("pkg.net:make", {"width": 8})
     assert "max_epochs" in training  # the run's hyper-parameters too
+
+    # the code the run is made of: the model package's hash, the repo's commit (none here)
+    assert result["code"]["model_code"].startswith("sha256:")
+    assert result["code"]["git_sha"] in ("unknown", os.environ.get("AIRFLOW_MLOPS_GIT_SHA"))
+    assert result["code"]["image_digest"] == result["image"]  # local:... is its own identity
+    (tmp_path / "pkg" / "net.py").write_text("def make(config):\n    return None\n")
+    assert (
+        task.execute(task_context(task=task))["code"]["model_code"]
+        != (result["code"]["model_code"])
+    )
+
+
+def test_a_model_factory_that_cannot_be_identified_refuses_the_run(task_context: Any) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from airflow_mlops.ct.config import CTPipelineConfig, DatasetSpec, ModelSpec
+    from airflow_mlops.operators.ct import PrepareCTRunOperator
+
+    config = CTPipelineConfig(
+        dag_id="ct", model_name="m", backend="local",
+        dataset=DatasetSpec(name="d", registry="/r", path="d.csv", label="y"),
+        model=ModelSpec(model_factory="no_such_pkg.net:make"),
+    )  # fmt: skip
+    task = PrepareCTRunOperator(task_id="prepare_run", config=config)
+    with pytest.raises(AirflowFailException, match="no_such_pkg"):
+        task.execute(task_context(task=task))
