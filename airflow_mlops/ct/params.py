@@ -7,6 +7,7 @@ the REST API or CLI before any work, naming the field).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,6 +40,10 @@ class Field:
             )
         else:
             schema.update({k: v for k, v in bounds.items() if v is not None})
+        if self.type == "number":
+            # NaN passes every comparison, so it alone fits an empty range: refusing that range
+            # refuses NaN when the run is triggered (an infinity already breaks the bounds)
+            schema["not"] = {"minimum": 1, "maximum": 0}
         if self.name == "data_rev":
             schema["pattern"] = REV_PATTERN
         return schema
@@ -121,7 +126,9 @@ def _check(field: Field, value: Any) -> Any:
             item = int(item)
         if isinstance(item, bool) or not isinstance(item, int if integers else int | float):
             raise fail(f"must be {'an integer' if integers else 'a number'}")
-        if item != item or not field.minimum <= item <= field.maximum:  # NaN fails too
+        if isinstance(item, float) and not math.isfinite(item):
+            raise fail("must be a finite number, not NaN or infinity")
+        if not field.minimum <= item <= field.maximum:
             raise fail(f"must be between {field.minimum:g} and {field.maximum:g}")
         checked.append(item)
     return tuple(checked) if field.type == "array" else checked[0]

@@ -61,3 +61,23 @@ def test_ui_schema_rejects_what_the_server_rejects() -> None:
         trial = ParamsDict({f.name: Param(f.default, **f.schema()) for f in FIELDS})
         with pytest.raises(Exception, match=name):
             trial[name] = value
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_numbers_are_refused_by_the_trigger_schema_and_the_server(value) -> None:
+    """Airflow keeps a NaN through its JSON Schema check (every comparison is false) and later
+    serializes it as null: the schema refuses it when the run is triggered, the server check
+    says why in the project's words."""
+    from airflow.sdk.exceptions import ParamValidationError
+    from airflow.serialization.definitions.param import SerializedParam, SerializedParamsDict
+
+    def triggered(rate: float) -> None:
+        """What the api-server does with a trigger's conf (``create_dagrun``)."""
+        schema = next(f for f in FIELDS if f.name == "learning_rate").schema()
+        SerializedParamsDict({"learning_rate": SerializedParam(rate, **schema)}).validate()
+
+    with pytest.raises(ConfigError, match="'learning_rate': must be a finite number"):
+        parse_run_params({"learning_rate": value})
+    with pytest.raises(ParamValidationError, match="param learning_rate"):
+        triggered(value)
+    triggered(0.01)
