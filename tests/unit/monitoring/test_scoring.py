@@ -133,8 +133,8 @@ def test_chunked_outputs_equal_one_pass_over_the_whole_file(tmp_path, sample, on
     frame.to_parquet(grouped, row_group_size=300)
     frame.to_parquet(single, row_group_size=len(frame))
     predictor = OnnxPredictor.load(onnx_classifier)
-    chunked = score(predictor, grouped, tmp_path, run="chunked", chunk_rows=128)
-    whole = score(predictor, single, tmp_path, run="whole", chunk_rows=10_000)
+    chunked = score(predictor, grouped, tmp_path / "chunked", chunk_rows=128)
+    whole = score(predictor, single, tmp_path / "whole", chunk_rows=10_000)
 
     for uri in ("predictions_uri", "inference_log_uri"):
         pd.testing.assert_frame_equal(
