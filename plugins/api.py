@@ -55,12 +55,20 @@ def _versions_per_page() -> int:
     return conf.getint("mlops", "ui_versions_per_page", fallback=VERSIONS_PAGE)
 
 
+def _link_hosts() -> tuple[str, ...]:
+    from airflow.configuration import conf
+
+    hosts = conf.get("mlops", "ui_link_hosts", fallback="") or ""
+    return tuple(host.strip() for host in hosts.split(",") if host.strip())
+
+
 def create_app(
     *,
     resolve_tracking_uri: Callable[[], str] | None = None,
     cache_ttl_s: float = 10.0,
     airflow_url: Callable[[], str] = _airflow_url,
     versions_per_page: Callable[[], int] = _versions_per_page,
+    link_hosts: Callable[[], tuple[str, ...]] = _link_hosts,
 ) -> FastAPI:
     """Build the app.
 
@@ -71,6 +79,9 @@ def create_app(
     :param airflow_url: returns the Airflow UI base URL for DAG-run links (``""``: same origin).
     :param versions_per_page: returns how many versions one answer holds (default: Airflow
         config ``[mlops] ui_versions_per_page``, else 100); the page reads older ones in pages.
+    :param link_hosts: returns the http(s) origins, besides MLflow's UI and the report routes,
+        that links from MLflow tags may point at (default: Airflow config ``[mlops]
+        ui_link_hosts``, comma-separated, e.g. the artifact store's console); others are text.
     """
     app = FastAPI(
         title="airflow-mlops",
@@ -97,7 +108,7 @@ def create_app(
             page_size = check_page_size(versions_per_page())
         except ConfigError as error:
             raise HTTPException(503, str(error)) from error
-        links = LinkBuilder(mlflow_ui_url=uri, airflow_url=airflow_url())
+        links = LinkBuilder(mlflow_ui_url=uri, airflow_url=airflow_url(), link_hosts=link_hosts())
         try:
             return cache.get_or_compute((uri, page_size, key), lambda: build(uri, links, page_size))
         except ModelNotFoundError as error:

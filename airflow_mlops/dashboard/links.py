@@ -1,7 +1,9 @@
 """Link safety for the MLOps page: only ``http(s)`` URLs, or paths whose segments are quoted here.
 
 The page never receives a ``javascript:`` (or ``data:``, ``file:``...) href: a URI that is not an
-absolute http(s) URL is shown as text.
+absolute http(s) URL is shown as text. A link read from an MLflow tag (anyone who may write tags
+writes it) is narrower still (:meth:`LinkBuilder.tag_link`): the plugin's report routes, MLflow's
+UI and the configured hosts only.
 """
 
 from __future__ import annotations
@@ -20,6 +22,19 @@ def safe_href(uri: str | None) -> str | None:
     return None
 
 
+#: the plugin's report routes (``plugins/reports.py`` serves them under the app's ``/mlops``)
+REPORT_ROUTES = "/mlops/reports/"
+
+
+def origin(url: str | None) -> tuple[str, str] | None:
+    """``(scheme, host[:port])`` of an absolute http(s) URL, lower case; else None."""
+    href = safe_href(url)
+    if href is None:
+        return None
+    parsed = urllib.parse.urlsplit(href)
+    return parsed.scheme.lower(), parsed.netloc.lower()
+
+
 def _quote(segment: str) -> str:
     return urllib.parse.quote(str(segment), safe="")
 
@@ -30,10 +45,38 @@ class LinkBuilder:
 
     :param mlflow_ui_url: base URL of the MLflow UI (http/https), or None for no MLflow links.
     :param airflow_url: base URL (or path prefix, ``""`` for the same origin) of the Airflow UI.
+    :param link_hosts: further http(s) origins whose links tags may carry (e.g. the artifact
+        store's console, ``https://console.example``).
     """
 
     mlflow_ui_url: str | None
     airflow_url: str = ""
+    link_hosts: tuple[str, ...] = ()
+
+    def tag_link(self, uri: str | None) -> str | None:
+        """``uri``, read from an MLflow tag, if the page may link it, else None (shown as text).
+
+        Allowed: a path under the plugin's :data:`REPORT_ROUTES` (on this page's origin or the
+        Airflow base URL), and http(s) URLs on MLflow's UI origin or one of ``link_hosts``.
+        Anything else (``https://evil.example/...``, ``//host/...``, ``javascript:``) is dropped.
+        """
+        if not uri:
+            return None
+        uri = uri.strip()
+        parsed = urllib.parse.urlsplit(uri)
+        if ".." in parsed.path.split("/") or "\\" in uri:
+            return None
+        base = self.airflow_url.rstrip("/")
+        base_path = urllib.parse.urlsplit(base).path if safe_href(base) else base
+        if not parsed.scheme and not parsed.netloc:
+            return uri if parsed.path.startswith(f"{base_path}{REPORT_ROUTES}") else None
+        found = origin(uri)
+        if found is None:
+            return None
+        if found == origin(base) and parsed.path.startswith(f"{base_path}{REPORT_ROUTES}"):
+            return uri
+        allowed = {origin(host) for host in (self.mlflow_ui_url, *self.link_hosts)}
+        return uri if found in allowed - {None} else None
 
     def _mlflow(self, fragment: str) -> str | None:
         base = safe_href(self.mlflow_ui_url)

@@ -7,7 +7,7 @@ import json
 import time
 from typing import Any
 
-from airflow_mlops.dashboard.links import LinkBuilder, safe_href
+from airflow_mlops.dashboard.links import LinkBuilder
 from airflow_mlops.lineage import (
     DATA_DOCS_TAG,
     GATE_DECISION_TAG,
@@ -110,8 +110,8 @@ def version_row(
             "run": links.run(experiment_id, run_id),
             "version": links.model_version(version["name"], number),
             "dag_run": links.dag_run(lineage["dag_id"], lineage["run_id"]),
-            "data_docs": safe_href(data_docs),
-            "report": safe_href(report),
+            "data_docs": links.tag_link(data_docs),
+            "report": links.tag_link(report),
         },
     }
 
@@ -132,7 +132,7 @@ def drift_point(run: dict[str, Any], links: LinkBuilder) -> dict[str, Any] | Non
         "report_uri": report,
         "links": {
             "run": links.run(info.get("experiment_id"), info["run_id"]),
-            "report": safe_href(report),
+            "report": links.tag_link(report),
         },
     }
 

@@ -46,3 +46,36 @@ def test_links_are_omitted_for_unsafe_bases() -> None:
     assert LinkBuilder(None, "https://af.example/base/").dag_run("d", "r") == (
         "https://af.example/base/dags/d/runs/r"
     )
+
+
+@pytest.mark.parametrize(
+    ("uri", "linked"),
+    [
+        ("/mlops/reports/validation/ct/run/validate/index.html", True),
+        ("https://af.example/base/mlops/reports/onnx/ct/r/export/parity.html", True),
+        ("http://mlflow:5000/#/experiments/1/runs/abc", True),
+        ("https://console.example/s3/buckets/artifacts", True),
+        ("https://evil.example/mlops/reports/x", False),
+        ("https://evil.example/phish", False),
+        ("//evil.example/mlops/reports/x", False),
+        ("https://af.example/base/admin", False),
+        ("/mlops/other/route", False),
+        ("/mlops/reports/../api/models", False),
+        ("javascript:alert(1)", False),
+        ("file:///tmp/report.html", False),
+        ("http://mlflow:5001/x", False),
+        (None, False),
+    ],
+)
+def test_links_from_tags_reach_only_report_routes_mlflow_and_configured_hosts(
+    uri: str | None, linked: bool
+) -> None:
+    links = LinkBuilder(
+        mlflow_ui_url="http://mlflow:5000",
+        airflow_url="https://af.example/base",
+        link_hosts=("https://console.example",),
+    )
+    same_origin = LinkBuilder(mlflow_ui_url="http://mlflow:5000", airflow_url="")
+    relative = uri is not None and uri.startswith("/mlops/")
+    builder = same_origin if relative else links
+    assert builder.tag_link(uri) == (uri if linked else None)

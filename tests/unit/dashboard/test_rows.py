@@ -54,11 +54,28 @@ def test_a_version_row_shows_every_lineage_tag_the_registration_writes() -> None
 def test_a_monitoring_run_without_drift_share_is_no_drift_point() -> None:
     info = {"run_id": "r", "start_time": 0}
     assert drift_point({"info": info, "data": {}}, LINKS) is None
-    data = {"metrics": _pairs({"drift_share": 0.5}), "tags": _pairs({REPORT_TAG: "http://r"})}
+    report = "/mlops/reports/drift/monitor/r/drift/index.html"
+    data = {"metrics": _pairs({"drift_share": 0.5}), "tags": _pairs({REPORT_TAG: report})}
     point = drift_point({"info": info, "data": data}, LINKS)
     assert point is not None
     assert (point["drift_share"], point["time"], point["links"]["report"]) == (
         0.5,
         "1970-01-01T00:00:00Z",
-        "http://r",
+        report,
     )
+
+
+def test_a_report_tag_pointing_elsewhere_is_shown_as_text_not_linked() -> None:
+    """Anyone who may write MLflow tags could otherwise put a link on the page."""
+    evil = "https://evil.example/phish/report.html"
+    version = {"name": "m", "version": 1, "run_id": "r", "tags": _pairs({REPORT_TAG: evil})}
+    row = version_row(version, [], None, LINKS)
+    assert row["report_uri"] == evil and row["links"]["report"] is None
+    point = drift_point(
+        {
+            "info": {"run_id": "r", "start_time": 0},
+            "data": {"metrics": _pairs({"drift_share": 0.1}), "tags": _pairs({REPORT_TAG: evil})},
+        },
+        LINKS,
+    )
+    assert point is not None and point["links"]["report"] is None
