@@ -12,10 +12,15 @@ from airflow_mlops import __version__
 
 #: operator extra links (class paths): ``airflow_mlops.plugins.links.EXTRA_LINKS``
 EXTRA_LINKS: list[str] = [
+    "airflow_mlops.plugins.links.DataRevisionLink",
+    "airflow_mlops.plugins.links.DataDocsLink",
+    "airflow_mlops.plugins.links.TrainingOutputLink",
+    "airflow_mlops.plugins.links.ParityReportLink",
     "airflow_mlops.plugins.links.MlflowRunLink",
     "airflow_mlops.plugins.links.MlflowModelVersionLink",
-    "airflow_mlops.plugins.links.DataDocsLink",
+    "airflow_mlops.plugins.links.EvaluationReportLink",
     "airflow_mlops.plugins.links.DriftReportLink",
+    "airflow_mlops.plugins.links.InferenceLogLink",
 ]
 
 

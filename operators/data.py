@@ -25,6 +25,7 @@ from airflow_mlops.operators.arguments import check_arguments
 from airflow_mlops.operators.artifacts import context_artifact_dir
 from airflow_mlops.operators.exceptions import MlopsTaskError
 from airflow_mlops.operators.secrets import MaskRegistryCredentials
+from airflow_mlops.plugins.links import DataRevisionLink
 from airflow_mlops.settings import MlopsHome
 
 if TYPE_CHECKING:
@@ -80,6 +81,7 @@ class DvcPullOperator(MaskRegistryCredentials, BaseOperator):
     """
 
     template_fields: Sequence[str] = ("registry", "targets", "rev", "workspace", "remote_url")
+    operator_extra_links = (DataRevisionLink(),)
     ui_color = "#945dd6"
     argument_rules = {
         "registry": check_git_source,

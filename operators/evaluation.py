@@ -19,6 +19,7 @@ from airflow_mlops.model_registry.gate import Gate, GateConfig
 from airflow_mlops.operators.arguments import check_arguments
 from airflow_mlops.operators.exceptions import MlopsTaskError
 from airflow_mlops.operators.mlflow_base import MlflowOperator, PromotionError, as_bool, as_mapping
+from airflow_mlops.plugins.links import EvaluationReportLink
 from airflow_mlops.settings import MlopsHome
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ class EvaluateAndPromoteOperator(MlflowOperator):
         "promote",
         "inference_log_root",
     )
+    operator_extra_links = (EvaluationReportLink(),)
     ui_color = "#ffe9c7"
     error_class = PromotionError
     argument_rules = {

@@ -18,6 +18,7 @@ from airflow_mlops.inputs import check_name, check_path, rule
 from airflow_mlops.operators.arguments import check_arguments
 from airflow_mlops.operators.artifacts import context_artifact_dir
 from airflow_mlops.operators.exceptions import MlopsTaskError
+from airflow_mlops.plugins.links import ParityReportLink
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -68,6 +69,7 @@ class ExportOnnxOperator(BaseOperator):
     """
 
     template_fields: Sequence[str] = ("checkpoint_uri", "output_uri", "sample_uri")
+    operator_extra_links = (ParityReportLink(),)
     ui_color = "#6f9fd8"
     argument_rules = {
         "checkpoint_uri": check_path,

@@ -15,6 +15,7 @@ from airflow_mlops.inputs import (
     check_int,
     check_name,
     check_path,
+    check_text,
     check_version,
     check_version_or_alias,
     rule,
@@ -22,6 +23,7 @@ from airflow_mlops.inputs import (
 from airflow_mlops.monitoring.scoring import safe_name
 from airflow_mlops.operators.arguments import check_arguments
 from airflow_mlops.operators.exceptions import MlopsTaskError
+from airflow_mlops.plugins.links import InferenceLogLink
 from airflow_mlops.settings import MlopsHome
 
 if TYPE_CHECKING:
@@ -64,7 +66,9 @@ class BatchPredictOperator(BaseOperator):
     Returns to XCom ``{"model", "model_version", "predictions_uri", "inference_log_uri", "rows",
     "seconds", "rows_per_second"}``. The log is Parquet under
     ``<inference_log_root>/<model>/date=YYYY-MM-DD/part-<run_id>.parquet`` (inputs,
-    ``prediction``, ``model_version``, ``scored_at``); a retry replaces its own file.
+    ``prediction_id``, ``prediction``, ``confidence``, ``model_version``, ``scored_at``); a retry
+    replaces its own file. Labels that arrive later are joined on ``prediction_id`` by
+    :class:`~airflow_mlops.operators.monitoring.DriftMonitorOperator` (``labels_path``).
 
     :param model_name: the registered model. (templated)
     :param input_path: CSV or Parquet file to score. (templated)
@@ -77,6 +81,8 @@ class BatchPredictOperator(BaseOperator):
     :param cache_dir: where downloaded models are cached; default
         ``$AIRFLOW_MLOPS_HOME/model-cache``.
     :param chunk_rows: rows scored per onnxruntime call.
+    :param id_column: the input's id column, logged as ``prediction_id``; default
+        ``<run_id>-<row>``. (templated)
     """
 
     template_fields: Sequence[str] = (
@@ -86,7 +92,9 @@ class BatchPredictOperator(BaseOperator):
         "version",
         "output_path",
         "inference_log_root",
+        "id_column",
     )
+    operator_extra_links = (InferenceLogLink(),)
     ui_color = "#d9f2f2"
     argument_rules = {
         **MODEL_RULES,
@@ -95,6 +103,7 @@ class BatchPredictOperator(BaseOperator):
         "output_path": rule(check_path, allow_none=True),
         "mlflow_conn_id": check_name,
         "chunk_rows": rule(check_int, 1, 100_000_000),
+        "id_column": rule(check_text, max_length=256, allow_none=True),
     }
 
     def __init__(
@@ -109,9 +118,11 @@ class BatchPredictOperator(BaseOperator):
         mlflow_conn_id: str = "mlflow_default",
         cache_dir: str | None = None,
         chunk_rows: int = 65_536,
+        id_column: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.id_column = id_column
         self.model_name = model_name
         self.input_path = input_path
         self.alias = alias
@@ -151,6 +162,7 @@ class BatchPredictOperator(BaseOperator):
                 run=run,
                 scored_at=dt.datetime.now(dt.UTC),
                 chunk_rows=self.chunk_rows,
+                id_column=self.id_column or None,
             )
         except MlopsError as error:
             raise BatchPredictError.from_core(error) from error

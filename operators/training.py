@@ -27,6 +27,7 @@ from airflow_mlops.inputs import (
 from airflow_mlops.operators.arguments import check_arguments
 from airflow_mlops.operators.artifacts import context_artifact_dir
 from airflow_mlops.operators.exceptions import MlopsTaskError
+from airflow_mlops.plugins.links import TrainingOutputLink
 from airflow_mlops.training.config import TrainingConfig
 from airflow_mlops.training.container import (
     DATA_MOUNT,
@@ -161,6 +162,7 @@ class TrainInDockerOperator(DockerOperator):
         "output_dir",
     )
     template_fields_renderers = {"training_params": "json"}
+    operator_extra_links = (TrainingOutputLink(),)
     ui_color = "#f0a04b"
 
     def __init__(

@@ -6,7 +6,8 @@ reports and training outputs from the artifact root, and evaluation reports from
 ``$AIRFLOW_MLOPS_ARTIFACT_ROOT`` (``file://``, a local path or any ObjectStoragePath URI such as
 ``s3://``), else ``<home>/artifacts``. A path with ``..``, an absolute path or a symlink that
 leads out of the root is refused; a missing file is a 404; a folder shows its ``index.html``, else
-a listing. ``/mlops/reports/mlflow/<run_id>/<path>`` serves an artifact of an MLflow run (the
+a listing. ``/mlops/reports/inference_log/<model>/<path>`` shows a Parquet file of the inference
+log as a summary (rows, columns, ranges). ``/mlops/reports/mlflow/<run_id>/<path>`` serves an artifact of an MLflow run (the
 evaluation report, rendered with its plots) through MLflow's REST API.
 
 The routes belong to the plugin's app, so they inherit its check of the caller's Airflow JWT;
@@ -38,6 +39,8 @@ REPORTS_PATH = "/reports"
 FAMILIES = ("validation", "onnx", "drift", "training")
 #: the family segment of MLflow run artifacts
 MLFLOW_FAMILY = "mlflow"
+#: the inference log's folder under the artifact root (``<model>/date=<day>/<file>.parquet``)
+INFERENCE_LOG = "inference_log"
 #: what a report page may do: run its own inline scripts in an opaque origin, nothing else
 SANDBOXED = (
     "sandbox allow-scripts allow-popups allow-popups-to-escape-sandbox; default-src 'none'; "
@@ -104,7 +107,8 @@ def report_path(uri: str | None, root: str | None = None) -> str | None:
         parts = check_relative(relative).parts
     except ReportRefused:
         return None
-    return relative if len(parts) >= 3 and parts[0] in FAMILIES else None
+    served = parts[0] in FAMILIES or parts[0] == INFERENCE_LOG
+    return relative if len(parts) >= 3 and served else None
 
 
 def report_url(base_url: str, relative: str) -> str:
@@ -169,6 +173,36 @@ def render_markdown(title: str, text: str) -> str:
     )
 
 
+def inference_log_summary(title: str, handle: Any) -> str:
+    """An HTML summary of one inference log Parquet file: rows, size, columns, and the range
+    of the prediction, model version and scoring time columns (from the row group statistics;
+    no row is read)."""
+    import pyarrow.parquet as pq
+
+    from airflow_mlops.monitoring.scoring import LOG_COLUMNS
+
+    meta = pq.ParquetFile(handle).metadata
+    names = [meta.schema.column(i).name for i in range(meta.num_columns)]
+    ranges = []
+    for column in (c for c in LOG_COLUMNS if c in names):
+        index = names.index(column)
+        stats = [meta.row_group(g).column(index).statistics for g in range(meta.num_row_groups)]
+        known = [s for s in stats if s is not None and s.has_min_max]
+        if known:
+            low, high = min(s.min for s in known), max(s.max for s in known)
+            ranges.append(
+                f"<tr><th>{html.escape(column)}</th><td>{html.escape(str(low))}</td>"
+                f"<td>{html.escape(str(high))}</td></tr>"
+            )
+    return (
+        f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<h1>Inference log {html.escape(title)}</h1>"
+        f"<p>{meta.num_rows} rows in {meta.num_row_groups} row groups, {len(names)} columns: "
+        f"{html.escape(', '.join(names))}</p>"
+        f"<table><tr><th>column</th><th>min</th><th>max</th></tr>{''.join(ranges)}</table>"
+    )
+
+
 def _media_type(name: str) -> str:
     if name.endswith(".md"):
         return "text/plain; charset=utf-8"
@@ -220,13 +254,21 @@ def create_router(
             raise HTTPException(502, str(error)) from error
         return send(PurePosixPath(path).name, body)
 
+    @router.get(f"/{INFERENCE_LOG}/{{model}}/{{path:path}}")
+    def inference_log(model: str, path: str, request: Request) -> Response:
+        """The inference log of ``model``: a Parquet file as a summary, a folder as a listing."""
+        return serve(f"{INFERENCE_LOG}/{model}/{path}", request)
+
     @router.get("/{family}/{dag_id}/{path:path}")
     def artifact_report(family: str, dag_id: str, path: str, request: Request) -> Response:
         """A file under ``<artifact root>/<family>/<dag_id>/``; a folder shows its
         ``index.html``, else a listing."""
         if family not in FAMILIES:
             raise HTTPException(404, f"No reports of family {family!r}; served: {FAMILIES}.")
-        relative = f"{family}/{dag_id}/{path}".rstrip("/")
+        return serve(f"{family}/{dag_id}/{path}", request)
+
+    def serve(relative: str, request: Request) -> Response:
+        relative = relative.rstrip("/")
         try:
             target = resolve(root(), relative)
         except ReportRefused as error:
@@ -240,6 +282,10 @@ def create_router(
                 return send("index.html", (target / "index.html").read_bytes())
             names = sorted(f"{c.name}/" if c.is_dir() else c.name for c in target.iterdir())
             page = _listing(relative, names)
+            return HTMLResponse(page, headers={"Content-Security-Policy": OWN_PAGE})
+        if relative.startswith(f"{INFERENCE_LOG}/") and target.name.endswith(".parquet"):
+            with target.open("rb") as handle:
+                page = inference_log_summary(target.name, handle)
             return HTMLResponse(page, headers={"Content-Security-Policy": OWN_PAGE})
         return send(target.name, target.read_bytes())
 

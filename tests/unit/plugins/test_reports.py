@@ -110,12 +110,33 @@ def test_an_mlflow_markdown_report_is_rendered_with_its_plots(root: Path) -> Non
     assert client.get("/reports/mlflow/abc/%2E%2E/x").status_code == 400
 
 
+def test_an_inference_log_file_is_summarised_without_reading_rows(root: Path) -> None:
+    import pandas as pd
+
+    from airflow_mlops.monitoring.scoring import MODEL_VERSION, PREDICTION, SCORED_AT
+
+    folder = root / "inference_log" / "m" / "date=2026-01-01"
+    folder.mkdir(parents=True)
+    frame = pd.DataFrame(
+        {"x": [1.0, 2.0, 3.0], PREDICTION: [0, 1, 1], MODEL_VERSION: ["2", "2", "3"]}
+    ).assign(**{SCORED_AT: "2026-01-01T10:00:00"})
+    frame.to_parquet(folder / "run.parquet")
+    client = client_for(str(root))
+    answer = client.get("/reports/inference_log/m/date=2026-01-01/run.parquet")
+    assert answer.status_code == 200
+    assert "3 rows" in answer.text and "<th>model_version</th><td>2</td><td>3</td>" in answer.text
+    listing = client.get("/reports/inference_log/m/date=2026-01-01/")
+    assert 'href="run.parquet"' in listing.text
+
+
 def test_report_path_maps_task_files_under_the_root_only(root: Path) -> None:
     docs = root / RUN / "index.html"
     assert report_path(docs.as_uri(), str(root)) == f"{RUN}/index.html"
     assert report_path(str(docs), root.as_uri()) == f"{RUN}/index.html"
     assert report_path(str(root.parent / "secret.txt"), str(root)) is None
-    assert report_path(str(root / "inference_log" / "m" / "x.parquet"), str(root)) is None
+    assert report_path(str(root / "predictions" / "m" / "x.parquet"), str(root)) is None
+    log = root / "inference_log" / "m" / "date=2026-01-01" / "x.parquet"
+    assert report_path(str(log), str(root)) == "inference_log/m/date=2026-01-01/x.parquet"
     assert report_path("s3://b/a/drift/d/r/t/report.html", "s3://b/a") == (
         "drift/d/r/t/report.html"
     )
