@@ -1,4 +1,5 @@
-"""The ``airflow-mlops`` command: run the demo, start and stop the local stack, make demo data."""
+"""The ``airflow-mlops`` command: run the demo, start and stop the local stack, make demo data,
+build a training image with a pipeline's model code."""
 
 from __future__ import annotations
 
@@ -67,6 +68,52 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(_stack_config(args), keep_running=not args.stop)
 
 
+def load_pipeline_config(path: str):
+    """The :class:`~airflow_mlops.ct.config.CTPipelineConfig` at ``"package.module:NAME"``
+    (the current directory is importable, as for ``python -m``).
+
+    :raises ConfigError: the path does not import or names no pipeline config.
+    """
+    import importlib
+
+    from airflow_mlops.ct.config import CTPipelineConfig
+    from airflow_mlops.errors import ConfigError
+
+    module_name, _, name = path.partition(":")
+    hint = "Give --config as 'package.module:NAME', NAME a CTPipelineConfig in that module."
+    if str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    try:
+        found = getattr(importlib.import_module(module_name), name)
+    except (ImportError, AttributeError, ValueError) as error:
+        raise ConfigError(f"--config {path!r}: cannot import it ({error}).", hint=hint) from error
+    if not isinstance(found, CTPipelineConfig):
+        raise ConfigError(f"--config {path!r} is a {type(found).__name__}.", hint=hint)
+    return found
+
+
+def cmd_build_image(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    from airflow_mlops.ct.identity import pipeline_root
+    from airflow_mlops.training.image import build_user_image
+    from airflow_mlops.variables import DEFAULT_TRAINING_IMAGE
+
+    config = load_pipeline_config(args.config)
+    library_image = args.library_image or DEFAULT_TRAINING_IMAGE
+    root = Path(args.root) if args.root else pipeline_root(config.pipeline_repo or Path.cwd())
+    built = build_user_image(
+        config.model, library_image, root=root, tag=args.tag, force=args.force, log=print
+    )
+    print(json.dumps(asdict(built)))
+    print(
+        f"Train with it: training_image={built.tag!r} in the config, or the Airflow Variable "
+        "mlops_training_image."
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``airflow-mlops``."""
     parser = argparse.ArgumentParser(
@@ -94,6 +141,22 @@ def build_parser() -> argparse.ArgumentParser:
     boot = sub.add_parser("bootstrap-data", help="create the demo DVC data registry")
     boot.add_argument("--force", action="store_true", help="recreate it from scratch")
     boot.set_defaults(func=cmd_bootstrap_data)
+    image = sub.add_parser(
+        "build-image",
+        help="build a training image FROM the library's with a pipeline's model code installed",
+    )
+    image.add_argument("--config", required=True, help="the pipeline config, 'package.module:NAME'")
+    image.add_argument(
+        "--library-image",
+        help="the library's training image (default: airflow-mlops-train:latest)",
+    )
+    image.add_argument(
+        "--root", help="the pipeline repository (default: the config's pipeline_repo, else the "
+        "git work tree of the current directory)",
+    )  # fmt: skip
+    image.add_argument("--tag", help="also tag the image with this reference")
+    image.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    image.set_defaults(func=cmd_build_image)
     return parser
 
 

@@ -7,7 +7,12 @@ a wheelhouse cache, hard-linked into a private build context, and installed in t
 ``airflow-mlops-train:<hash>`` hashes the Dockerfile, the training code, the pinned requirements
 and the base image id, so an unchanged image is found and not rebuilt.
 
-Command line (``docker/build.sh`` calls it): ``python -m airflow_mlops.training.image --help``.
+A user's model code goes into a second, small image built FROM that one
+(:func:`build_user_image`): the user's package (a local path or a wheel) and its requirements,
+installed offline the same way, tagged by a hash of the library image's id and the code.
+
+Command line (``docker/build.sh`` calls it): ``python -m airflow_mlops.training.image --help``;
+the user image: ``airflow-mlops build-image --config pkg.module:CONFIG``.
 """
 
 from __future__ import annotations
@@ -24,10 +29,27 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from airflow_mlops.errors import ServiceError
 
+if TYPE_CHECKING:
+    from airflow_mlops.ct.config import ModelSpec
+
 IMAGE_NAME = "airflow-mlops-train"
+#: the repository of user training images (the library image plus a user's model code)
+USER_IMAGE_NAME = "airflow-mlops-train-user"
+#: the user image: the library image with the user's wheels installed offline into its venv
+USER_DOCKERFILE = """\
+ARG BASE_IMAGE
+FROM ${BASE_IMAGE}
+USER root
+COPY user /tmp/user
+RUN /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /tmp/user/deps \\
+      $(cat /tmp/user/install.txt) \\
+ && rm -rf /tmp/user
+USER 1000:1000
+"""
 #: the image's Dockerfile in the source tree (shipped as package data of airflow_mlops.docker)
 DOCKERFILE = "airflow_mlops/docker/Dockerfile"
 #: what the entrypoint needs besides the package itself (exact pins come from constraints.txt)
@@ -231,6 +253,123 @@ def build_image(
         seconds=round(time.monotonic() - started, 1),
         base_image=base_image,
     )
+
+
+def user_image_tag(library_image_id: str, model_code: str) -> str:
+    """``airflow-mlops-train-user:<hash>``: the hash of the library image's id and the model
+    code's fingerprint, so a new library image or changed user code gets a new tag."""
+    key = hashlib.sha256(f"{library_image_id}\0{model_code}".encode()).hexdigest()[:16]
+    return f"{USER_IMAGE_NAME}:{key}"
+
+
+def build_user_image(
+    model: ModelSpec,
+    library_image: str,
+    *,
+    root: str | Path | None = None,
+    tag: str | None = None,
+    force: bool = False,
+    log: Callable[[str], None] = print,
+) -> BuiltImage:
+    """Build (or find) a training image FROM ``library_image`` with the user's model code.
+
+    The package at ``model.package_path`` is built into a wheel (``pip wheel --no-deps``), or
+    ``model.wheel`` is taken as it is; ``model.requirements`` are downloaded as wheels on this
+    host. All are installed offline into the image's venv, so the build needs no network.
+
+    :param model: the pipeline's model spec; it must name a package, a wheel or requirements.
+    :param library_image: the library's training image (:func:`build_image`, or the Variable
+        ``mlops_training_image``), present on this engine.
+    :param root: the pipeline repository, where relative paths of ``model`` start.
+    :param tag: also tag the image with this reference.
+    :param force: rebuild even if the content-hash tag exists.
+    :raises ConfigError: the spec names no code, or a named file is missing.
+    :raises ServiceError: the library image is missing, or pip or docker failed.
+    """
+    from airflow_mlops.errors import ConfigError
+    from airflow_mlops.training.code import model_code_fingerprint
+
+    started = time.monotonic()
+    base = Path(root) if root is not None else Path.cwd()
+    if not (model.code_source or model.requirements):
+        raise ConfigError(
+            "model: names no package_path, wheel or requirements, so there is no code to add "
+            "to the training image.",
+            hint="Set model.package_path (or wheel, or requirements) in the pipeline config.",
+        )
+    library_id = image_id(library_image)
+    if library_id is None:
+        raise ServiceError(
+            f"Library training image {library_image!r} is not on this Docker engine.",
+            hint="Build it first (python -m airflow_mlops.training.image) or pull it.",
+        )
+    reference = user_image_tag(library_id, model_code_fingerprint(model, root=base))
+    existing = None if force else image_id(reference)
+    built = existing is None
+    if existing:
+        log(f"image {reference} is up to date")
+    else:
+        log(f"building {reference} from {library_image}")
+        with tempfile.TemporaryDirectory(prefix="airflow-mlops-user-") as scratch:
+            context = Path(scratch)
+            _user_context(model, base, context / "user", log)
+            (context / "Dockerfile").write_text(USER_DOCKERFILE, encoding="utf-8")
+            _docker("build", "--build-arg", f"BASE_IMAGE={library_image}", "--label",
+                    f"airflow-mlops.content={reference}", "-t", reference, str(context),
+                    capture=False, log=log)  # fmt: skip
+        existing = image_id(reference)
+    if tag:
+        _docker("tag", reference, tag)
+    return BuiltImage(
+        tag=reference,
+        image_id=existing or "",
+        built=built,
+        seconds=round(time.monotonic() - started, 1),
+        base_image=library_image,
+    )
+
+
+def _user_context(model: ModelSpec, base: Path, into: Path, log: Callable[[str], None]) -> None:
+    """``into/deps`` (the wheels) and ``into/install.txt`` (what pip installs from them)."""
+    deps = into / "deps"
+    deps.mkdir(parents=True)
+    install = []
+    if model.package_path:
+        log(f"building a wheel of {model.package_path}")
+        with tempfile.TemporaryDirectory(prefix="airflow-mlops-user-src-") as src:
+            # from a copy: the build's egg-info and build/ never land in the user's tree
+            copy = Path(src) / "package"
+            shutil.copytree(base / model.package_path, copy, ignore=_NOT_SOURCE)
+            _pip("wheel", "--no-deps", "--no-build-isolation", "-w", str(deps), str(copy))
+        install += [f"/tmp/user/deps/{wheel.name}" for wheel in deps.glob("*.whl")]
+    if model.wheel:
+        shutil.copy2(base / model.wheel, deps / Path(model.wheel).name)
+        install.append(f"/tmp/user/deps/{Path(model.wheel).name}")
+    if model.requirements:
+        log(f"downloading the wheels of {model.requirements}")
+        shutil.copy2(base / model.requirements, into / "requirements.txt")
+        _pip(
+            "download", "--only-binary=:all:", "-d", str(deps), "-r", str(into / "requirements.txt")
+        )
+        install += ["-r", "/tmp/user/requirements.txt"]
+    (into / "install.txt").write_text(" ".join(install) + "\n", encoding="utf-8")
+
+
+#: what a copy of a user's package leaves out (caches, builds, environments, VCS)
+_NOT_SOURCE = shutil.ignore_patterns(
+    "__pycache__", "*.pyc", "*.egg-info", "build", "dist", ".git", ".venv", "venv"
+)
+
+
+def _pip(*args: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", *args, "--quiet"], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise ServiceError(
+            f"pip {args[0]} failed: {done.stderr.strip()[-2000:]}",
+            hint="Check the package builds here (pip wheel) and the requirements resolve.",
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

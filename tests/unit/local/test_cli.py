@@ -95,3 +95,34 @@ def test_standalone_finds_this_interpreters_airflow_without_an_activated_venv(tm
     spec = airflow_standalone_spec(tmp_path / "home", tmp_path / "dags", free_port())
     assert spec.env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
     assert Path(spec.argv[0]).parent == Path(sys.executable).parent
+
+
+def test_build_image_loads_the_pipeline_config_and_builds_from_the_library_image(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    from airflow_mlops.training import image
+    from airflow_mlops.training.image import BuiltImage
+
+    (tmp_path / "my_pipeline.py").write_text(
+        "from airflow_mlops.ct.config import CTPipelineConfig, DatasetSpec, ModelSpec\n"
+        "CONFIG = CTPipelineConfig(dag_id='ct', model_name='m', model=ModelSpec("
+        "model_factory='net:make', package_path='net'), dataset=DatasetSpec("
+        "name='d', registry='/r', path='d.csv', label='y'))\n"
+        "OTHER = 1\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    calls = []
+
+    def build(model, library_image, **kwargs):
+        calls.append((model.package_path, library_image, kwargs["root"]))
+        return BuiltImage("airflow-mlops-train-user:x", "sha256:u", True, 1.0, library_image)
+
+    monkeypatch.setattr(image, "build_user_image", build)
+    args = ["build-image", "--config", "my_pipeline:CONFIG", "--library-image", "lib:1"]
+    assert main(args) == 0
+    assert calls == [("net", "lib:1", tmp_path)]
+    assert "airflow-mlops-train-user:x" in capsys.readouterr().out
+    for bad in ("my_pipeline:OTHER", "no_such_module:CONFIG"):
+        assert main(["build-image", "--config", bad]) == 1
+        assert "--config" in capsys.readouterr().err
