@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_mlops.ct.budget import ComputeBudget
 from airflow_mlops.ct.params import FIELDS, parse_run_params
 from airflow_mlops.ct.triggers import TriggerPolicy
 from airflow_mlops.errors import ConfigError
@@ -312,6 +313,8 @@ class CTPipelineConfig:
     :param model: the network and its code (default: the built-in MLP).
     :param triggers: which of the five triggers start a run.
     :param training_defaults: defaults of the run params (epochs, learning_rate, ...).
+    :param compute_budget: the largest model and the most training one run may ask for; a run
+        beyond it is refused by its first task, and the training timeout follows from it.
     :param training_image: the training image; None reads the Airflow Variable that the
         level-2 DAG sets (``mlops_training_image``).
     :param backend: ``docker`` (default), ``local`` (a subprocess, for machines without
@@ -337,6 +340,7 @@ class CTPipelineConfig:
     model: ModelSpec = field(default_factory=ModelSpec)
     triggers: TriggerPolicy = field(default_factory=TriggerPolicy)
     training_defaults: dict[str, Any] = field(default_factory=dict)
+    compute_budget: ComputeBudget = field(default_factory=ComputeBudget)
     training_image: str | None = None
     backend: str = "docker"
     gpu: str = "auto"
@@ -355,7 +359,12 @@ class CTPipelineConfig:
     def __post_init__(self) -> None:
         _as_tuple(self, "tags")
         problems = _Problems()
-        kinds = {"dataset": DatasetSpec, "model": ModelSpec, "triggers": TriggerPolicy}
+        kinds = {
+            "dataset": DatasetSpec,
+            "model": ModelSpec,
+            "triggers": TriggerPolicy,
+            "compute_budget": ComputeBudget,
+        }
         for name, kind in kinds.items():
             problems.need(
                 isinstance(getattr(self, name), kind),
