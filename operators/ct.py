@@ -3,6 +3,7 @@ of the validation reference resolved at run time."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -10,7 +11,7 @@ from airflow.sdk import BaseOperator, Variable
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_mlops.ct.config import CTPipelineConfig
-from airflow_mlops.ct.identity import code_identity
+from airflow_mlops.ct.identity import code_identity, user_code_path
 from airflow_mlops.ct.params import FIELDS, parse_run_params
 from airflow_mlops.ct.triggers import classify_trigger
 from airflow_mlops.errors import ConfigError, MlopsError
@@ -26,14 +27,16 @@ if TYPE_CHECKING:
 class PrepareCTRunOperator(BaseOperator):
     """First task of a CT run: validate the run params and record which trigger started it.
 
-    Returns ``{"trigger", "data_rev", "training", "promote", "image", "code", "events"}``:
+    Returns ``{"trigger", "data_rev", "training", "promote", "image", "code", "python_path",
+    "events"}``:
     ``training`` holds the training config fields (the config's
     :meth:`~airflow_mlops.ct.config.CTPipelineConfig.training_params`: label, task, id,
     feature, excluded and categorical columns, model factory and kwargs; plus the run's
     hyper-parameters), ``image`` the training image reference (the Variable set by the level-2
     DAG, or ``local:<version>`` for the local backend) and ``code`` what the CT fingerprint
     and the lineage record of the code (:func:`airflow_mlops.ct.identity.code_identity`: the
-    image's content digest, the model code's fingerprint, the pipeline repository's commit).
+    image's content digest, the model code's fingerprint, the pipeline repository's commit);
+    ``python_path`` makes the config's ``package_path`` importable for the local backend.
 
     :param config: the pipeline's config.
     """
@@ -63,6 +66,7 @@ class PrepareCTRunOperator(BaseOperator):
             image = self.training_image()
             dag_file = getattr(context["dag"], "fileloc", None)
             code = code_identity(self.config, image, dag_file=dag_file)
+            python_path = user_code_path(self.config, dag_file=dag_file)
         except ConfigError as error:
             raise AirflowFailException(f"Run refused before any work: {error}") from error
         self.log.info(
@@ -78,6 +82,8 @@ class PrepareCTRunOperator(BaseOperator):
             "promote": params.promote,
             "image": image,
             "code": code,
+            # the local backend's training process imports the user's package from here
+            "python_path": os.pathsep.join([*python_path, os.environ.get("PYTHONPATH", "")]),
             # the pipeline's columns, task and model, then this run's hyper-parameters
             "training": {**self.config.training_params(), **params.training_params()},
         }

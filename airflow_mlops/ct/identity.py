@@ -58,3 +58,14 @@ def code_identity(
         "model_code": model_code_fingerprint(config.model, root=pipeline_root(where)),
         "git_sha": pipeline_git_sha(where),
     }
+
+
+def user_code_path(config: CTPipelineConfig, *, dag_file: str | None = None) -> list[str]:
+    """The directories that make ``config.model.package_path`` importable without installing
+    it (its ``src/`` when it has one), for the local backend's training process; [] when the
+    config names no package path."""
+    if not config.model.package_path:
+        return []
+    package = pipeline_root(config.pipeline_repo or dag_file) / config.model.package_path
+    source = package / "src"
+    return [str(source if source.is_dir() else package)]

@@ -92,6 +92,14 @@ def gate_args(config: CTPipelineConfig) -> dict[str, Any]:
     return gate
 
 
+def train_environment(config: CTPipelineConfig) -> dict[str, Any]:
+    """The local backend imports the user's package (``model.package_path``) without an
+    install: its training process gets it on ``PYTHONPATH``. An image has it installed."""
+    if config.backend != "local" or not config.model.package_path:
+        return {}
+    return {"environment": {"PYTHONPATH": xcom(PREPARE, "python_path")}}
+
+
 def plan_ct_pipeline(config: CTPipelineConfig) -> list[TaskSpec]:
     """The tasks of one CT run, in dependency order."""
     data = config.dataset
@@ -166,6 +174,7 @@ def plan_ct_pipeline(config: CTPipelineConfig) -> list[TaskSpec]:
                 "image": xcom(PREPARE, "image") if config.backend == "docker" else None,
                 "backend": config.backend,
                 "gpu": config.gpu,
+                **train_environment(config),
             },
         ),
         TaskSpec(

@@ -106,3 +106,15 @@ def test_a_run_resumes_at_the_gate_and_the_code_enters_fingerprint_and_lineage()
     lineage = tasks[plan.REGISTER].args["lineage"]
     assert lineage["model_code"] == check["model_code"] and lineage["git_sha"] == check["git_sha"]
     assert tasks[plan.REGISTER].args["image_digest"] == check["image_digest"]
+
+
+def test_the_local_backend_puts_the_user_package_on_the_training_path() -> None:
+    from airflow_mlops.ct.config import ModelSpec
+
+    model = ModelSpec(model_factory="net:make", package_path="net")
+    local = {t.task_id: t for t in plan.plan_ct_pipeline(config(backend="local", model=model))}
+    assert local[plan.TRAIN].args["environment"] == {
+        "PYTHONPATH": plan.xcom(plan.PREPARE, "python_path")
+    }
+    docker = {t.task_id: t for t in plan.plan_ct_pipeline(config(model=model))}
+    assert "environment" not in docker[plan.TRAIN].args  # the image has it installed

@@ -86,6 +86,7 @@ def test_prepare_passes_every_training_field_of_the_config(
     assert result["code"]["model_code"].startswith("sha256:")
     assert result["code"]["git_sha"] in ("unknown", os.environ.get("AIRFLOW_MLOPS_GIT_SHA"))
     assert result["code"]["image_digest"] == result["image"]  # local:... is its own identity
+    assert result["python_path"].split(os.pathsep)[0] == str(tmp_path / "pkg")
     (tmp_path / "pkg" / "net.py").write_text("def make(config):\n    return None\n")
     assert (
         task.execute(task_context(task=task))["code"]["model_code"]
