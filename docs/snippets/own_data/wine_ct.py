@@ -3,7 +3,7 @@
 import os
 
 from airflow_mlops.ct.config import CTPipelineConfig, DatasetSpec, ModelSpec
-from airflow_mlops.operators.pipeline import build_ct_dag
+from airflow_mlops.operators import pipeline
 
 config = CTPipelineConfig(
     dag_id="wine_ct",
@@ -20,4 +20,6 @@ config = CTPipelineConfig(
     training_image="tabular-nets-train:0.1.0",
     training_defaults={"epochs": 15, "batch_size": 32},
 )
-ct = build_ct_dag(config)
+ct = pipeline.build_ct_dag(config)
+arrival = pipeline.build_data_arrival_dag(config)  # announces each new version of the data
+monitoring = pipeline.build_monitoring_dag(config)  # scores batches, reports drift
