@@ -6,9 +6,11 @@ Nothing here talks to Docker or Kubernetes; the operator does, with these plain 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -208,12 +210,14 @@ def run_local(
     log: Callable[[str], None] = print,
     env: dict[str, str] | None = None,
     is_secret: Callable[[str], bool] = lambda value: False,
+    started: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """The ``backend="local"`` runner: the same entrypoint in a subprocess of this Python.
 
     The process gets this one's environment :func:`without_secrets` (``is_secret`` marks more
     values to withhold), plus ``env``. Output lines are passed to ``log`` as they come. The
-    process is killed at ``timeout``.
+    process leads its own process group, killed whole at ``timeout`` (or by
+    :func:`kill_process_group` with the id that ``started`` receives, when the task is killed).
     :returns: :func:`read_result` of the output directory.
     :raises TrainingError: explained by :func:`explain_failure`.
     """
@@ -235,13 +239,16 @@ def run_local(
         stderr=subprocess.STDOUT,
         text=True,
         env={**without_secrets(os.environ, is_secret), "PYTHONUNBUFFERED": "1", **(env or {})},
+        start_new_session=True,
     )
+    if started is not None:
+        started(process.pid)
     finished, timed_out = threading.Event(), threading.Event()
 
     def kill_at_deadline() -> None:
         if not finished.wait(timeout):
             timed_out.set()
-            process.kill()
+            kill_process_group(process.pid)
 
     watchdog = threading.Thread(target=kill_at_deadline, daemon=True)
     if timeout is not None:
@@ -263,6 +270,13 @@ def run_local(
             where="subprocess",
         )
     return read_result(output)
+
+
+def kill_process_group(pid: int) -> None:
+    """Kill the process group :func:`run_local` started (training and any child it spawned);
+    a group that has already exited is no error."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 def kubernetes_pod_spec(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -119,3 +122,64 @@ def test_the_host_config_gets_the_lockdown_the_provider_has_no_argument_for(
 def test_arguments_that_undo_the_lockdown_are_refused(name, demo_csv, tmp_path) -> None:
     with pytest.raises(ValueError, match="undo the container's lockdown"):
         make(demo_csv, tmp_path, **{name: True if name == "privileged" else ["SYS_ADMIN"]})
+
+
+def _execute_in_thread(op: TrainInDockerOperator, context) -> tuple[threading.Thread, list]:
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            op.execute(context)
+        except BaseException as error:  # the test inspects it
+            errors.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, errors
+
+
+def test_killing_a_local_run_kills_its_process_group_and_removes_its_output(
+    task_context, demo_csv: Path, tmp_path: Path
+) -> None:
+    """What a cancelled or failed-marked run does: Airflow calls on_kill on SIGTERM."""
+    params = {"label": "malignant", "max_epochs": 100000, "patience": 100000}
+    op = make(demo_csv, tmp_path, backend="local", gpu="none", training_params=params)
+    thread, errors = _execute_in_thread(op, task_context("train"))
+    deadline = time.monotonic() + 60
+    while op._local_run is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert op._local_run is not None
+    pid, output = op._local_run
+    time.sleep(1)  # training under way
+    started = time.monotonic()
+    op.on_kill()
+    assert time.monotonic() - started < 5  # before Airflow's SIGKILL
+    thread.join(30)
+    assert not thread.is_alive() and isinstance(errors[0], TrainingTaskError)
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pid, 0)
+    assert not output.exists()
+
+
+def test_killing_a_docker_run_removes_the_container_at_once() -> None:
+    """No ``docker stop`` first (10 s for a PID 1 that ignores SIGTERM, longer than Airflow's
+    5 s before SIGKILL): the forced removal kills and removes, whatever auto_remove says."""
+    calls: list[tuple] = []
+
+    class Client:
+        def stop(self, *args, **kwargs) -> None:
+            calls.append(("stop", args))
+
+        def remove_container(self, container: str, force: bool = False) -> None:
+            calls.append(("remove_container", container, force))
+
+    op = TrainInDockerOperator(
+        task_id="train", data_path="/d.csv", training_params={}, docker_url=NO_ENGINE
+    )
+    op.__dict__["hook"] = type("Hook", (), {"api_client": Client(), "client_created": True})()
+    op.container = {"Id": "c1"}
+    for auto_remove in ("never", "success", "force"):
+        calls.clear()
+        op.auto_remove = auto_remove
+        op.on_kill()
+        assert calls == [("remove_container", "c1", True)]
