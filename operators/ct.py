@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 class PrepareCTRunOperator(BaseOperator):
     """First task of a CT run: validate the run params and record which trigger started it.
 
+    A run whose estimate exceeds the config's compute budget is refused here, before any work
+    (:class:`~airflow_mlops.ct.budget.ComputeBudget`).
+
     Returns ``{"trigger", "data_rev", "training", "promote", "image", "code", "python_path",
     "events"}``:
     ``training`` holds the training config fields (the config's
@@ -63,6 +66,8 @@ class PrepareCTRunOperator(BaseOperator):
             trigger = classify_trigger(run.run_type, run.conf, extras, self.config.triggers)
             # an asset event's revision comes from outside the form: same rule as data_rev
             data_rev = check_rev("data_rev", trigger.data_rev or params.data_rev)
+            training = {**self.config.training_params(), **params.training_params()}
+            estimate = self.config.compute_budget.check(training)
             image = self.training_image()
             dag_file = getattr(context["dag"], "fileloc", None)
             code = code_identity(self.config, image, dag_file=dag_file)
@@ -70,10 +75,12 @@ class PrepareCTRunOperator(BaseOperator):
         except ConfigError as error:
             raise AirflowFailException(f"Run refused before any work: {error}") from error
         self.log.info(
-            "Run started by %s; training on data revision %s with image %s",
+            "Run started by %s; training on data revision %s with image %s; estimate %s "
+            "within the compute budget",
             trigger.reason,
             data_rev,
             image,
+            estimate.as_dict(),
         )
         return {
             "trigger": trigger.reason,
@@ -85,7 +92,7 @@ class PrepareCTRunOperator(BaseOperator):
             # the local backend's training process imports the user's package from here
             "python_path": os.pathsep.join([*python_path, os.environ.get("PYTHONPATH", "")]),
             # the pipeline's columns, task and model, then this run's hyper-parameters
-            "training": {**self.config.training_params(), **params.training_params()},
+            "training": training,
         }
 
     def training_image(self) -> str:

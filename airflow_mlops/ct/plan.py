@@ -175,6 +175,8 @@ def plan_ct_pipeline(config: CTPipelineConfig) -> list[TaskSpec]:
                 "backend": config.backend,
                 "gpu": config.gpu,
                 **train_environment(config),
+                # the longest run the compute budget lets through (prepare refuses the rest)
+                "train_timeout": config.compute_budget.timeout_s(),
             },
         ),
         TaskSpec(

@@ -108,3 +108,23 @@ def test_a_model_factory_that_cannot_be_identified_refuses_the_run(task_context:
     task = PrepareCTRunOperator(task_id="prepare_run", config=config)
     with pytest.raises(AirflowFailException, match="no_such_pkg"):
         task.execute(task_context(task=task))
+
+
+def test_prepare_refuses_a_run_over_the_compute_budget_before_any_work(task_context: Any) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from airflow_mlops.ct.budget import ComputeBudget
+    from airflow_mlops.ct.config import CTPipelineConfig, DatasetSpec
+    from airflow_mlops.operators.ct import PrepareCTRunOperator
+
+    config = CTPipelineConfig(
+        dag_id="ct", model_name="m", backend="local",
+        dataset=DatasetSpec(name="d", registry="/r", path="d.csv", label="y"),
+        compute_budget=ComputeBudget(rows=500),
+    )  # fmt: skip
+    task = PrepareCTRunOperator(task_id="prepare_run", config=config)
+    assert task.execute(task_context(task=task))["training"]["hidden_layers"] == [64, 32]
+    jam = {"hidden_sizes": [4096, 4096, 4096, 4096, 4096, 4096]}
+    with pytest.raises(AirflowFailException, match="Run refused before any work") as refused:
+        task.execute(task_context(task=task, conf=jam))
+    assert "> max_parameters 10,000,000" in str(refused.value)
