@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from airflow_mlops.ct.config import CTPipelineConfig, DatasetSpec
+from airflow_mlops.ct.config import CTPipelineConfig, DatasetSpec, ModelSpec
 from airflow_mlops.ct.plan import OPERATORS, TaskSpec, xcom
 from airflow_mlops.errors import ConfigError, ServiceError, TrainingError
 from airflow_mlops.inputs import (
@@ -72,6 +72,11 @@ class CICDConfig:
         from (see :func:`source_root`).
     :param aws_conn_id: the AWS connection used to log in to ECR when the Variable
         ``mlops_ecr_repository`` names a repository.
+    :param model: the pipeline's model spec; when it names the user's code (package, wheel or
+        requirements), the image deployed is a user image built FROM the library image with
+        that code installed (:func:`airflow_mlops.training.image.build_user_image`).
+    :param pipeline_repo: the pipeline repository the model spec's paths start from; None =
+        the git work tree of the DAG file.
     :param retries: how often a failed task is retried.
     :param retry_delay_s: seconds between a task's failure and its retry.
     """
@@ -84,6 +89,8 @@ class CICDConfig:
     base_image: str | None = None
     source_root: str | None = None
     aws_conn_id: str = "aws_default"
+    model: ModelSpec | None = None
+    pipeline_repo: str | None = None
     owner: str = "mlops"
     tags: tuple[str, ...] = ("mlops",)
     retries: int = 1
@@ -101,6 +108,7 @@ class CICDConfig:
             "base_image": rule(check_image, allow_none=True),
             "source_root": rule(check_path, allow_none=True),
             "aws_conn_id": check_name,
+            "pipeline_repo": rule(check_path, allow_none=True),
             "owner": rule(check_text, max_length=256),
             "tags": check_tags,
             "retries": rule(check_int, 0, 10),
@@ -110,6 +118,8 @@ class CICDConfig:
         problems = [] if isinstance(self.dataset, DatasetSpec) else [
             fail("dataset", self.dataset, "must be a DatasetSpec").message.rstrip(".")
         ]  # fmt: skip
+        if self.model is not None and not isinstance(self.model, ModelSpec):
+            problems.append(fail("model", self.model, "must be a ModelSpec").message.rstrip("."))
         for name, check in rules.items():
             try:
                 check(name, getattr(self, name))
@@ -126,12 +136,15 @@ class CICDConfig:
     def for_pipeline(cls, pipeline: CTPipelineConfig, dag_id: str, **overrides: Any) -> CICDConfig:
         """The level-2 config that deploys images for the CT ``pipeline``: its dataset, its
         reference version as the self-test's sample (else its default revision), its backend
-        (``local`` stays local, any other builds an image), and a run of its DAG at the end."""
+        (``local`` stays local, any other builds an image), its model code (built into a user
+        image), and a run of its DAG at the end."""
         settings: dict[str, Any] = {
             "dataset": pipeline.dataset,
             "sample_rev": pipeline.validation_reference_rev or pipeline.dataset.default_rev,
             "ct_dag_id": pipeline.dag_id,
             "backend": "local" if pipeline.backend == "local" else "docker",
+            "model": pipeline.model,
+            "pipeline_repo": pipeline.pipeline_repo,
             "owner": pipeline.owner,
             "retries": pipeline.retries,
             "retry_delay_s": pipeline.retry_delay_s,
@@ -162,6 +175,8 @@ def plan_cicd_pipeline(config: CICDConfig) -> list[TaskSpec]:
                 "backend": config.backend,
                 "base_image": config.base_image,
                 "source_root": config.source_root,
+                "model": config.model,
+                "pipeline_repo": config.pipeline_repo,
             },
         ),
         TaskSpec(

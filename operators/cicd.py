@@ -26,6 +26,8 @@ from airflow_mlops.variables import (
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_mlops.ct.config import ModelSpec
+
 
 class CICDTaskError(MlopsTaskError):
     """Building, testing or publishing the training image failed; ``details`` say which check."""
@@ -35,13 +37,19 @@ class BuildTrainingImageOperator(BaseOperator):
     """Build (or find, by its content-hash tag) the training image from the source tree.
 
     Returns ``{"image", "image_id", "built", "seconds", "base_image"}``; with the ``local``
-    backend no image is built and ``image`` is None.
+    backend no image is built and ``image`` is None. When ``model`` names the user's code, the
+    image returned is the user image built FROM the library image with that code installed
+    (``base_image`` is then the library image).
 
     :param backend: ``docker``, or ``local`` to build nothing (machines without Docker).
     :param base_image: the image's base; None reads the Variable ``mlops_base_image``
         (default ``local/bookworm-py:base``).
     :param source_root: the source tree to build from; None = the tree of the installed
         package's ``docker/`` files (see :func:`airflow_mlops.cicd.source_root`).
+    :param model: the pipeline's model spec (:class:`~airflow_mlops.ct.config.ModelSpec`), or
+        None.
+    :param pipeline_repo: where the model spec's paths start; None = the git work tree of the
+        DAG file.
     """
 
     ui_color = "#d8e8f8"
@@ -49,6 +57,7 @@ class BuildTrainingImageOperator(BaseOperator):
         "backend": rule(check_choice, BACKENDS),
         "base_image": rule(check_image, allow_none=True),
         "source_root": rule(check_path, allow_none=True),
+        "pipeline_repo": rule(check_path, allow_none=True),
     }
 
     def __init__(
@@ -57,12 +66,16 @@ class BuildTrainingImageOperator(BaseOperator):
         backend: str = "docker",
         base_image: str | None = None,
         source_root: str | None = None,
+        model: ModelSpec | None = None,
+        pipeline_repo: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.backend = backend
         self.base_image = base_image
         self.source_root = source_root
+        self.model = model
+        self.pipeline_repo = pipeline_repo
         check_arguments(self, self.argument_rules, rendered=False)
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -70,7 +83,8 @@ class BuildTrainingImageOperator(BaseOperator):
             self.log.info("Local backend: no image to build; the self-test runs in place")
             return {"image": None, "built": False}
         from airflow_mlops.cicd import image_summary, source_root
-        from airflow_mlops.training.image import build_image
+        from airflow_mlops.ct.identity import pipeline_root
+        from airflow_mlops.training.image import build_image, build_user_image
 
         base = self.base_image or check_image(
             f"Variable {BASE_IMAGE_VARIABLE}",
@@ -78,6 +92,9 @@ class BuildTrainingImageOperator(BaseOperator):
         )
         try:
             built = build_image(source_root(self.source_root), base_image=base, log=self.log.info)
+            if self.model is not None and (self.model.code_source or self.model.requirements):
+                root = pipeline_root(self.pipeline_repo or context["dag"].fileloc)
+                built = build_user_image(self.model, built.tag, root=root, log=self.log.info)
         except MlopsError as error:
             raise CICDTaskError.from_core(error) from error
         return image_summary(built)

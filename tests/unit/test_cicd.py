@@ -66,3 +66,17 @@ def test_a_configured_source_tree_without_build_files_is_refused(tmp_path: Path)
     with pytest.raises(ConfigError, match=r"constraints\.txt") as caught:
         cicd.source_root(tmp_path)
     assert "source_root" in caught.value.hint
+
+
+def test_the_level2_config_takes_the_pipeline_model_code_to_the_image_build() -> None:
+    from airflow_mlops.cicd import BUILD, CICDConfig, plan_cicd_pipeline
+    from airflow_mlops.ct.config import CTPipelineConfig, DatasetSpec, ModelSpec
+
+    model = ModelSpec(model_factory="net:make", wheel="dist/net-1.0-py3-none-any.whl")
+    pipeline = CTPipelineConfig(
+        dag_id="ct", model_name="m", model=model, pipeline_repo="/repo",
+        dataset=DatasetSpec(name="d", registry="/r", path="d.csv", label="y"),
+    )  # fmt: skip
+    config = CICDConfig.for_pipeline(pipeline, "cicd")
+    build = {t.task_id: t for t in plan_cicd_pipeline(config)}[BUILD]
+    assert (build.args["model"], build.args["pipeline_repo"]) == (model, "/repo")

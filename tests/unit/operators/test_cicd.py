@@ -53,3 +53,34 @@ def test_deploy_records_the_published_image_in_the_ct_variable(monkeypatch) -> N
     assert written == {TRAINING_IMAGE_VARIABLE: image}
     assert DeployTrainingImageOperator(task_id="deploy", image=None).execute({}) is None
     assert len(written) == 1
+
+
+def test_a_pipeline_with_model_code_deploys_a_user_image_built_from_the_library_image(
+    monkeypatch, tmp_path, task_context
+) -> None:
+    from airflow_mlops.ct.config import ModelSpec
+    from airflow_mlops.training import image
+    from airflow_mlops.training.image import BuiltImage
+
+    def library(root, *, base_image, log):
+        return BuiltImage("airflow-mlops-train:lib", "sha256:lib", False, 0.0, base_image)
+
+    def user(model, library_image, *, root, log):
+        assert (model.package_path, library_image, root) == (
+            "net",
+            "airflow-mlops-train:lib",
+            tmp_path,
+        )
+        return BuiltImage("airflow-mlops-train-user:u", "sha256:u", True, 1.0, library_image)
+
+    monkeypatch.setattr(image, "build_image", library)
+    monkeypatch.setattr(image, "build_user_image", user)
+    model = ModelSpec(model_factory="net:make", package_path="net")
+    operator = BuildTrainingImageOperator(
+        task_id="build_image", base_image="base:1", model=model, pipeline_repo=str(tmp_path),
+    )  # fmt: skip
+    result = operator.execute(task_context(task=operator))
+    assert (result["image"], result["base_image"]) == (
+        "airflow-mlops-train-user:u",
+        "airflow-mlops-train:lib",
+    )
