@@ -31,9 +31,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small size, under a minute")
     parser.add_argument("--base", default="local/bookworm-py:base", help="training image base")
+    parser.add_argument("--rows", type=int, help="rows of training data (overrides the size)")
+    parser.add_argument("--epochs", type=int, help="epochs (overrides the size)")
+    parser.add_argument("--repeats", type=int, help="runs of each side (overrides the size)")
     args = parser.parse_args()
     size = "quick" if args.quick else "full"
     rows, epochs, repeats = (10_000, 3, 2) if args.quick else (200_000, 6, 3)
+    rows, epochs, repeats = args.rows or rows, args.epochs or epochs, args.repeats or repeats
+    if (args.rows, args.epochs, args.repeats) != (None, None, None):
+        size = f"{rows} rows x {epochs} epochs"
 
     from airflow_mlops.local.demo.synthetic import SyntheticGenerator
     from airflow_mlops.operators.training import TrainInDockerOperator

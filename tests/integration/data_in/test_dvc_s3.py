@@ -67,6 +67,31 @@ def test_corrupt_object_on_s3_is_a_checksum_mismatch(
     assert not (tmp_path / "ws").exists()
 
 
+def test_object_whose_etag_is_not_its_md5_is_hashed_and_passes(
+    demo_registry, s3_remote: str, s3_server: str, tmp_path: Path
+) -> None:
+    # a multipart upload's ETag is not the object's md5: the pull hashes the object instead
+    bucket, prefix = s3_remote.removeprefix("s3://").split("/", 1)
+    s3 = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
+    md5 = "d35034f8377d344035e10b9c95f3d9f6"  # v2's data/cancer.csv
+    key = f"{prefix}/files/md5/{md5[:2]}/{md5[2:]}"
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=1, Body=body)
+    s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key=key,
+        UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+    )
+    assert "-" in s3.head_object(Bucket=bucket, Key=key)["ETag"]
+
+    result = _operator(demo_registry, tmp_path, s3_remote).execute(CONTEXT)
+
+    data = Path(result["targets"][0]["local_path"]).read_bytes()
+    assert hashlib.md5(data, usedforsecurity=False).hexdigest() == result["md5"] == md5
+
+
 def test_object_missing_on_s3(demo_registry, s3_remote, s3_server, tmp_path: Path) -> None:
     bucket, prefix = s3_remote.removeprefix("s3://").split("/", 1)
     s3 = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
