@@ -171,7 +171,8 @@ def plan_ct_pipeline(config: CTPipelineConfig) -> list[TaskSpec]:
             {
                 "data_path": dataset_file,
                 "training_params": xcom(PREPARE, "training"),
-                "image": xcom(PREPARE, "image") if config.backend == "docker" else None,
+                # docker and kubernetes run an image; the local backend runs in the worker
+                "image": xcom(PREPARE, "image") if config.backend != "local" else None,
                 "backend": config.backend,
                 "gpu": config.gpu,
                 **train_environment(config),

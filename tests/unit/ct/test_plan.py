@@ -118,3 +118,10 @@ def test_the_local_backend_puts_the_user_package_on_the_training_path() -> None:
     }
     docker = {t.task_id: t for t in plan.plan_ct_pipeline(config(model=model))}
     assert "environment" not in docker[plan.TRAIN].args  # the image has it installed
+
+
+def test_docker_and_kubernetes_train_in_the_prepared_image() -> None:
+    for backend, image in (("docker", True), ("kubernetes", True), ("local", False)):
+        train = {t.task_id: t for t in plan.plan_ct_pipeline(config(backend=backend))}[plan.TRAIN]
+        assert train.args["backend"] == backend
+        assert (train.args["image"] == plan.xcom(plan.PREPARE, "image")) is image
