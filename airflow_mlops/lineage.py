@@ -24,10 +24,13 @@ Tags, all prefixed ``mlops.`` (:data:`TAG_PREFIX`); values are strings:
   ``mlops.gate_decision`` (``accepted``/``rejected``), ``mlops.gate_reasons`` (JSON list) and
   ``mlops.report_uri`` (the gate report), and the holdout both models were scored on:
   ``mlops.split_rule`` (:meth:`~airflow_mlops.data.holdout.SplitRule.to_lineage`),
-  ``mlops.holdout_md5`` and ``mlops.holdout_rows``; a rollback tags the version it leaves
+  ``mlops.holdout_md5`` and ``mlops.holdout_rows``; ``mlops.infra_blessing`` (JSON: the
+  serving runtime's smoke test and latency); a rollback tags the version it leaves
   ``mlops.rolled_back`` = ``true``.
 - On the registered model: ``mlops.model`` (its name, by the registration),
-  ``mlops.last_rollback`` (JSON of the last rollback's move) and, on the short-lived
+  ``mlops.last_rollback`` (JSON of the last rollback's move), ``mlops.champion_history``
+  (JSON list of the versions that were champion), ``mlops.reserved.<fingerprint>`` (JSON of
+  the CT run that reserved a fingerprint before training) and, on the short-lived
   ``<name>.promotion-lock`` model, ``mlops.lock`` (JSON owner and start time).
 - On a monitoring run (experiment ``monitoring/<model>``, ``DriftMonitorOperator``):
   ``mlops.model``, ``mlops.model_version``, ``mlops.window``, ``mlops.reason`` and
@@ -77,6 +80,13 @@ ROLLED_BACK_TAG = TAG_PREFIX + "rolled_back"
 #: registered model: the last rollback's move (JSON); the promotion lock's holder (JSON)
 LAST_ROLLBACK_TAG = TAG_PREFIX + "last_rollback"
 LOCK_TAG = TAG_PREFIX + "lock"
+#: registered model: the versions that were champion, oldest first (JSON list); a rollback
+#: pops the newest, so a second rollback goes further back
+CHAMPION_HISTORY_TAG = TAG_PREFIX + "champion_history"
+#: registered model: ``mlops.reserved.<fingerprint>`` = JSON of the CT run that will train it
+RESERVATION_TAG_PREFIX = TAG_PREFIX + "reserved."
+#: model version, by the gate: the clean serving runtime's smoke test and load test (JSON)
+INFRA_BLESSING_TAG = TAG_PREFIX + "infra_blessing"
 #: monitoring run: the version watched, the data window and why the run happened
 MODEL_VERSION_TAG = TAG_PREFIX + "model_version"
 WINDOW_TAG = TAG_PREFIX + "window"

@@ -1,4 +1,5 @@
-"""``airflow-mlops rollback --model NAME``: point ``champion`` back at ``previous``.
+"""``airflow-mlops rollback --model NAME [--to-version N]``: point ``champion`` back at an
+earlier champion (the one before the current by default; a second call goes further back).
 
 Wired into the main parser with :func:`add_rollback_parser`; the main CLI prints any
 :class:`~airflow_mlops.errors.MlopsError` and exits 1.
@@ -17,7 +18,9 @@ from airflow_mlops.errors import ConfigError
 def add_rollback_parser(sub: Any) -> argparse.ArgumentParser:
     """Add the ``rollback`` sub-command to ``sub`` (an argparse sub-parsers object)."""
     parser = sub.add_parser(
-        "rollback", help="point a model's champion alias back at its previous version"
+        "rollback",
+        help="point a model's champion alias back at an earlier champion (each call goes one "
+        "further back)",
     )
     parser.add_argument("--model", required=True, help="registered model name")
     parser.add_argument(
@@ -25,6 +28,16 @@ def add_rollback_parser(sub: Any) -> argparse.ArgumentParser:
         default=None,
         help="MLflow tracking URL (default: $MLFLOW_TRACKING_URI, else the local demo's "
         "http://127.0.0.1:<--mlflow-port>)",
+    )
+    parser.add_argument(
+        "--to-version",
+        default=None,
+        help="roll back to this earlier champion (default: the one before the current)",
+    )
+    parser.add_argument(
+        "--list",
+        action="store_true",
+        help="print the champion history (oldest first) and change nothing",
     )
     parser.add_argument(
         "--expected-champion",
@@ -49,9 +62,21 @@ def _tracking_uri(args: argparse.Namespace) -> str:
 
 def rollback_command(args: argparse.Namespace) -> int:
     """Run the rollback and print where the aliases point now (JSON); returns 0."""
-    from airflow_mlops.model_registry.promote import rollback
+    from airflow_mlops.model_registry.promote import champion_history, rollback
 
-    move = rollback(_tracking_uri(args), args.model, expected_champion=args.expected_champion)
+    if args.list:
+        print(
+            json.dumps(
+                {"name": args.model, "history": champion_history(_tracking_uri(args), args.model)}
+            )
+        )
+        return 0
+    move = rollback(
+        _tracking_uri(args),
+        args.model,
+        to_version=args.to_version,
+        expected_champion=args.expected_champion,
+    )
     if move.already:
         print(f"{move.name}: already rolled back; champion is version {move.champion}.")
     else:

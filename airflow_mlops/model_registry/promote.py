@@ -1,4 +1,5 @@
-"""Move the ``champion`` alias safely: compare-and-set under a registry lock, and roll back.
+"""Move the ``champion`` alias safely: compare-and-set under a registry lock, and roll back
+to any earlier champion (the champion history, a registered-model tag).
 
 MLflow has no conditional alias update, but creating a registered model is atomic (its name is
 unique), so a short-lived model ``<name>.promotion-lock`` serves as a mutex that every
@@ -20,11 +21,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_mlops.errors import PromotionConflictError, RegistryError
-from airflow_mlops.lineage import CHAMPION, LAST_ROLLBACK_TAG, LOCK_TAG, PREVIOUS, ROLLED_BACK_TAG
+from airflow_mlops.lineage import (
+    CHAMPION,
+    CHAMPION_HISTORY_TAG,
+    LAST_ROLLBACK_TAG,
+    LOCK_TAG,
+    PREVIOUS,
+    ROLLED_BACK_TAG,
+)
 from airflow_mlops.model_registry.client import alias_version, mlflow_client, registry_call
 from airflow_mlops.owners import is_dead
 
 LOCK_SUFFIX = ".promotion-lock"
+#: champion history entries kept on the registered model
+HISTORY_LENGTH = 100
 
 
 @dataclass(frozen=True)
@@ -202,6 +212,7 @@ def promote(
                 "champion (clear this task) if the challenger should still compete.",
                 details={"expected": expected_champion, "actual": current, "version": version},
             )
+        _record_promotion(client, tracking_uri, name, version)
         if current is not None:
             _set_alias(client, tracking_uri, name, PREVIOUS, current)
         _set_alias(client, tracking_uri, name, CHAMPION, version)
@@ -212,22 +223,34 @@ def rollback(
     tracking_uri: str,
     name: str,
     *,
+    to_version: str | None = None,
     expected_champion: str | None = None,
+    request_id: str | None = None,
     lock_timeout_s: float = 60.0,
 ) -> AliasMove:
-    """Point ``champion`` back at ``previous``; ``previous`` is cleared.
+    """Point ``champion`` back at an earlier champion (the champion history,
+    :func:`champion_history`): the one before the current champion, or ``to_version``.
 
-    The rolled-back version is tagged ``mlops.rolled_back``. A retry after a rollback that
-    already happened returns it again with ``already=True``.
+    The versions above the target leave the history and are tagged ``mlops.rolled_back``, so
+    a second rollback goes further back. ``previous`` then names the champion before the
+    target (deleted when there is none).
 
+    :param to_version: roll back to this earlier champion (None: the one before the current).
     :param expected_champion: fail unless the champion is still this version.
-    :raises RegistryError: there is no ``previous`` version to go back to.
+    :param request_id: names one rollback (the operator passes its task instance): a retry of
+        the request that already happened returns it again with ``already=True``.
+    :raises RegistryError: the history has no earlier champion, or ``to_version`` never was
+        champion before the current one.
     :raises PromotionConflictError: the champion is not ``expected_champion``.
     """
     client = mlflow_client(tracking_uri)
     with champion_lock(tracking_uri, name, timeout_s=lock_timeout_s):
         current = alias_version(tracking_uri, name, CHAMPION)
-        previous = alias_version(tracking_uri, name, PREVIOUS)
+        last = _last_rollback(client, tracking_uri, name)
+        retried = request_id is not None and last and last.get("request") == request_id
+        if retried and last.get("to") == current:
+            below = alias_version(tracking_uri, name, PREVIOUS)
+            return AliasMove(name, current, below, last.get("from"), already=True)
         if expected_champion is not None and current != str(expected_champion):
             raise PromotionConflictError(
                 f"Champion of {name!r} is version {current}, not {expected_champion}; "
@@ -236,29 +259,71 @@ def rollback(
                 "version if that is still wanted.",
                 details={"expected": expected_champion, "actual": current},
             )
-        if previous is None:
-            last = _last_rollback(client, tracking_uri, name)
-            if last and last.get("to") == current:
-                return AliasMove(name, current, None, last.get("from"), already=True)
+        history = champion_history(tracking_uri, name)
+        earlier = history[:-1] if history and history[-1] == current else history
+        target = str(to_version) if to_version is not None else (earlier[-1] if earlier else None)
+        if target is None or target not in earlier:
             raise RegistryError(
-                f"Model {name!r} has no 'previous' version to roll back to (champion: {current}).",
-                hint="Point the champion alias at a chosen version in the MLflow UI instead.",
+                f"Model {name!r} has no earlier champion "
+                + (f"version {to_version} " if to_version is not None else "")
+                + f"to roll back to (champion: {current}; champion history: {history}).",
+                hint="Roll back to one of the earlier champions listed, or point the champion "
+                "alias at a chosen version in the MLflow UI.",
+                details={"champion": current, "history": history, "to_version": to_version},
             )
-        _set_alias(client, tracking_uri, name, CHAMPION, previous)
-        registry_call(
-            f"clear alias 'previous' of {name!r}",
-            tracking_uri,
-            lambda: client.delete_registered_model_alias(name, PREVIOUS),
-        )
+        kept = earlier[: len(earlier) - earlier[::-1].index(target)]
+        left = [v for v in history[len(kept) :] if v != target]
+        _set_alias(client, tracking_uri, name, CHAMPION, target)
+        below = kept[-2] if len(kept) > 1 else None
+        if below is not None:
+            _set_alias(client, tracking_uri, name, PREVIOUS, below)
+        elif alias_version(tracking_uri, name, PREVIOUS) is not None:
+            registry_call(
+                f"clear alias 'previous' of {name!r}",
+                tracking_uri,
+                lambda: client.delete_registered_model_alias(name, PREVIOUS),
+            )
 
         def record() -> None:
-            move = {"from": current, "to": previous, "at": time.time()}
+            move = {"from": current, "to": target, "at": time.time(), "request": request_id}
             client.set_registered_model_tag(name, LAST_ROLLBACK_TAG, json.dumps(move))
-            if current is not None:
-                client.set_model_version_tag(name, current, ROLLED_BACK_TAG, "true")
+            client.set_registered_model_tag(name, CHAMPION_HISTORY_TAG, json.dumps(kept))
+            for version in {*left, *([current] if current and current != target else [])}:
+                client.set_model_version_tag(name, version, ROLLED_BACK_TAG, "true")
 
         registry_call(f"record the rollback of {name!r}", tracking_uri, record)
-    return AliasMove(name, previous, None, current)
+    return AliasMove(name, target, below, current)
+
+
+def champion_history(tracking_uri: str, name: str) -> list[str]:
+    """The versions of ``name`` that were champion, oldest first, without the rolled-back ones.
+
+    Models promoted before the history was kept start from their aliases (``previous``,
+    ``champion``).
+    """
+    client = mlflow_client(tracking_uri)
+    model = registry_call(
+        f"read registered model {name!r}", tracking_uri, lambda: client.get_registered_model(name)
+    )
+    try:
+        history = json.loads(model.tags.get(CHAMPION_HISTORY_TAG, "null"))
+    except ValueError:
+        history = None
+    if isinstance(history, list):
+        return [str(v) for v in history]
+    aliases = dict(getattr(model, "aliases", None) or {})
+    return [str(aliases[a]) for a in (PREVIOUS, CHAMPION) if a in aliases]
+
+
+def _record_promotion(client: Any, tracking_uri: str, name: str, version: str) -> None:
+    """Append ``version`` to the champion history (the newest :data:`HISTORY_LENGTH` kept)."""
+    history = champion_history(tracking_uri, name)
+    history = [*history, version][-HISTORY_LENGTH:]
+    registry_call(
+        f"record the champion history of {name!r}",
+        tracking_uri,
+        lambda: client.set_registered_model_tag(name, CHAMPION_HISTORY_TAG, json.dumps(history)),
+    )
 
 
 def _last_rollback(client: Any, tracking_uri: str, name: str) -> dict[str, Any] | None:

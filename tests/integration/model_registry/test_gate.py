@@ -9,6 +9,7 @@ from pathlib import Path
 import mlflow.artifacts
 import pytest
 
+from airflow_mlops.errors import RegistryError
 from airflow_mlops.lineage import CHAMPION, LOCK_TAG, PREVIOUS
 from airflow_mlops.model_registry.client import alias_version, mlflow_client, resolve_model_version
 from airflow_mlops.model_registry.evaluation import evaluate_and_promote
@@ -139,7 +140,8 @@ def test_rollback_moves_champion_back_and_is_safe_to_retry(mlflow_server, regist
     assert (back.champion, back.moved_from, back.already) == (first, second, False)
     assert alias_version(mlflow_server, model_name, PREVIOUS) is None
     assert resolve_model_version(mlflow_server, model_name, second).tags["mlops.rolled_back"]
-    assert rollback(mlflow_server, model_name).already
+    with pytest.raises(RegistryError, match="no earlier champion"):
+        rollback(mlflow_server, model_name)
 
 
 def test_busy_lock_fails_cleanly(mlflow_server, register, model_name):
