@@ -150,3 +150,35 @@ def test_required_gpu_fails_before_any_container(
     ):
         op.execute(task_context("train"))
     assert leftover_containers() == []
+
+
+def test_a_killed_task_removes_its_container_within_airflows_grace(
+    task_context, training_image, demo_csv, tmp_path, run_label, leftover_containers
+) -> None:
+    """A run cancelled or marked failed: Airflow sends SIGTERM, calls on_kill, and SIGKILLs the
+    task 5 s later. The container goes (even with auto_remove set) within that time."""
+    import threading
+
+    params = {**PARAMS, "max_epochs": 100000, "patience": 100000}
+    op = operator(training_image, demo_csv, tmp_path / "out", run_label, training_params=params)
+    op.auto_remove = "success"
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            op.execute(task_context("train"))
+        except BaseException as error:  # the test inspects it
+            errors.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not leftover_containers() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2)  # training under way
+    started = time.monotonic()
+    op.on_kill()
+    assert time.monotonic() - started < 5
+    assert leftover_containers() == []
+    thread.join(60)
+    assert errors and not thread.is_alive()
