@@ -22,6 +22,7 @@ from airflow_mlops.inputs import (
     check_text,
     rule,
 )
+from airflow_mlops.lineage import SPLIT_RULE_TAG
 from airflow_mlops.monitoring.drift_types import DriftConfig
 from airflow_mlops.operators.arguments import check_arguments, has_template
 from airflow_mlops.operators.artifacts import context_artifact_dir
@@ -62,7 +63,8 @@ class DriftMonitorOperator(BaseOperator):
     :func:`~airflow_mlops.monitoring.history.log_drift_history`). When retraining is due, an
     event is emitted on the asset ``x-mlops://drift/<model>`` (reason "drift") or
     ``x-mlops://performance/<model>`` (reason "performance"), with extra ``{"reason", "model",
-    "window", "drift_share"}`` (through the alias
+    "window", "drift_share"}`` and, when performance was measured or estimated, ``{"metric",
+    "holdout", "live", "basis", "drop"}`` (through the alias
     :func:`drift_alias`, so no event is emitted otherwise).
 
     Returns to XCom ``{"drift_share", "dataset_drift", "drifted_columns", "tests",
@@ -78,6 +80,13 @@ class DriftMonitorOperator(BaseOperator):
         pulled from ``data_registry`` at the version's ``mlops.dataset``/``mlops.data_rev``
         tags. (templated)
     :param data_registry: the DVC data registry of the training data. (templated)
+    :param labels_path: labels that arrived after scoring: a CSV/Parquet file of
+        ``prediction_id`` (as logged by batch scoring) and the label column, joined to the
+        window's log; a path inside ``labels_registry`` when that is set. Performance is
+        compared with the version's holdout metric; without labels it is estimated from the
+        model's confidence (CBPE). (templated)
+    :param labels_registry: a DVC registry to pull ``labels_path`` from. (templated)
+    :param labels_rev: the registry revision of the labels. (templated)
     :param inference_log_root: default ``<artifacts>/inference_log``. (templated)
     :param drift: per-column methods and thresholds (Evidently's names and defaults).
     :param label_column: label column for performance drift (labelled rows of the log);
@@ -96,6 +105,9 @@ class DriftMonitorOperator(BaseOperator):
         "reference_path",
         "data_registry",
         "inference_log_root",
+        "labels_path",
+        "labels_registry",
+        "labels_rev",
     )
     operator_extra_links = (DriftReportLink(),)
     ui_color = "#f9e0c7"
@@ -105,6 +117,9 @@ class DriftMonitorOperator(BaseOperator):
         "window_end": check_text,
         "reference_path": rule(check_path, allow_none=True),
         "data_registry": rule(check_git_source, allow_none=True),
+        "labels_path": rule(check_path, allow_none=True),
+        "labels_registry": rule(check_git_source, allow_none=True),
+        "labels_rev": rule(check_text, max_length=256),
         "label_column": rule(check_text, max_length=256, allow_none=True),
         "max_performance_drop": rule(check_number, 0, 1),
         "mlflow_conn_id": rule(check_name, allow_blank=True),
@@ -125,9 +140,15 @@ class DriftMonitorOperator(BaseOperator):
         max_performance_drop: float = 0.05,
         mlflow_conn_id: str = "mlflow_default",
         cache_dir: str | None = None,
+        labels_path: str | None = None,
+        labels_registry: str | None = None,
+        labels_rev: str = "HEAD",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.labels_path = labels_path
+        self.labels_registry = labels_registry
+        self.labels_rev = labels_rev
         try:
             self.drift = drift if isinstance(drift, DriftConfig) else DriftConfig(**(drift or {}))
         except (MlopsError, TypeError) as error:
@@ -171,6 +192,33 @@ class DriftMonitorOperator(BaseOperator):
         )
         return read_table(pulled)
 
+    def load_labels(self, predictor: OnnxPredictor, context: Context) -> pd.Series | None:
+        """The labels that arrived, by ``prediction_id`` (None: no ``labels_path``); pulled
+        from ``labels_registry`` into ``<workspaces>/labels/...`` when that is set."""
+        from airflow_mlops.monitoring.performance import read_labels
+
+        if not self.labels_path:
+            return None
+        path = Path(self.labels_path)
+        if self.labels_registry:
+            from airflow_mlops.data.dvc import pull
+
+            home = MlopsHome.from_env()
+            pulled = pull(
+                self.labels_registry,
+                [self.labels_path],
+                rev=self.labels_rev,
+                workspace=context_artifact_dir(context, "labels", root=home.workspaces),
+                cache_dir=home.dvc_cache,
+            )
+            path = Path(pulled.targets[0].local_path)
+        return read_labels(
+            path,
+            label=self.label_column or predictor.label,
+            task=predictor.task,
+            classes=predictor.classes,
+        )
+
     def window(self) -> tuple[dt.date, dt.date]:
         try:
             return dt.date.fromisoformat(self.window_start), dt.date.fromisoformat(self.window_end)
@@ -204,6 +252,8 @@ class DriftMonitorOperator(BaseOperator):
                 config=self.drift,
                 label=self.label_column,
                 max_performance_drop=self.max_performance_drop,
+                split_rule=dict(getattr(version, "tags", {}) or {}).get(SPLIT_RULE_TAG),
+                labels=self.load_labels(predictor, context),
             )
         except MlopsError as error:
             raise DriftMonitorError.from_core(error) from error
@@ -234,6 +284,22 @@ class DriftMonitorOperator(BaseOperator):
             result["drifted_columns"],
             result["reason"],
         )
+        if result["performance"]:
+            self.log.info(
+                "%s of %s v%s: %s %.4f on %d rows; measured %s on %d labelled rows, "
+                "estimated (CBPE) %s; drop %.4f (max %.4f)",
+                result["performance"]["metric"],
+                self.model_name,
+                result["model_version"],
+                result["performance"]["baseline"]["basis"],
+                result["performance"]["reference"],
+                result["performance"]["baseline"]["rows"],
+                result["performance"]["measured"],
+                result["performance"]["labelled_rows"],
+                result["performance"]["estimated"],
+                result["performance"]["drop"],
+                result["performance"]["max_drop"],
+            )
         if result["reason"]:
             self.emit(context, result)
         return result
@@ -249,6 +315,15 @@ class DriftMonitorOperator(BaseOperator):
             "window": result["window"],
             "drift_share": result["drift_share"],
         }
+        performance = result.get("performance")
+        if performance:
+            extra.update(
+                metric=performance["metric"],
+                holdout=performance["reference"],
+                live=performance["current"],
+                basis=performance["basis"],
+                drop=performance["drop"],
+            )
         context["outlet_events"][drift_alias(self.model_name)].add(
             Asset(monitoring_asset_uri(result["reason"], self.model_name)), extra=extra
         )

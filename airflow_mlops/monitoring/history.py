@@ -29,6 +29,9 @@ def drift_metrics(result: Mapping[str, Any]) -> dict[str, float]:
     if result["performance"]:
         metrics["performance_current"] = result["performance"]["current"]
         metrics["performance_drop"] = result["performance"]["drop"]
+        for kind in ("measured", "estimated"):
+            if result["performance"].get(kind) is not None:
+                metrics[f"performance_{kind}"] = result["performance"][kind]
     return {safe_name(k): float(v) for k, v in metrics.items()}
 
 

@@ -11,10 +11,16 @@ from typing import TYPE_CHECKING, Any
 from airflow_mlops.errors import ConfigError
 from airflow_mlops.monitoring.drift_types import ColumnDrift, DriftConfig, DriftResult
 from airflow_mlops.monitoring.evidently_report import REPORT_SAMPLE_ROWS, save_html_report
+from airflow_mlops.monitoring.performance import (
+    Baseline,
+    live_performance,
+    model_baseline,
+    score_of,
+)
 from airflow_mlops.monitoring.reference import with_predictions
 from airflow_mlops.monitoring.scalable import compute_drift
 from airflow_mlops.monitoring.scoring import PREDICTION
-from airflow_mlops.monitoring.sources import Source, frame_source, parquet_source
+from airflow_mlops.monitoring.sources import frame_source, parquet_source
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,52 +60,6 @@ class MonitorResult:
         return out
 
 
-def score_of(task: str, predictions: Any, labels: Any) -> float:
-    """Accuracy (classification) or RMSE (regression)."""
-    import numpy as np
-
-    if task == "classification":
-        return float(np.mean(np.asarray(predictions) == np.asarray(labels)))
-    diff = np.asarray(predictions, dtype=np.float64) - np.asarray(labels, dtype=np.float64)
-    return float(np.sqrt(np.mean(diff**2)))
-
-
-def streamed_score(source: Source, task: str, label: str) -> tuple[float, int] | None:
-    """Accuracy or RMSE of ``prediction`` against ``label`` over the labelled rows; None when no
-    row has a label."""
-    import numpy as np
-
-    hits = squares = 0.0
-    rows = 0
-    for chunk in source([PREDICTION, label]):
-        labelled = chunk[chunk[label].notna()]
-        if labelled.empty:
-            continue
-        rows += len(labelled)
-        if task == "classification":
-            hits += float((labelled[PREDICTION].to_numpy() == labelled[label].to_numpy()).sum())
-        else:
-            diff = labelled[PREDICTION].to_numpy(np.float64) - labelled[label].to_numpy(np.float64)
-            squares += float((diff**2).sum())
-    if rows == 0:
-        return None
-    return (hits / rows if task == "classification" else float(np.sqrt(squares / rows))), rows
-
-
-def has_column(files: Sequence[Path], column: str) -> bool:
-    """Whether every Parquet file has ``column`` (labels are joined to the log later)."""
-    import pyarrow.parquet as pq
-
-    return all(column in pq.ParquetFile(f).schema_arrow.names for f in files)
-
-
-def performance_drop(reference: float, current: float, task: str) -> float:
-    """How much worse ``current`` is: accuracy points lost, or relative RMSE increase."""
-    if task == "classification":
-        return reference - current
-    return (current - reference) / reference if reference else float(current > 0)
-
-
 def sample_files(
     files: Sequence[Path], columns: list[str], rows: int, total: int, seed: int
 ) -> pd.DataFrame:
@@ -126,17 +86,25 @@ def monitor_window(
     label: str | None = None,
     max_performance_drop: float = DEFAULT_MAX_PERFORMANCE_DROP,
     report_rows: int = REPORT_SAMPLE_ROWS,
+    baseline: Baseline | None = None,
+    labels: pd.Series | None = None,
 ) -> MonitorResult:
     """Measure drift of the inference-log files against ``reference`` and decide.
 
     :param reference: the reference rows (the champion's training data), with a ``prediction``
         column for prediction drift and ``label`` for performance drift.
     :param current_files: the window's inference-log files.
-    :param label: the label column; performance drift is measured when the log has labelled
-        rows (ground truth joined later) and ``reference`` has the label and predictions.
+    :param label: the label column; performance is measured on the labelled rows of the log
+        (``labels`` joined on ``prediction_id``, or the log's own ``label`` column).
     :param max_performance_drop: accuracy points lost (or relative RMSE increase) that trigger
         retraining with reason "performance".
+    :param baseline: the model's metric to compare with (its holdout,
+        :func:`~airflow_mlops.monitoring.performance.model_baseline`); default: its predictions
+        on ``reference`` against ``label`` there.
+    :param labels: labels that arrived later, by ``prediction_id``
+        (:func:`~airflow_mlops.monitoring.performance.read_labels`).
     :raises DriftError: missing columns, an empty window or an empty column.
+    :raises DataError: labels whose ids the window never predicted.
     """
     if task not in ("classification", "regression"):
         raise ConfigError(f"task={task!r} is not 'classification' or 'regression'.")
@@ -157,20 +125,21 @@ def monitor_window(
         prediction = compute_drift(
             frame_source(reference[[PREDICTION]]), current, config=config, **typed
         ).columns[0]
+    if baseline is None and label and {label, PREDICTION} <= set(reference.columns):
+        metric = "accuracy" if task == "classification" else "rmse"
+        value = score_of(task, reference[PREDICTION], reference[label])
+        baseline = Baseline(metric, value, len(reference), "reference")
     performance = None
-    if label and {label, PREDICTION} <= set(reference.columns) and has_column(current_files, label):
-        measured = streamed_score(current, task, label)
-        if measured is not None:
-            before = score_of(task, reference[PREDICTION], reference[label])
-            drop = performance_drop(before, measured[0], task)
-            performance = {
-                "metric": "accuracy" if task == "classification" else "rmse",
-                "reference": before,
-                "current": measured[0],
-                "labelled_rows": measured[1],
-                "drop": drop,
-                "max_drop": max_performance_drop,
-            }
+    if label and baseline is not None:
+        performance = live_performance(
+            current,
+            current_files,
+            task=task,
+            label=label,
+            baseline=baseline,
+            labels=labels,
+            max_drop=max_performance_drop,
+        )
     reason = None
     if performance is not None and performance["drop"] > max_performance_drop:
         reason = "performance"
@@ -198,13 +167,20 @@ def monitor_model(
     config: DriftConfig | None = None,
     label: str | None = None,
     max_performance_drop: float = DEFAULT_MAX_PERFORMANCE_DROP,
+    split_rule: str | None = None,
+    labels: pd.Series | None = None,
 ) -> MonitorResult:
-    """:func:`monitor_window` for a model: its feature columns, task and label, and its
-    predictions on ``reference`` (:func:`~airflow_mlops.monitoring.reference.with_predictions`).
+    """:func:`monitor_window` for a model: its feature columns, task and label, its
+    predictions on ``reference`` (:func:`~airflow_mlops.monitoring.reference.with_predictions`),
+    and its holdout metric as the performance baseline.
 
+    :param reference: the model's training data (its holdout is found there by ``split_rule``).
     :param label: the label column; default the model's.
+    :param split_rule: the version's ``mlops.split_rule`` tag; None: the whole reference.
+    :param labels: labels that arrived later, by ``prediction_id``.
     :raises DriftError: the reference lacks the model's columns, the window is empty.
     """
+    label = label or predictor.label
     return monitor_window(
         with_predictions(reference, predictor),
         current_files,
@@ -213,6 +189,8 @@ def monitor_model(
         report_path=report_path,
         config=config,
         task=predictor.task,
-        label=label or predictor.label,
+        label=label,
         max_performance_drop=max_performance_drop,
+        baseline=model_baseline(reference, predictor, label, split_rule),
+        labels=labels,
     )

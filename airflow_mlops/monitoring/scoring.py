@@ -2,8 +2,14 @@
 
 The inference log of a model is Parquet partitioned by scoring date:
 ``<log_root>/<model>/date=YYYY-MM-DD/part-<run>.parquet``, each row the model's input columns,
-``prediction``, ``model_version`` and ``scored_at``. One file per scoring run, written
-atomically and named by the run, so a retried run replaces its own file and never doubles rows.
+``prediction_id``, ``prediction``, ``confidence`` (classifiers: the top class's score),
+``model_version`` and ``scored_at``. One file per scoring run, written atomically and named by
+the run, so a retried run replaces its own file and never doubles rows.
+
+``prediction_id`` is what labels that arrive later are joined on
+(:mod:`~airflow_mlops.monitoring.performance`): the dataset's id column when one is named, else
+``<run>-<row>`` (the run's name and the row's position in its input), so a retried run gives
+every row the same id again.
 """
 
 from __future__ import annotations
@@ -30,9 +36,11 @@ if TYPE_CHECKING:
     from airflow_mlops.export.runtime import OnnxPredictor
 
 PREDICTION = "prediction"
+PREDICTION_ID = "prediction_id"
+CONFIDENCE = "confidence"
 MODEL_VERSION = "model_version"
 SCORED_AT = "scored_at"
-LOG_COLUMNS = (PREDICTION, MODEL_VERSION, SCORED_AT)
+LOG_COLUMNS = (PREDICTION_ID, PREDICTION, CONFIDENCE, MODEL_VERSION, SCORED_AT)
 
 
 def safe_name(value: str) -> str:
@@ -125,6 +133,7 @@ def score_dataset(
     run: str,
     scored_at: dt.datetime,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    id_column: str | None = None,
 ) -> ScoringResult:
     """Score ``input_path`` chunk by chunk; write predictions and append to the inference log.
 
@@ -136,7 +145,9 @@ def score_dataset(
         class for classifiers), in input order.
     :param log_root: root of the inference log (see the module docstring).
     :param run: names the log file, so a retry of one run replaces it.
-    :raises DataError: the input is missing or lacks the model's columns.
+    :param id_column: the input's id column, logged (as text) as each row's ``prediction_id``;
+        None: ``<run>-<row>``.
+    :raises DataError: the input is missing or lacks the model's columns (or ``id_column``).
     """
     import pandas as pd
 
@@ -145,17 +156,27 @@ def score_dataset(
     stamp = stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
     log_file = log_partition(log_root, model, stamp.date()) / f"part-{safe_name(run)}.parquet"
     sinks = [ParquetSink(predictions_path), ParquetSink(log_file)]
+    columns = list(predictor.feature_columns)
+    if id_column and id_column not in columns:
+        columns.append(id_column)
     try:
-        for chunk in input_chunks(input_path, predictor.feature_columns, chunk_rows):
+        for chunk in input_chunks(input_path, columns, chunk_rows):
             scores = predictor.predict_proba(chunk)
-            out = pd.DataFrame({PREDICTION: _labels(predictor, scores)})
+            ids = _prediction_ids(chunk, id_column, run, sinks[0].rows)
+            out = pd.DataFrame({PREDICTION_ID: ids, PREDICTION: _labels(predictor, scores)})
             if predictor.task == "classification":
                 for i, name in enumerate(predictor.classes or range(scores.shape[1])):
                     out[f"score_{name}"] = scores[:, i]
-            record = chunk.reset_index(drop=True)
-            record = record.assign(
-                **{PREDICTION: out[PREDICTION], MODEL_VERSION: str(model_version), SCORED_AT: stamp}
+            record = chunk.reset_index(drop=True).assign(
+                **{
+                    PREDICTION_ID: ids,
+                    PREDICTION: out[PREDICTION],
+                    MODEL_VERSION: str(model_version),
+                    SCORED_AT: stamp,
+                }
             )
+            if predictor.task == "classification":
+                record[CONFIDENCE] = scores.max(axis=1)
             sinks[0].write(out)
             sinks[1].write(record)
         rows = sinks[0].rows
@@ -179,6 +200,15 @@ def score_dataset(
         rows_per_second=round(rows / seconds, 1) if seconds else 0.0,
         model_version=str(model_version),
     )
+
+
+def _prediction_ids(chunk: pd.DataFrame, id_column: str | None, run: str, offset: int) -> Any:
+    """The ids of a chunk's rows: its id column as text, or ``<run>-<row>`` from ``offset``."""
+    import numpy as np
+
+    if id_column:
+        return chunk[id_column].astype(str).to_numpy()
+    return np.char.add(f"{safe_name(run)}-", np.arange(offset, offset + len(chunk)).astype(str))
 
 
 def _labels(predictor: OnnxPredictor, scores: Any) -> Any:

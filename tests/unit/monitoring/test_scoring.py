@@ -12,8 +12,10 @@ import pytest
 from airflow_mlops.errors import DataError, DriftError
 from airflow_mlops.export.runtime import OnnxPredictor
 from airflow_mlops.monitoring.scoring import (
+    CONFIDENCE,
     MODEL_VERSION,
     PREDICTION,
+    PREDICTION_ID,
     SCORED_AT,
     log_partition,
     score_dataset,
@@ -50,7 +52,9 @@ def test_scores_in_chunks_and_logs_inputs_with_predictions(
     assert result.rows == 1_000 and result.model_version == "3"
     predictions = pd.read_parquet(result.predictions_uri)
     np.testing.assert_array_equal(predictions[PREDICTION], predictor.predict(frame))
-    assert list(predictions.columns) == [PREDICTION, "score_0", "score_1"]
+    assert list(predictions.columns) == [PREDICTION_ID, PREDICTION, "score_0", "score_1"]
+    # a generated id: the run and the row's position in the input, the same in both outputs
+    assert predictions[PREDICTION_ID].tolist() == [f"run-1-{i}" for i in range(1_000)]
     partition = log_partition(tmp_path / "log", "cancer model", dt.date(2024, 5, 2))
     assert result.inference_log_uri == str((partition / "part-run-1.parquet").resolve())
     logged = pd.read_parquet(result.inference_log_uri)
@@ -58,6 +62,41 @@ def test_scores_in_chunks_and_logs_inputs_with_predictions(
     assert (logged[MODEL_VERSION] == "3").all()
     assert logged[SCORED_AT].iloc[0] == pd.Timestamp("2024-05-02 23:30")
     np.testing.assert_array_equal(logged[PREDICTION], predictions[PREDICTION])
+    np.testing.assert_array_equal(logged[PREDICTION_ID], predictions[PREDICTION_ID])
+    scores = predictions[["score_0", "score_1"]].to_numpy().max(axis=1)
+    np.testing.assert_allclose(logged[CONFIDENCE], scores)
+
+
+def test_the_id_column_names_each_prediction(tmp_path, sample, onnx_classifier):
+    path = tmp_path / "batch.parquet"
+    sample(400, 5).assign(row_id=np.arange(1000, 1400)).to_parquet(path)
+    predictor = OnnxPredictor.load(onnx_classifier)
+    result = score_dataset(
+        predictor,
+        path,
+        predictions_path=tmp_path / "out.parquet",
+        log_root=tmp_path / "log",
+        model="m",
+        model_version="1",
+        run="r",
+        scored_at=WHEN,
+        chunk_rows=150,
+        id_column="row_id",
+    )
+    logged = pd.read_parquet(result.inference_log_uri)
+    assert logged[PREDICTION_ID].tolist() == [str(i) for i in range(1000, 1400)]
+    with pytest.raises(DataError, match=r"lacks columns \['order_no'\]"):
+        score_dataset(
+            predictor,
+            path,
+            predictions_path=tmp_path / "out2.parquet",
+            log_root=tmp_path / "log2",
+            model="m",
+            model_version="1",
+            run="r",
+            scored_at=WHEN,
+            id_column="order_no",
+        )
 
 
 def test_a_retried_run_replaces_its_log_file(tmp_path, sample, onnx_classifier):

@@ -117,11 +117,17 @@ def test_drift_emits_the_asset_event_with_its_extra(tmp_path, onnx_model):
     events = ctx["outlet_events"][drift_alias(MODEL)].asset_alias_events
     assert len(events) == 1
     assert events[0].dest_asset_key.uri == Asset(drift_asset_uri(MODEL)).uri
+    performance = result["performance"]  # no labels: CBPE's estimate
     assert events[0].extra == {
         "reason": "drift",
         "model": MODEL,
         "window": f"{TODAY}..{TODAY}",
         "drift_share": result["drift_share"],
+        "metric": "accuracy",
+        "holdout": performance["reference"],
+        "live": performance["estimated"],
+        "basis": "estimated",
+        "drop": performance["drop"],
     }
     assert ctx["ti"].pushed[REPORT_KEY] == Path(result["report_uri"]).as_uri()
 
@@ -178,3 +184,62 @@ def test_drift_history_goes_to_mlflow_without_touching_global_state(
     assert (mlflow.get_tracking_uri(), os.environ.get("MLFLOW_TRACKING_URI")) == before
     assert mlflow.active_run() is None
     assert fluent._active_experiment_id == active_experiment  # no set_experiment
+
+
+def test_late_labels_emit_the_performance_event_and_ct_runs_for_performance(tmp_path, onnx_model):
+    from types import SimpleNamespace
+
+    from airflow_mlops.assets import performance_asset_uri
+    from airflow_mlops.ct.config import CTPipelineConfig, DatasetSpec
+    from airflow_mlops.ct.triggers import TriggerPolicy
+    from airflow_mlops.operators.ct import PrepareCTRunOperator
+    from airflow_mlops.operators.pipeline import ct_schedule
+
+    local_batch, local_monitor = local_model(onnx_model)
+    scored = score(local_batch, tmp_path, batch(tmp_path, 1_000, 5), "scheduled__5")
+    logged = pd.read_parquet(scored["inference_log_uri"])
+    # the ground truth arrives a week later, for 400 rows: the model was wrong on each
+    labels = logged.head(400)[["prediction_id"]].assign(malignant=1 - logged.head(400).prediction)
+    labels_path = tmp_path / "labels.parquet"
+    labels.to_parquet(labels_path)
+    ctx = context("scheduled__5")
+    result = monitor(local_monitor, tmp_path, labels_path=str(labels_path)).execute(ctx)
+
+    performance = result["performance"]
+    assert result["reason"] == "performance"
+    assert (performance["basis"], performance["labelled_rows"]) == ("measured", 400)
+    assert performance["measured"] == 0.0 and performance["estimated"] is not None
+    (event,) = ctx["outlet_events"][drift_alias(MODEL)].asset_alias_events
+    assert event.dest_asset_key.uri == performance_asset_uri(MODEL)
+    assert (event.extra["reason"], event.extra["basis"], event.extra["live"]) == (
+        "performance",
+        "measured",
+        0.0,
+    )
+
+    # CT is scheduled on that asset, and its first task records the trigger `performance`
+    config = CTPipelineConfig(
+        dag_id="ct",
+        model_name=MODEL,
+        dataset=DatasetSpec(name="d", registry="/r", path="d.csv", label="malignant"),
+        backend="local",
+        triggers=TriggerPolicy(cron=None, on_new_data=False, on_drift=False),
+    )
+    assert ct_schedule(config.triggers, config).uri == event.dest_asset_key.uri
+    prepare = PrepareCTRunOperator(task_id="prepare_run", config=config)
+    run = make_task_context(
+        task=prepare,
+        run_type="asset_triggered",
+        triggering_asset_events={event.dest_asset_key.uri: [SimpleNamespace(extra=event.extra)]},
+    )
+    assert prepare.execute(run)["trigger"] == "performance"
+
+
+def test_labels_with_unknown_ids_fail_the_task(tmp_path, onnx_model):
+    local_batch, local_monitor = local_model(onnx_model)
+    score(local_batch, tmp_path, batch(tmp_path, 300, 6), "scheduled__6")
+    labels_path = tmp_path / "labels.csv"
+    pd.DataFrame({"prediction_id": ["nowhere-1"], "malignant": [1]}).to_csv(labels_path)
+    operator = monitor(local_monitor, tmp_path, labels_path=str(labels_path))
+    with pytest.raises(DriftMonitorError, match="no prediction of the window has"):
+        operator.execute(context("scheduled__6"))
