@@ -8,6 +8,7 @@ from airflow.plugins_manager import AirflowPlugin
 
 from airflow_mlops.plugins import macros
 from airflow_mlops.plugins.links import EXTRA_LINKS
+from airflow_mlops.plugins.priority import TriggerPriority
 
 URL_PREFIX = "/mlops"
 
@@ -31,7 +32,8 @@ class LazyApp:
 
 
 class MlopsPlugin(AirflowPlugin):
-    """Adds the MLOps page, the operators' extra links and the ``mlops`` macros to Airflow."""
+    """Adds the MLOps page, the operators' extra links, the ``mlops`` macros and the training
+    tasks' priority weight strategy to Airflow."""
 
     name = "airflow_mlops"
     fastapi_apps = [{"app": LazyApp(), "url_prefix": URL_PREFIX, "name": "MLOps API"}]
@@ -49,3 +51,5 @@ class MlopsPlugin(AirflowPlugin):
         macros.champion_uri,
     ]
     operator_extra_links = [link() for link in EXTRA_LINKS]
+    # training tasks' weight_rule: automatic runs train before manual ones
+    priority_weight_strategies = [TriggerPriority]

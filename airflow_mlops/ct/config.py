@@ -315,6 +315,9 @@ class CTPipelineConfig:
     :param training_defaults: defaults of the run params (epochs, learning_rate, ...).
     :param compute_budget: the largest model and the most training one run may ask for; a run
         beyond it is refused by its first task, and the training timeout follows from it.
+    :param training_pool: the Airflow pool of the training task (e.g.
+        :data:`~airflow_mlops.ct.priority.TRAINING_POOL`, created with ``airflow pools set``);
+        None = Airflow's ``default_pool``. Automatic runs' training outranks manual runs' there.
     :param training_image: the training image; None reads the Airflow Variable that the
         level-2 DAG sets (``mlops_training_image``).
     :param backend: ``docker`` (default), ``local`` (a subprocess, for machines without
@@ -341,6 +344,7 @@ class CTPipelineConfig:
     triggers: TriggerPolicy = field(default_factory=TriggerPolicy)
     training_defaults: dict[str, Any] = field(default_factory=dict)
     compute_budget: ComputeBudget = field(default_factory=ComputeBudget)
+    training_pool: str | None = None
     training_image: str | None = None
     backend: str = "docker"
     gpu: str = "auto"
@@ -377,6 +381,7 @@ class CTPipelineConfig:
             "model_name": check_name,
             "training_defaults": self._check_training_defaults,
             "training_image": rule(check_image, allow_none=True),
+            "training_pool": rule(check_name, allow_none=True),
             "backend": rule(check_choice, BACKENDS),
             "gpu": rule(check_choice, GPU_MODES),
             "gate": self._check_gate,

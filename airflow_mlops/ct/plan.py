@@ -18,6 +18,7 @@ from typing import Any
 
 from airflow_mlops.assets import model_asset_uri
 from airflow_mlops.ct.config import TASK_GATE_METRICS, CTPipelineConfig, gate_metric
+from airflow_mlops.ct.priority import TRAINING_WEIGHT_RULE
 
 #: the package of the shipped operators, as the plans name them
 OPERATORS = "airflow_mlops.operators"
@@ -178,6 +179,9 @@ def plan_ct_pipeline(config: CTPipelineConfig) -> list[TaskSpec]:
                 **train_environment(config),
                 # the longest run the compute budget lets through (prepare refuses the rest)
                 "train_timeout": config.compute_budget.timeout_s(),
+                # automatic runs' training before manual runs' when the pool is short
+                "weight_rule": TRAINING_WEIGHT_RULE,
+                **({"pool": config.training_pool} if config.training_pool else {}),
             },
         ),
         TaskSpec(
