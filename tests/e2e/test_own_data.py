@@ -285,7 +285,8 @@ def walk_through(tutorial: Tutorial, create_args: list[str | Path]) -> None:
         assert {f"score_{label}" for label in labels} <= set(scored.columns)
     # the drift check compares the batch with the champion's training data
     assert states["check_drift"] == "success", states
-    print(f"{dataset.name} timings (s): {tutorial.timings}")
+    decisions = {v: tags.get(GATE_DECISION_TAG) for v, tags in tutorial.versions().items()}
+    print(f"{dataset.name}: gate decisions {decisions}, timings (s) {tutorial.timings}")
 
 
 @pytest.mark.docker
