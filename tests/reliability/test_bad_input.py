@@ -423,6 +423,46 @@ def test_run_start_checks_the_image_variable(prepare, monkeypatch, kind) -> None
     assert prepare.execute(prepare_context(prepare.config, {}))["image"] == valid
 
 
+@pytest.fixture(scope="module")
+def prepare_local(prepare):
+    """The prepare task of a local-backend pipeline (no image needed)."""
+    from airflow_mlops.operators.ct import PrepareCTRunOperator
+
+    config = dataclasses.replace(prepare.config, backend="local")
+    return PrepareCTRunOperator(task_id="prepare_run", config=config)
+
+
+@EXAMPLES
+@given(
+    hidden=st.lists(st.sampled_from([1, 16, 64, 512, 2048, 4096]), min_size=1, max_size=6),
+    epochs=st.sampled_from([1, 10, 60, 200, 1000]),
+    batch=st.sampled_from([1, 8, 64, 512, 65536]),
+)
+def test_run_start_refuses_runs_over_the_compute_budget(
+    prepare_local, hidden, epochs, batch
+) -> None:
+    """Each value inside its form bound, their product beyond the budget: refused before any
+    work with the estimate and the limit; within it: accepted."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    conf = {"hidden_sizes": hidden, "epochs": epochs, "batch_size": batch}
+    budget = prepare_local.config.compute_budget
+    estimate = budget.estimate(
+        {**prepare_local.config.training_params(), **parse_run_params(conf).training_params()}
+    )
+    over = (
+        (estimate.parameters or 0) > budget.max_parameters
+        or (estimate.cost or 0) > budget.max_cost
+        or estimate.steps > budget.max_steps
+    )
+    if over:
+        with pytest.raises(AirflowFailException, match="exceeds the pipeline's compute budget"):
+            prepare_local.execute(prepare_context(prepare_local.config, conf))
+    else:
+        result = prepare_local.execute(prepare_context(prepare_local.config, conf))
+        assert result["training"]["hidden_layers"] == hidden
+
+
 # --- configs --------------------------------------------------------------------------------
 
 
