@@ -39,7 +39,9 @@ class SkipIfTrainedOperator(MlflowOperator, SkipMixin):
     run resumes from that version: every downstream task but ``resume_task_ids`` is skipped
     (those evaluate it again). Otherwise the run goes on. Either way the XCom is
     ``{"fingerprint", "trained", "version", "evaluated"}``, which the registration and the
-    gate use.
+    gate use. A new fingerprint is reserved in the registry before training
+    (:func:`~airflow_mlops.model_registry.reserve.reserve_fingerprint`): when another CT run of
+    any DAG holds it, every downstream task is skipped and the XCom adds ``reserved_by``.
 
     :param model_name: the registered model. (templated)
     :param data_md5: DVC md5 of the training data. (templated)
@@ -105,8 +107,10 @@ class SkipIfTrainedOperator(MlflowOperator, SkipMixin):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_mlops.model_registry.client import evaluation_finished, find_trained_version
+        from airflow_mlops.model_registry.reserve import reserve_fingerprint
 
         check_arguments(self, self.argument_rules, rendered=True)
+        holder = None
         try:
             params = as_mapping(self.training_params, "training_params")
             digest = self.image_digest or UNPINNED_IMAGE
@@ -119,6 +123,17 @@ class SkipIfTrainedOperator(MlflowOperator, SkipMixin):
             )
             tracking_uri = MlflowHook(self.mlflow_conn_id).get_tracking_uri()
             known = find_trained_version(tracking_uri, self.model_name, ct_print)
+            if known is None:
+                ti = context["ti"]
+                one_at_a_time = self.has_dag() and self.dag.max_active_runs == 1
+                reservation = reserve_fingerprint(
+                    tracking_uri,
+                    self.model_name,
+                    ct_print,
+                    owner=f"{ti.dag_id}/{ti.run_id}",
+                    group=ti.dag_id if one_at_a_time else None,
+                )
+                known, holder = reservation.version, reservation.holder
             finished = known is not None and (
                 not self.resume_task_ids
                 or evaluation_finished(tracking_uri, self.model_name, known)
@@ -131,10 +146,19 @@ class SkipIfTrainedOperator(MlflowOperator, SkipMixin):
             "version": known,
             "evaluated": finished,
         }
-        if known is None:
+        if known is None and holder is None:
             self.log.info("Fingerprint %s is new for %s: train.", ct_print, self.model_name)
             return result
-        if finished:
+        if holder is not None:
+            result["reserved_by"] = holder
+            self.log.info(
+                "Fingerprint %s of %s is reserved by CT run %s, which trains it: skipping the "
+                "downstream tasks.",
+                ct_print,
+                self.model_name,
+                holder.get("owner"),
+            )
+        elif finished:
             self.log.info(
                 "Version %s of %s already has fingerprint %s (same data, image, params, model "
                 "code and pipeline commit) and was evaluated: skipping the downstream tasks.",
@@ -159,7 +183,7 @@ class SkipIfTrainedOperator(MlflowOperator, SkipMixin):
             if self.ignore_downstream_trigger_rules
             else task.get_direct_relatives(upstream=False)
         )
-        resumed = set() if finished else set(self.resume_task_ids)
+        resumed = set() if finished or holder is not None else set(self.resume_task_ids)
         skipped = [t for t in relatives if not t.is_teardown and t.task_id not in resumed]
         self.skip(ti=context["ti"], tasks=skipped)
         return result

@@ -34,6 +34,7 @@ from airflow_mlops.model_registry.client import (
     registry_call,
     tag_clauses,
 )
+from airflow_mlops.model_registry.reserve import release_fingerprint
 
 if TYPE_CHECKING:
     import numpy as np
@@ -130,7 +131,7 @@ def register_onnx_model(
         params=params or {},
         example=example,
     )
-    _ensure_registered_model(client, tracking_uri, name)
+    ensure_registered_model(client, tracking_uri, name)
     version = registry_call(
         f"register a version of {name!r} from run {run_id}",
         tracking_uri,
@@ -139,6 +140,8 @@ def register_onnx_model(
         ),
     )
     _set_alias(client, tracking_uri, name, alias, version.version)
+    if lineage.fingerprint:
+        release_fingerprint(client, tracking_uri, name, lineage.fingerprint)
     return Registration(
         name, str(version.version), run_id, model_uri, sha256, alias or "", reused=False
     )
@@ -153,7 +156,8 @@ def _set_alias(client: Any, tracking_uri: str, name: str, alias: str | None, ver
         )
 
 
-def _ensure_registered_model(client: Any, tracking_uri: str, name: str) -> None:
+def ensure_registered_model(client: Any, tracking_uri: str, name: str) -> None:
+    """Create the registered model ``name`` unless it exists."""
     from mlflow.exceptions import RestException
 
     def create() -> None:

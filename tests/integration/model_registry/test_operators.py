@@ -70,6 +70,7 @@ def test_fingerprint_check_skips_downstream_only_when_the_fingerprint_is_known(
         "fingerprint": fingerprint(MD5, DIGEST, PARAMS),
         "trained": False,
         "version": None,
+        "evaluated": False,
     }
 
     lineage = lineage_for("manual__trained", fingerprint=first["fingerprint"])

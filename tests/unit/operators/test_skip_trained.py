@@ -9,16 +9,26 @@ import pytest
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG
 
-from airflow_mlops.model_registry import client
+from airflow_mlops.model_registry import client, reserve
 from airflow_mlops.operators.skip_trained import SkipIfTrainedOperator
 
 
 def run(
-    monkeypatch: pytest.MonkeyPatch, task_context: Any, *, known: str | None, finished: bool
+    monkeypatch: pytest.MonkeyPatch,
+    task_context: Any,
+    *,
+    known: str | None,
+    finished: bool,
+    holder: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://mlflow.test")
     monkeypatch.setattr(client, "find_trained_version", lambda uri, name, fp: known)
     monkeypatch.setattr(client, "evaluation_finished", lambda uri, name, version: finished)
+    monkeypatch.setattr(
+        reserve,
+        "reserve_fingerprint",
+        lambda uri, name, fp, **_: reserve.Reservation(fp, holder is None, holder=holder),
+    )
     with DAG("ct", start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), schedule=None):
         check = SkipIfTrainedOperator(
             task_id="check_fingerprint", model_name="m", data_md5="a" * 32,
@@ -41,6 +51,15 @@ def run(
 def test_a_new_fingerprint_trains(monkeypatch: pytest.MonkeyPatch, task_context: Any) -> None:
     result, skipped = run(monkeypatch, task_context, known=None, finished=False)
     assert (result["trained"], result["version"], skipped) == (False, None, [])
+
+
+def test_a_fingerprint_another_run_reserved_skips_everything(
+    monkeypatch: pytest.MonkeyPatch, task_context: Any
+) -> None:
+    holder = {"owner": "level0/manual__1", "since": 0.0}
+    result, skipped = run(monkeypatch, task_context, known=None, finished=False, holder=holder)
+    assert (result["version"], result["reserved_by"]) == (None, holder)
+    assert skipped == ["evaluate_and_promote", "register", "train"]
 
 
 def test_an_evaluated_version_skips_everything(
