@@ -33,6 +33,7 @@ from airflow_mlops.inputs import (
     rule,
 )
 from airflow_mlops.lineage import DATA_COMMIT_TAG, DATA_REV_TAG
+from airflow_mlops.training.container import KubernetesTraining
 
 #: the learning tasks; ``None`` (or the older ``"classification"``) infers the task from the label
 TASKS = ("binary", "multiclass", "regression")
@@ -321,7 +322,9 @@ class CTPipelineConfig:
     :param training_image: the training image; None reads the Airflow Variable that the
         level-2 DAG sets (``mlops_training_image``).
     :param backend: ``docker`` (default), ``local`` (a subprocess, for machines without
-        Docker) or ``kubernetes``.
+        Docker) or ``kubernetes`` (a pod through the cncf-kubernetes provider).
+    :param kubernetes: the ``kubernetes`` backend's pod: namespace, GPU resource, node selector,
+        tolerations, volume claims, requests and limits.
     :param gpu: ``auto``, ``required`` or ``none``.
     :param gate: keyword arguments of the promotion gate (metric, thresholds, ...); the metric
         must suit the dataset's task (see :data:`TASK_GATE_METRICS`).
@@ -347,6 +350,7 @@ class CTPipelineConfig:
     training_pool: str | None = None
     training_image: str | None = None
     backend: str = "docker"
+    kubernetes: KubernetesTraining = field(default_factory=KubernetesTraining)
     gpu: str = "auto"
     gate: dict[str, Any] = field(default_factory=dict)
     validation_suite: str | None = None
@@ -368,6 +372,7 @@ class CTPipelineConfig:
             "model": ModelSpec,
             "triggers": TriggerPolicy,
             "compute_budget": ComputeBudget,
+            "kubernetes": KubernetesTraining,
         }
         for name, kind in kinds.items():
             problems.need(

@@ -28,6 +28,7 @@ PULL_REFERENCE_OPERATOR = f"{OPERATORS}.ct.PullReferenceOperator"
 VALIDATE_OPERATOR = f"{OPERATORS}.validation.ValidateDataOperator"
 FINGERPRINT_OPERATOR = f"{OPERATORS}.model_registry.SkipIfTrainedOperator"
 TRAIN_OPERATOR = f"{OPERATORS}.training.TrainInDockerOperator"
+KUBERNETES_TRAIN_OPERATOR = f"{OPERATORS}.kubernetes.TrainOnKubernetesOperator"
 EXPORT_OPERATOR = f"{OPERATORS}.export.ExportOnnxOperator"
 REGISTER_OPERATOR = f"{OPERATORS}.model_registry.RegisterModelOperator"
 PROMOTE_OPERATOR = f"{OPERATORS}.model_registry.EvaluateAndPromoteOperator"
@@ -101,6 +102,15 @@ def train_environment(config: CTPipelineConfig) -> dict[str, Any]:
     return {"environment": {"PYTHONPATH": xcom(PREPARE, "python_path")}}
 
 
+def train_operator(config: CTPipelineConfig) -> tuple[str, dict[str, Any]]:
+    """The training operator for ``config.backend`` and its backend-specific arguments: a
+    KubernetesPodOperator with the config's pod settings, else the Docker operator (which also
+    runs the local backend)."""
+    if config.backend == "kubernetes":
+        return KUBERNETES_TRAIN_OPERATOR, {"kubernetes": config.kubernetes}
+    return TRAIN_OPERATOR, {}
+
+
 def plan_ct_pipeline(config: CTPipelineConfig) -> list[TaskSpec]:
     """The tasks of one CT run, in dependency order."""
     data = config.dataset
@@ -163,13 +173,15 @@ def plan_ct_pipeline(config: CTPipelineConfig) -> list[TaskSpec]:
         "model_code": xcom(PREPARE, "code", "model_code"),
         "git_sha": xcom(PREPARE, "code", "git_sha"),
     }
+    train_class, train_args = train_operator(config)
     tasks += [
         TaskSpec(VALIDATE, VALIDATE_OPERATOR, validate_upstream, validate_args),
         TaskSpec(
             TRAIN,
-            TRAIN_OPERATOR,
+            train_class,
             (VALIDATE,),
             {
+                **train_args,
                 "data_path": dataset_file,
                 "training_params": xcom(PREPARE, "training"),
                 # docker and kubernetes run an image; the local backend runs in the worker

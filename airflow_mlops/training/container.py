@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -279,6 +279,79 @@ def kill_process_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
+#: extended resources of the Kubernetes device plugins for GPUs (NVIDIA, AMD, Intel)
+GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu", "gpu.intel.com/i915", "gpu.intel.com/xe")
+#: NVIDIA MIG slices, e.g. ``nvidia.com/mig-1g.10gb`` (the device plugin's "mixed" strategy)
+MIG_RESOURCE = re.compile(r"^nvidia\.com/mig-\d+g\.\d+gb$")
+TOLERATION_KEYS = frozenset({"key", "operator", "value", "effect", "tolerationSeconds"})
+
+
+def check_gpu_resource(name: str) -> str:
+    """``name`` when a GPU device plugin advertises it.
+
+    :raises ConfigError: naming the known resources; a typo would leave the pod pending forever
+        (no node offers the resource) instead of failing.
+    """
+    if name in GPU_RESOURCES or MIG_RESOURCE.match(name):
+        return name
+    raise ConfigError(
+        f"gpu_resource={name!r} is not a GPU resource that a Kubernetes device plugin "
+        "advertises, so no node could run the pod.",
+        hint=f"Use one of {', '.join(GPU_RESOURCES)} or an NVIDIA MIG slice such as "
+        "'nvidia.com/mig-1g.10gb' (see `kubectl describe node` under Allocatable).",
+    )
+
+
+@dataclass(frozen=True)
+class KubernetesTraining:
+    """Where and with what the ``kubernetes`` backend's training pod runs.
+
+    :param namespace: the pod's namespace.
+    :param gpu_resource: the GPU extended resource (checked by :func:`check_gpu_resource`).
+    :param gpus: GPUs per pod when the run asks for one (``gpu="auto"``/``"required"``).
+    :param cpu: CPU request and limit, a Kubernetes quantity.
+    :param memory: memory request and limit, a Kubernetes quantity.
+    :param shm_size: size of the memory-backed ``/dev/shm``.
+    :param node_selector: node labels the pod must run on, e.g. a GPU node pool's.
+    :param tolerations: tolerations (Kubernetes' camelCase keys); a GPU pod also tolerates its
+        GPU resource's ``NoSchedule`` taint.
+    :param data_claim: PersistentVolumeClaim holding the data (mounted read-only); None = the
+        data file's directory as a host path.
+    :param output_claim: PersistentVolumeClaim for the output; None = a host path.
+    :param service_account: the pod's service account (its token is never mounted).
+    :param run_as_user: the non-root uid and gid the container runs as.
+    """
+
+    namespace: str = "default"
+    gpu_resource: str = "nvidia.com/gpu"
+    gpus: int = 1
+    cpu: str = "2"
+    memory: str = "8Gi"
+    shm_size: str = "1Gi"
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    tolerations: tuple[Mapping[str, Any], ...] = ()
+    data_claim: str | None = None
+    output_claim: str | None = None
+    service_account: str | None = None
+    run_as_user: int = 1000
+
+    def __post_init__(self) -> None:
+        check_gpu_resource(self.gpu_resource)
+        if not isinstance(self.gpus, int) or self.gpus < 1:
+            raise ConfigError(f"gpus={self.gpus!r} must be a whole number of at least 1.")
+        if self.run_as_user <= 0:
+            raise ConfigError(f"run_as_user={self.run_as_user!r}: the pod never runs as root.")
+        object.__setattr__(self, "node_selector", dict(self.node_selector))
+        object.__setattr__(self, "tolerations", tuple(dict(t) for t in self.tolerations))
+        for toleration in self.tolerations:
+            unknown = sorted(set(toleration) - TOLERATION_KEYS)
+            if unknown:
+                raise ConfigError(
+                    f"toleration {toleration!r} has unknown keys {unknown}.",
+                    hint=f"A toleration has the keys {sorted(TOLERATION_KEYS)}.",
+                )
+
+
 def kubernetes_pod_spec(
     *,
     image: str,
@@ -286,32 +359,29 @@ def kubernetes_pod_spec(
     output_path: str,
     params: dict[str, Any],
     gpu: str = "auto",
-    gpus: int = 1,
-    cpu: str = "2",
-    memory: str = "8Gi",
-    shm_size: str = "1Gi",
     name: str = "airflow-mlops-train",
-    namespace: str = "default",
-    data_claim: str | None = None,
-    output_claim: str | None = None,
-    run_as_user: int = 1000,
-    service_account: str | None = None,
+    placement: KubernetesTraining | None = None,
+    **settings: Any,
 ) -> dict[str, Any]:
     """The pod manifest that runs the entrypoint on Kubernetes (for ``KubernetesPodOperator``).
 
     Pass it as ``KubernetesPodOperator(pod_template_dict=kubernetes_pod_spec(...), ...)``. GPUs are
-    requested through the ``nvidia.com/gpu`` resource limit (``gpu="none"`` requests none;
-    ``"auto"`` and ``"required"`` request ``gpus``: Kubernetes schedules only onto GPU nodes, so
-    there is no silent CPU fallback). Data and output are PersistentVolumeClaims when named,
-    host paths otherwise; data is mounted read-only; the pod runs as a non-root user without
-    privilege escalation; ``/dev/shm`` is a memory-backed volume of ``shm_size``.
+    requested through the ``gpu_resource`` limit (``gpu="none"`` requests none; ``"auto"`` and
+    ``"required"`` request ``gpus``: Kubernetes schedules only onto GPU nodes, so there is no
+    silent CPU fallback). Data and output are PersistentVolumeClaims when named, host paths
+    otherwise; data is mounted read-only; the pod runs as a non-root user without privilege
+    escalation or capabilities on a read-only root filesystem, without a service-account token
+    and without secrets in its environment; ``/dev/shm`` is a memory-backed volume.
+
+    :param placement: where and with what the pod runs; or its fields as keyword ``settings``.
     """
     if gpu not in GPU_MODES:
         raise ConfigError(f"gpu={gpu!r} is not one of {', '.join(GPU_MODES)}.")
+    k8s = placement or KubernetesTraining(**settings)
     data_dir, data_name = str(Path(data_path).parent), Path(data_path).name
-    limits = {"cpu": cpu, "memory": memory}
+    limits = {"cpu": k8s.cpu, "memory": k8s.memory}
     if gpu != "none":
-        limits["nvidia.com/gpu"] = str(gpus)
+        limits[k8s.gpu_resource] = str(k8s.gpus)
     device = {"none": "cpu", "auto": "auto", "required": "cuda"}[gpu]
 
     def volume(volume_name: str, claim: str | None, host_path: str, read_only: bool) -> dict:
@@ -326,7 +396,7 @@ def kubernetes_pod_spec(
         "image": image,
         "args": entrypoint_args(data_name, {**params, "device": device}),
         "env": [{"name": "PYTHONUNBUFFERED", "value": "1"}, {"name": "HOME", "value": "/tmp"}],
-        "resources": {"requests": {"cpu": cpu, "memory": memory}, "limits": limits},
+        "resources": {"requests": {"cpu": k8s.cpu, "memory": k8s.memory}, "limits": limits},
         "volumeMounts": [
             {"name": "data", "mountPath": DATA_MOUNT, "readOnly": True},
             {"name": "output", "mountPath": OUTPUT_MOUNT},
@@ -335,36 +405,40 @@ def kubernetes_pod_spec(
         ],
         "securityContext": {
             "runAsNonRoot": True,
-            "runAsUser": run_as_user,
-            "runAsGroup": run_as_user,
+            "runAsUser": k8s.run_as_user,
+            "runAsGroup": k8s.run_as_user,
             "allowPrivilegeEscalation": False,
             "readOnlyRootFilesystem": True,
             "capabilities": {"drop": ["ALL"]},
         },
     }
+    tolerations = [dict(t) for t in k8s.tolerations]
+    if gpu != "none" and k8s.gpu_resource not in {t.get("key") for t in tolerations}:
+        tolerations.append({"key": k8s.gpu_resource, "operator": "Exists", "effect": "NoSchedule"})
     spec: dict[str, Any] = {
         "restartPolicy": "Never",
-        "securityContext": {"fsGroup": run_as_user},
+        "automountServiceAccountToken": False,
+        "securityContext": {"fsGroup": k8s.run_as_user, "runAsNonRoot": True},
         "containers": [container],
         "volumes": [
-            volume("data", data_claim, data_dir, True),
-            volume("output", output_claim, output_path, False),
-            {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": shm_size}},
+            volume("data", k8s.data_claim, data_dir, True),
+            volume("output", k8s.output_claim, output_path, False),
+            {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": k8s.shm_size}},
             {"name": "tmp", "emptyDir": {}},
         ],
     }
-    if gpu != "none":
-        spec["tolerations"] = [
-            {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
-        ]
-    if service_account:
-        spec["serviceAccountName"] = service_account
+    if tolerations:
+        spec["tolerations"] = tolerations
+    if k8s.node_selector:
+        spec["nodeSelector"] = dict(k8s.node_selector)
+    if k8s.service_account:
+        spec["serviceAccountName"] = k8s.service_account
     return {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {
             "name": name,
-            "namespace": namespace,
+            "namespace": k8s.namespace,
             "labels": {"app.kubernetes.io/name": "airflow-mlops-train"},
         },
         "spec": spec,
