@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from airflow_mlops.errors import ConfigError
-from airflow_mlops.inputs import check_int, check_number
+from airflow_mlops.inputs import check_bool, check_int, check_number
 from airflow_mlops.monitoring import stats
 
 #: default grid size of the streamed Wasserstein histograms
@@ -25,6 +25,9 @@ class DriftConfig:
     :param drift_share: the dataset drifts when at least this share of columns drift.
     :param method: method for every column (None: Evidently's automatic choice).
     :param fine_bins: grid size of the streamed Wasserstein histograms.
+    :param multivariate: also test the numerical columns together (PCA reconstruction error,
+        :mod:`~airflow_mlops.monitoring.multivariate`); its drift is a reason to retrain.
+    :param multivariate_variance: the share of the reference's variance its components keep.
     """
 
     drift_share: float = 0.5
@@ -37,9 +40,15 @@ class DriftConfig:
     cat_threshold: float | None = None
     per_column_threshold: Mapping[str, float] = field(default_factory=dict)
     fine_bins: int = FINE_BINS
+    multivariate: bool = True
+    multivariate_variance: float = 0.65
 
     def __post_init__(self) -> None:
         check_number("drift_share", self.drift_share, 0, 1, exclusive_minimum=True)
+        check_bool("multivariate", self.multivariate)
+        check_number(
+            "multivariate_variance", self.multivariate_variance, 0, 1, exclusive_minimum=True
+        )
         named = [self.method, self.num_method, self.cat_method, *self.per_column_method.values()]
         unknown = sorted({m for m in named if m is not None and m not in stats.METHODS})
         if unknown:

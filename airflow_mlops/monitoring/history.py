@@ -26,6 +26,8 @@ def drift_metrics(result: Mapping[str, Any]) -> dict[str, float]:
     metrics.update({f"drift.{c}": t["score"] for c, t in result["tests"].items()})
     if result["prediction_drift"]:
         metrics["prediction_drift"] = result["prediction_drift"]["score"]
+    if result.get("multivariate_drift"):
+        metrics["multivariate_error"] = result["multivariate_drift"]["current_error"]
     if result["performance"]:
         metrics["performance_current"] = result["performance"]["current"]
         metrics["performance_drop"] = result["performance"]["drop"]

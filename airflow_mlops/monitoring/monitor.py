@@ -1,8 +1,11 @@
-"""One monitoring run: data drift, prediction drift and performance drift of a window of the
-inference log against a reference, plus Evidently's HTML report, and the retraining verdict."""
+"""One monitoring run: data drift (per column, and of the columns together), prediction drift and
+performance of a window of the inference log against a reference, plus Evidently's HTML
+report, and the retraining verdict. Each result says what each of its tests can see
+(:data:`WHAT_EACH_TEST_SEES`)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +14,11 @@ from typing import TYPE_CHECKING, Any
 from airflow_mlops.errors import ConfigError
 from airflow_mlops.monitoring.drift_types import ColumnDrift, DriftConfig, DriftResult
 from airflow_mlops.monitoring.evidently_report import REPORT_SAMPLE_ROWS, save_html_report
+from airflow_mlops.monitoring.multivariate import (
+    REFERENCE_CHUNKS,
+    MultivariateDrift,
+    multivariate_drift,
+)
 from airflow_mlops.monitoring.performance import (
     Baseline,
     live_performance,
@@ -30,6 +38,22 @@ if TYPE_CHECKING:
 #: performance drop that triggers retraining: accuracy points, or relative RMSE increase
 DEFAULT_MAX_PERFORMANCE_DROP = 0.05
 
+#: what each test of a monitoring run can and cannot see (in every result, for its readers)
+WHAT_EACH_TEST_SEES = {
+    "column_drift": "a change in one column's own distribution (shift, spread, shape, new "
+    "categories); blind to a change in how columns move together",
+    "multivariate_drift": "a change in how the numerical columns move together (their "
+    "correlations), even when every column's own distribution is unchanged; does not say which "
+    "column, and does not look at categorical columns",
+    "prediction_drift": "a change in the distribution of the model's outputs; blind to input "
+    "changes the model ignores",
+    "performance": "measured: the model's metric on rows whose labels arrived, against its "
+    "holdout, which sees every kind of change including a changed relation between inputs and "
+    "label; estimated (CBPE, before labels arrive): the metric the model's calibrated "
+    "confidence expects, which sees input changes that move the model into less certain "
+    "regions but not a changed relation between inputs and label",
+}
+
 
 @dataclass(frozen=True)
 class MonitorResult:
@@ -40,6 +64,7 @@ class MonitorResult:
     performance: dict[str, float] | None
     reason: str | None
     report_uri: str
+    multivariate: MultivariateDrift | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The small JSON result: shares, drifted columns, per-column tests, report URI."""
@@ -53,9 +78,11 @@ class MonitorResult:
                 "threshold": self.prediction.threshold,
                 "drifted": self.prediction.drifted,
             },
+            multivariate_drift=None if self.multivariate is None else self.multivariate.as_dict(),
             performance=self.performance,
             reason=self.reason,
             report_uri=self.report_uri,
+            sees=WHAT_EACH_TEST_SEES,
         )
         return out
 
@@ -140,10 +167,24 @@ def monitor_window(
             labels=labels,
             max_drop=max_performance_drop,
         )
+    multivariate = None
+    if config.multivariate:
+        multivariate = multivariate_drift(
+            frame_source(reference),
+            current,
+            numerical_columns,
+            variance=config.multivariate_variance,
+            # the band of means over chunks no larger than the window: its noise at most
+            chunk_rows=min(math.ceil(len(reference) / REFERENCE_CHUNKS), drift.current_rows),
+        )
     reason = None
     if performance is not None and performance["drop"] > max_performance_drop:
         reason = "performance"
-    elif drift.dataset_drift or (prediction is not None and prediction.drifted):
+    elif (
+        drift.dataset_drift
+        or (prediction is not None and prediction.drifted)
+        or (multivariate is not None and multivariate.drifted)
+    ):
         reason = "drift"
     columns = [*numerical_columns, *categorical_columns]
     report = save_html_report(
@@ -155,7 +196,9 @@ def monitor_window(
         config=config,
         max_rows=report_rows,
     )
-    return MonitorResult(drift, prediction, performance, reason, str(report.resolve()))
+    return MonitorResult(
+        drift, prediction, performance, reason, str(report.resolve()), multivariate
+    )
 
 
 def monitor_model(
