@@ -186,6 +186,7 @@ def build_monitoring_dag(
     schedule: str = "0 6 * * *",
     input_path: str | None = None,
     drift: Mapping[str, Any] | None = None,
+    labels_path: str | None = None,
     doc_md: str | None = None,
     start_date: dt.datetime = START_DATE,
     extra_tags: Sequence[str] = (),
@@ -198,6 +199,8 @@ def build_monitoring_dag(
     :param input_path: the default of the ``input_path`` param (the batch to score); None =
         ``$AIRFLOW_MLOPS_HOME/incoming/batch.csv``.
     :param drift: :class:`~airflow_mlops.monitoring.drift_types.DriftConfig` fields.
+    :param labels_path: labels that arrived after scoring, joined on ``prediction_id``
+        (templated, e.g. ``/labels/{{ ds }}.csv``); None: performance is only estimated.
     :param doc_md: the DAG's docs; default the config's.
     """
     if input_path is None:
@@ -221,7 +224,7 @@ def build_monitoring_dag(
         max_active_runs=1,
         params=params,
     ) as dag:
-        build_tasks(plan_monitoring(config, drift=drift))
+        build_tasks(plan_monitoring(config, drift=drift, labels_path=labels_path))
     return dag
 
 

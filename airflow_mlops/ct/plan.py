@@ -275,6 +275,7 @@ def plan_monitoring(
     *,
     drift: Mapping[str, Any] | None = None,
     max_performance_drop: float = 0.05,
+    labels_path: str | None = None,
 ) -> list[TaskSpec]:
     """The monitoring run: score the batch (DAG param ``input_path``) with the champion, then
     compare that day's inference log with the champion's training data; drift or a
@@ -282,6 +283,8 @@ def plan_monitoring(
 
     :param drift: :class:`~airflow_mlops.monitoring.drift_types.DriftConfig` fields.
     :param max_performance_drop: the largest drop of the labelled metric that is no alarm.
+    :param labels_path: labels that arrived later (``prediction_id`` and the label; may be
+        templated), joined to the log on the ids scoring logged (the dataset's ``id_column``).
     """
     common = {"model_name": config.model_name, "mlflow_conn_id": config.mlflow_conn_id}
     drift_args = {
@@ -292,8 +295,10 @@ def plan_monitoring(
         "drift": dict(drift) if drift is not None else None,
         "label_column": config.dataset.label,
         "max_performance_drop": max_performance_drop,
+        "labels_path": labels_path,
     }
+    score_args = {**common, "input_path": INPUT_PATH, "id_column": config.dataset.id_column}
     return [
-        TaskSpec(SCORE, SCORE_OPERATOR, args={**common, "input_path": INPUT_PATH}),
+        TaskSpec(SCORE, SCORE_OPERATOR, args=score_args),
         TaskSpec(DRIFT, DRIFT_OPERATOR, (SCORE,), drift_args),
     ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from airflow_mlops.cicd import CICDConfig
@@ -119,11 +121,21 @@ def test_one_config_builds_the_data_arrival_and_monitoring_dags() -> None:
     assert set(arrival.tags) == {"own", "data"}
 
     monitoring = build_monitoring_dag(
-        config, input_path="/in/batch.csv", drift={"drift_share": 0.2}
+        config,
+        input_path="/in/batch.csv",
+        drift={"drift_share": 0.2},
+        labels_path="/labels/{{ ds }}.csv",
     )
     upstream = {task.task_id: sorted(task.upstream_task_ids) for task in monitoring.tasks}
     assert upstream == {"score_batch": [], "check_drift": ["score_batch"]}
     drift = monitoring.get_task("check_drift")
     assert (drift.model_name, drift.data_registry, drift.label_column) == ("m", "/r", "y")
+    # late labels are joined on the ids scoring logs
+    assert drift.labels_path == "/labels/{{ ds }}.csv"
+    assert monitoring.get_task("score_batch").id_column is None  # ids: <run_id>-<row>
+    with_ids = CTPipelineConfig(
+        dag_id="ct", model_name="m", dataset=dataclasses.replace(DATASET, id_column="row_id")
+    )
+    assert build_monitoring_dag(with_ids).get_task("score_batch").id_column == "row_id"
     assert monitoring.params["input_path"] == "/in/batch.csv"
     assert monitoring.dag_id == "ct_monitoring"
