@@ -10,10 +10,11 @@ DOC = """
 ### MLOps level 1: continuous training
 
 Five triggers start a run (one `TriggerPolicy`): nightly at 02:00 UTC, a new dataset version
-(asset `x-mlops://data/cancer` from `mlops_data_arrival`), drift or a performance drop (asset
-`x-mlops://drift/cancer-mlp` from `mlops_monitoring`), or a person. Events that arrive while a run
-is active wait for it (`max_active_runs=1`) and start one more run together; the first task
-records which trigger started the run, and the model version keeps it as its `mlops.trigger` tag.
+(asset `x-mlops://data/cancer` from `mlops_data_arrival`), drift or a performance drop (assets
+`x-mlops://drift/cancer-mlp` and `x-mlops://performance/cancer-mlp` from `mlops_monitoring`),
+or a person. Events that arrive while a run is active wait for it (`max_active_runs=1`) and
+start one more run together; the first task records which trigger started the run, and the
+model version keeps it as its `mlops.trigger` tag.
 
 Pipeline: pull → validate (schema problems stop the run) → fingerprint check (unchanged data,
 image and params skip training) → train in Docker → ONNX export and parity → register

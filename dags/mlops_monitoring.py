@@ -11,9 +11,10 @@ DOC = """
 
 Scores the day's batch with the `champion` model (onnxruntime), appends inputs, predictions and
 the model version to the inference log, then compares that day's log with the champion's
-training data (Evidently's per-column drift tests, computed on the whole window). Data drift
-or a performance drop emits an event on `x-mlops://drift/cancer-mlp`, which starts
-`mlops_level1_ct` with trigger `drift` or `performance`. The HTML report is linked from the task.
+training data (Evidently's per-column drift tests, computed on the whole window, and the
+columns together). Data drift emits an event on `x-mlops://drift/cancer-mlp`, a performance drop
+one on `x-mlops://performance/cancer-mlp`; either starts `mlops_level1_ct` with trigger `drift`
+or `performance`. The HTML report is linked from the task.
 """
 
 dag = build_monitoring_dag(
