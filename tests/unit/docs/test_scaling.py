@@ -19,8 +19,6 @@ import pytest
 REPO = Path(__file__).resolve().parents[3]
 SNIPPETS = REPO / "docs" / "snippets"
 EXECUTOR_ENVS = {"celery.env": "CeleryExecutor", "kubernetes-executor.env": "KubernetesExecutor"}
-#: config sections that the executor's provider defines (not installed here, so not checked)
-PROVIDER_SECTIONS = ("celery", "kubernetes_executor")
 #: Kubernetes quantities: "4", "500m", "16Gi", "2G"
 QUANTITY = re.compile(r"^\d+(\.\d+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
 DNS_1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -58,7 +56,8 @@ def test_executor_env_uses_postgres_and_a_shared_artifact_root(name, executor):
     for key in env:
         assert key.startswith(("AIRFLOW__", "AIRFLOW_MLOPS_")), key
         section, _, option = key.removeprefix("AIRFLOW__").lower().partition("__")
-        if key.startswith("AIRFLOW__") and section not in PROVIDER_SECTIONS:
+        # the celery and kubernetes_executor sections come from their providers (test extra)
+        if key.startswith("AIRFLOW__"):
             known = conf.configuration_description.get(section, {}).get("options", {})
             assert option in known, f"{key}: Airflow knows no option [{section}] {option}"
 
@@ -179,8 +178,9 @@ def test_pod_spec_requests_a_gpu_and_is_locked_down():
 
 
 def test_pod_spec_is_a_valid_kubernetes_pod():
-    kubernetes = pytest.importorskip("kubernetes")
-    client = kubernetes.client.ApiClient()
+    from kubernetes.client import ApiClient
+
+    client = ApiClient()
     pod = client._ApiClient__deserialize(_pod_spec(), "V1Pod")
     assert pod.spec.containers[0].resources.limits["nvidia.com/gpu"] == "1"
     assert client.sanitize_for_serialization(pod)["spec"]["containers"][0]["name"] == "base"
@@ -192,16 +192,55 @@ def test_kubernetes_pod_operator_snippet():
     call = next(n for n in ast.walk(tree) if isinstance(n, ast.Call) and
                 getattr(n.func, "id", "") == "KubernetesPodOperator")  # fmt: skip
     assert {k.arg for k in call.keywords} >= {"task_id", "pod_template_dict", "image"}
-    pytest.importorskip(
-        "airflow.providers.cncf.kubernetes",
-        reason="apache-airflow-providers-cncf-kubernetes is not installed here",
-    )
     from airflow.sdk import DAG
 
     namespace: dict = {}
     with DAG(dag_id="k8s_training_snippet", schedule=None):
         exec((SNIPPETS / "k8s_training.py").read_text(), namespace)
     assert namespace["train"].pod_template_dict == namespace["TRAINING_POD"]
+
+
+def test_the_kubernetes_backend_config_builds_a_pod_operator():
+    from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+
+    namespace: dict = {}
+    exec(compile((SNIPPETS / "k8s_pipeline.py").read_text(), "k8s_pipeline.py", "exec"), namespace)
+    train = namespace["dag"].get_task("train")
+    assert isinstance(train, KubernetesPodOperator) and train.namespace == "mlops"
+    assert train.kubernetes.node_selector == {"node.kubernetes.io/instance-type": "g6.2xlarge"}
+    assert train.automount_service_account_token is False
+
+
+def test_executor_worker_pod_template_renders_a_locked_down_worker():
+    """The KubernetesExecutor's own rendering: the template as base pod of a task's worker."""
+    from airflow.providers.cncf.kubernetes.pod_generator import PodGenerator
+
+    env = read_env("kubernetes-executor.env")
+    assert Path(env["AIRFLOW__KUBERNETES_EXECUTOR__POD_TEMPLATE_FILE"]).name == "worker.yaml"
+    template = PodGenerator.deserialize_model_file(str(SNIPPETS / "kubernetes-worker-pod.yaml"))
+    pod = PodGenerator.construct_pod(
+        dag_id="ct_model", task_id="train", pod_id="ct-model-train", try_number=1,
+        kube_image="airflow-worker:3.3.2-mlops", date=None,
+        args=["airflow", "tasks", "run", "ct_model", "train", "manual__1"],
+        pod_override_object=None, base_worker_pod=template, namespace="airflow",
+        scheduler_job_id="1", run_id="manual__1",
+    )  # fmt: skip
+    (container,) = pod.spec.containers
+    assert container.image == "airflow-worker:3.3.2-mlops" and container.args[:3] == [
+        "airflow", "tasks", "run",
+    ]  # fmt: skip
+    assert pod.metadata.namespace == "airflow" and pod.metadata.annotations["task_id"] == "train"
+    mounts = {m.name: m.mount_path for m in container.volume_mounts}
+    assert env["AIRFLOW_MLOPS_ARTIFACT_ROOT"].startswith(mounts["artifacts"])
+    claims = {v.name: v.persistent_volume_claim for v in pod.spec.volumes}
+    assert claims["artifacts"].claim_name == "mlops-artifacts"
+    security = container.security_context
+    assert pod.spec.security_context.run_as_non_root and security.read_only_root_filesystem
+    assert security.allow_privilege_escalation is False and security.capabilities.drop == ["ALL"]
+    assert pod.spec.automount_service_account_token is False
+    for quantity in [*container.resources.limits.values(), *container.resources.requests.values()]:
+        assert QUANTITY.match(quantity), quantity
+    assert all(e.value_from is None for e in container.env) and not container.env_from
 
 
 def test_s3_operators_snippet_builds_the_operators():
