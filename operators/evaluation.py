@@ -60,7 +60,8 @@ class EvaluateAndPromoteOperator(MlflowOperator):
     :param fail_on_reject: fail the task when the gate rejects (default: succeed, not promoted).
     :param inference_log_root: where batch scoring logs the champion's traffic; the newest rows
         of the last ``shadow_days`` days are scored by both models (shadow comparison, gate
-        rule ``min_shadow_agreement``). Default ``<artifacts>/inference_log``. (templated)
+        rules ``min_shadow_agreement`` and ``max_shadow_shift``, judged from
+        ``min_shadow_rows`` rows). Default ``<artifacts>/inference_log``. (templated)
     :param shadow_days: how many days of traffic the shadow comparison reads (0: none).
     :param mlflow_conn_id: the Airflow connection of the MLflow server.
     """

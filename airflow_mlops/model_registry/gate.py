@@ -64,8 +64,12 @@ class GateConfig:
     :param min_slice_rows: slices with fewer holdout rows are reported but not judged.
     :param max_latency_ms: budget on the challenger's p50 latency at batch 1 (None: no budget).
     :param min_shadow_agreement: least share of recent traffic on which the challenger must
-        predict what the champion predicted (None: measured and reported, not judged; the
-        check is skipped when there is no recent traffic).
+        predict what the champion predicted (None: measured and reported, not judged).
+    :param max_shadow_shift: most the distribution of the challenger's scores on recent traffic
+        may differ from the champion's (Kolmogorov-Smirnov distance, the largest over the
+        output columns; None: reported, not judged).
+    :param min_shadow_rows: the shadow checks judge only when the inference log holds at least
+        this many recent rows; with fewer (or none) they are reported and skipped.
     """
 
     metric: str | None = None
@@ -75,7 +79,9 @@ class GateConfig:
     slice_tolerance: float = 0.05
     min_slice_rows: int = 10
     max_latency_ms: float | None = None
-    min_shadow_agreement: float | None = None
+    min_shadow_agreement: float | None = 0.9
+    max_shadow_shift: float | None = 0.2
+    min_shadow_rows: int = 100
     confidence: float = 0.95
     tolerance: float | None = None
     resamples: int = 2000
@@ -107,11 +113,17 @@ class GateConfig:
             problems.append(
                 f"min_shadow_agreement={self.min_shadow_agreement!r} must be a number in [0, 1]"
             )
+        if self.max_shadow_shift is not None and not (
+            _finite(self.max_shadow_shift) and 0 <= self.max_shadow_shift <= 1
+        ):
+            problems.append(
+                f"max_shadow_shift={self.max_shadow_shift!r} must be a number in [0, 1]"
+            )
         if not _finite(self.confidence) or not 0.5 <= self.confidence < 1:
             problems.append(f"confidence={self.confidence!r} must be a number in [0.5, 1)")
         if self.tolerance is not None and (not _finite(self.tolerance) or self.tolerance < 0):
             problems.append(f"tolerance={self.tolerance!r} must be None or a number >= 0")
-        for name, least in (("resamples", 100), ("min_holdout_rows", 2)):
+        for name, least in (("resamples", 100), ("min_holdout_rows", 2), ("min_shadow_rows", 1)):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < least:
                 problems.append(f"{name}={value!r} must be an integer >= {least}")
@@ -326,16 +338,8 @@ class Gate:
                     challenger.latency_p50_ms <= config.max_latency_ms,
                 )
             )
-        if config.min_shadow_agreement is not None and challenger.shadow is not None:
-            agreement = challenger.shadow["agreement"]
-            checks.append(
-                _check(
-                    f"agreement with the champion on {challenger.shadow['rows']} recent rows",
-                    agreement,
-                    config.min_shadow_agreement,
-                    agreement >= config.min_shadow_agreement,
-                )
-            )
+        if challenger.shadow is not None:
+            checks += self.shadow_checks(challenger.shadow)
         failed = [c for c in checks if not c["passed"]]
         if failed:
             reasons = [_reason(c) for c in failed]
@@ -392,6 +396,39 @@ class Gate:
             )
         limit = -config.tolerance if config.tolerance is not None else config.min_improvement
         return _check(name, round(low, 6), limit, better or not_worse) | {"reason": reason}
+
+    def shadow_checks(self, shadow: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Agreement with the champion and the shift of the score distribution on recent
+        traffic, judged when the log held at least ``min_shadow_rows`` rows."""
+        config = self.config
+        rows = shadow["rows"]
+        if rows < config.min_shadow_rows:
+            note = (
+                f"shadow comparison not judged: {rows} recent rows in the inference log, fewer "
+                f"than min_shadow_rows={config.min_shadow_rows}"
+            )
+            return [_check("shadow rows", rows, config.min_shadow_rows, True) | {"reason": note}]
+        checks = []
+        if config.min_shadow_agreement is not None:
+            checks.append(
+                _check(
+                    f"agreement with the champion on {rows} recent rows",
+                    shadow["agreement"],
+                    config.min_shadow_agreement,
+                    shadow["agreement"] >= config.min_shadow_agreement,
+                )
+            )
+        shift = shadow.get("score_shift")
+        if config.max_shadow_shift is not None and shift is not None:
+            checks.append(
+                _check(
+                    f"score distribution shift vs the champion on {rows} recent rows (KS)",
+                    shift,
+                    config.max_shadow_shift,
+                    shift <= config.max_shadow_shift,
+                )
+            )
+        return checks
 
     def slice_checks(
         self, challenger: Evaluation, champion: Evaluation, metric: str

@@ -110,7 +110,8 @@ def _shadow_text(challenger: Evaluation, champion_label: str) -> str:
     return (
         f"On {shadow['rows']} rows of the inference log ({shadow['source']}) the challenger "
         f"predicts what {champion_label} predicted on {shadow['agreement']:.1%} of them; "
-        f"mean absolute difference of the outputs: {_fmt(shadow['mean_abs_diff'])}."
+        f"mean absolute difference of the outputs: {_fmt(shadow['mean_abs_diff'])}; shift of "
+        f"the score distribution (KS): {_fmt(shadow.get('score_shift'))}."
     )
 
 

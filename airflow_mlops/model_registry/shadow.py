@@ -3,8 +3,10 @@
 Before ``champion`` moves, both models score the rows the champion actually served (the inference
 log of the last days, see :mod:`airflow_mlops.monitoring.scoring`). A challenger that wins on the
 holdout but disagrees with the champion on much of today's traffic is a warning sign (a feature
-the holdout does not exercise, a preprocessing mismatch); the gate can require a minimum
-agreement (:attr:`~airflow_mlops.model_registry.gate.GateConfig.min_shadow_agreement`).
+the holdout does not exercise, a preprocessing mismatch). When the log holds at least
+``min_shadow_rows`` recent rows the gate judges the agreement
+(:attr:`~airflow_mlops.model_registry.gate.GateConfig.min_shadow_agreement`, default 0.9) and
+the shift of the score distribution (``max_shadow_shift``, default 0.2, Kolmogorov-Smirnov).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from airflow_mlops.errors import DataError
 from airflow_mlops.monitoring.scoring import LOG_COLUMNS, log_partition
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from airflow_mlops.export.runtime import OnnxPredictor
@@ -36,6 +39,9 @@ class ShadowResult:
     :param mean_abs_diff: mean absolute difference of the outputs (class probabilities:
         half the L1 distance, i.e. total variation; regression: of the predictions); None
         when the two models predict different class sets.
+    :param score_shift: the Kolmogorov-Smirnov distance between the two models' score
+        distributions on these rows, the largest over the output columns (class probabilities;
+        regression: the prediction); None when the class sets differ.
     :param source: the inference-log days read, ``first..last``.
     """
 
@@ -43,6 +49,7 @@ class ShadowResult:
     agreement: float
     mean_abs_diff: float | None
     source: str
+    score_shift: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,6 +104,7 @@ def shadow_compare(
         tolerance = REGRESSION_TOLERANCE * float(np.std(theirs[:, 0]))
         agree = difference <= tolerance
         mean_abs_diff = float(difference.mean())
+        shift = ks_distance(ours[:, 0], theirs[:, 0])
     else:
         labels = np.asarray(challenger.classes)[ours.argmax(axis=1)]
         agree = labels == np.asarray(champion.classes)[theirs.argmax(axis=1)]
@@ -104,9 +112,27 @@ def shadow_compare(
         mean_abs_diff = (
             float(0.5 * np.abs(ours - theirs).sum(axis=1).mean()) if same_classes else None
         )
+        shift = (
+            max(ks_distance(ours[:, k], theirs[:, k]) for k in range(ours.shape[1]))
+            if same_classes
+            else None
+        )
     return ShadowResult(
         rows=len(traffic),
         agreement=round(float(agree.mean()), 6),
         mean_abs_diff=None if mean_abs_diff is None else round(mean_abs_diff, 6),
         source=source,
+        score_shift=None if shift is None else round(shift, 6),
     )
+
+
+def ks_distance(first: np.ndarray, second: np.ndarray) -> float:
+    """The two-sample Kolmogorov-Smirnov statistic: the largest gap between the empirical
+    distribution functions of ``first`` and ``second``."""
+    import numpy as np
+
+    first, second = np.sort(first), np.sort(second)
+    points = np.concatenate([first, second])
+    cdf_first = np.searchsorted(first, points, side="right") / len(first)
+    cdf_second = np.searchsorted(second, points, side="right") / len(second)
+    return float(np.max(np.abs(cdf_first - cdf_second)))

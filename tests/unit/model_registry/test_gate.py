@@ -155,25 +155,37 @@ def test_score_metrics_classification_and_regression():
     assert regression["rmse"] == pytest.approx(2**0.5) and regression["mae"] == 1.0
 
 
-def test_shadow_agreement_is_judged_only_when_a_minimum_is_set():
+def test_shadow_gates_by_default_when_the_log_holds_enough_rows():
     champion = Evaluation("1", "classification", 100, {"accuracy": 0.90})
-    shadow = {"rows": 500, "agreement": 0.7, "mean_abs_diff": 0.2, "source": "today"}
-    challenger = Evaluation(
-        "2", "classification", 100, {"accuracy": 0.95}, shadow=shadow, paired=paired(30, 2)
-    )
 
-    assert Gate(GateConfig(slice_column=None)).compare(challenger, champion).accepted
-    strict = Gate(GateConfig(slice_column=None, min_shadow_agreement=0.8))
-    decision = strict.compare(challenger, champion)
+    def challenger(rows: int | None) -> Evaluation:
+        shadow = {"rows": rows, "agreement": 0.7, "mean_abs_diff": 0.2, "score_shift": 0.35}
+        return Evaluation(
+            "2",
+            "classification",
+            100,
+            {"accuracy": 0.95},
+            shadow=None if rows is None else shadow | {"source": "today"},
+            paired=paired(30, 2),
+        )
+
+    decision = Gate(GateConfig()).compare(challenger(500), champion)
     assert not decision.accepted
     assert decision.reasons == [
-        "failed agreement with the champion on 500 recent rows: 0.7 (limit 0.8)"
+        "failed agreement with the champion on 500 recent rows: 0.7 (limit 0.9)",
+        "failed score distribution shift vs the champion on 500 recent rows (KS): 0.35 (limit 0.2)",
     ]
-    no_traffic = Evaluation("2", "classification", 100, {"accuracy": 0.95}, paired=paired(30, 2))
-    assert strict.compare(no_traffic, champion).accepted
+    few = Gate(GateConfig()).compare(challenger(99), champion)
+    assert few.accepted
+    assert "not judged: 99 recent rows in the inference log" in few.reasons[-2]
+    assert Gate(GateConfig()).compare(challenger(None), champion).accepted
+    off = GateConfig(min_shadow_agreement=None, max_shadow_shift=None)
+    assert Gate(off).compare(challenger(500), champion).accepted
 
 
 @pytest.mark.parametrize("value", [-0.1, 1.5, float("nan"), "high"])
-def test_min_shadow_agreement_must_be_a_share(value):
+def test_shadow_limits_must_be_shares(value):
     with pytest.raises(ConfigError, match="min_shadow_agreement"):
         GateConfig(min_shadow_agreement=value)
+    with pytest.raises(ConfigError, match="max_shadow_shift"):
+        GateConfig(max_shadow_shift=value)

@@ -10,7 +10,7 @@ import pytest
 
 from airflow_mlops.errors import DataError
 from airflow_mlops.local.demo.synthetic import SyntheticGenerator
-from airflow_mlops.model_registry.shadow import recent_traffic, shadow_compare
+from airflow_mlops.model_registry.shadow import ks_distance, recent_traffic, shadow_compare
 from airflow_mlops.monitoring.scoring import log_partition
 
 TODAY = dt.date(2026, 11, 23)
@@ -64,9 +64,18 @@ def test_a_model_agrees_with_itself_and_two_models_are_measured(models, tmp_path
     traffic = _log(tmp_path, TODAY, 400, "a")
 
     same = shadow_compare(linear, linear, traffic, "today")
-    assert (same.rows, same.agreement, same.mean_abs_diff) == (400, 1.0, 0.0)
+    assert (same.rows, same.agreement, same.mean_abs_diff, same.score_shift) == (400, 1, 0, 0)
 
     other = shadow_compare(mlp, linear, traffic, "today")
     expected = mlp.predict_proba(traffic).argmax(1) == linear.predict_proba(traffic).argmax(1)
     assert other.agreement == pytest.approx(expected.mean())
     assert 0 < other.mean_abs_diff <= 1
+    assert 0 < other.score_shift <= 1
+
+
+def test_ks_distance():
+    import numpy as np
+
+    assert ks_distance(np.array([0.1, 0.2]), np.array([0.1, 0.2])) == 0
+    assert ks_distance(np.array([0.1, 0.2]), np.array([0.8, 0.9])) == 1
+    assert ks_distance(np.array([0.1, 0.2, 0.3, 0.4]), np.array([0.3, 0.4])) == 0.5
