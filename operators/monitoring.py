@@ -22,7 +22,6 @@ from airflow_mlops.inputs import (
     check_text,
     rule,
 )
-from airflow_mlops.lineage import SPLIT_RULE_TAG
 from airflow_mlops.monitoring.drift_types import DriftConfig
 from airflow_mlops.operators.arguments import check_arguments, has_template
 from airflow_mlops.operators.artifacts import context_artifact_dir
@@ -231,6 +230,7 @@ class DriftMonitorOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_mlops.monitoring.history import log_drift_history
         from airflow_mlops.monitoring.monitor import monitor_model
+        from airflow_mlops.monitoring.performance import version_split_rule
         from airflow_mlops.monitoring.scoring import window_files
 
         check_arguments(self, self.argument_rules, rendered=True)
@@ -252,7 +252,7 @@ class DriftMonitorOperator(BaseOperator):
                 config=self.drift,
                 label=self.label_column,
                 max_performance_drop=self.max_performance_drop,
-                split_rule=dict(getattr(version, "tags", {}) or {}).get(SPLIT_RULE_TAG),
+                split_rule=version_split_rule(dict(getattr(version, "tags", {}) or {})),
                 labels=self.load_labels(predictor, context),
             )
         except MlopsError as error:

@@ -33,6 +33,7 @@ from airflow_mlops.monitoring.sources import frame_source, parquet_source
 if TYPE_CHECKING:
     import pandas as pd
 
+    from airflow_mlops.data.holdout import SplitRule
     from airflow_mlops.export.runtime import OnnxPredictor
 
 #: performance drop that triggers retraining: accuracy points, or relative RMSE increase
@@ -210,7 +211,7 @@ def monitor_model(
     config: DriftConfig | None = None,
     label: str | None = None,
     max_performance_drop: float = DEFAULT_MAX_PERFORMANCE_DROP,
-    split_rule: str | None = None,
+    split_rule: SplitRule | None = None,
     labels: pd.Series | None = None,
 ) -> MonitorResult:
     """:func:`monitor_window` for a model: its feature columns, task and label, its
@@ -219,7 +220,9 @@ def monitor_model(
 
     :param reference: the model's training data (its holdout is found there by ``split_rule``).
     :param label: the label column; default the model's.
-    :param split_rule: the version's ``mlops.split_rule`` tag; None: the whole reference.
+    :param split_rule: the rule that held the version's holdout out of training
+        (:func:`~airflow_mlops.monitoring.performance.version_split_rule`); None: the whole
+        reference.
     :param labels: labels that arrived later, by ``prediction_id``.
     :raises DriftError: the reference lacks the model's columns, the window is empty.
     """

@@ -16,12 +16,13 @@ which sends usage telemetry unless switched off) for a calculation of a few line
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_mlops.errors import DataError, DriftError
+from airflow_mlops.lineage import PARAMS_TAG, SPLIT_RULE_TAG
 from airflow_mlops.monitoring.scoring import CONFIDENCE, PREDICTION, PREDICTION_ID
 from airflow_mlops.monitoring.sources import Source
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+    from airflow_mlops.data.holdout import SplitRule
     from airflow_mlops.export.runtime import OnnxPredictor
 
 #: examples of bad ids quoted in an error
@@ -247,24 +249,39 @@ class Baseline:
     calibration: Calibration | None = None
 
 
-def model_baseline(
-    reference: pd.DataFrame, predictor: OnnxPredictor, label: str, split_rule: str | None
-) -> Baseline | None:
-    """The model's metric on its holdout within ``reference`` (its training data), found by
-    the version's ``mlops.split_rule`` tag; on all of ``reference`` without one. None when the
-    reference has no ``label``.
+def version_split_rule(tags: Mapping[str, str]) -> SplitRule | None:
+    """The rule that held a version's holdout out of its training: the gate's
+    ``mlops.split_rule`` tag, else the version's training params (``mlops.params``, as training
+    applied them); None when it records neither (a model registered outside CT)."""
+    from airflow_mlops.data.holdout import SplitRule
 
-    :param split_rule: the tag's JSON (:meth:`~airflow_mlops.data.holdout.SplitRule.to_lineage`).
+    try:
+        fields = json.loads(tags.get(SPLIT_RULE_TAG) or "null")
+    except json.JSONDecodeError:  # a gate given its holdout as a table writes a sentence
+        fields = None
+    if isinstance(fields, dict) and {"fraction", "salt"} <= fields.keys():
+        return SplitRule(fields["fraction"], fields.get("id_column"), fields["salt"])
+    try:
+        params = json.loads(tags.get(PARAMS_TAG) or "null")
+    except json.JSONDecodeError:
+        params = None
+    return SplitRule.from_params(params) if isinstance(params, dict) else None
+
+
+def model_baseline(
+    reference: pd.DataFrame, predictor: OnnxPredictor, label: str, split_rule: SplitRule | None
+) -> Baseline | None:
+    """The model's metric on its holdout within ``reference`` (its training data), the rows
+    ``split_rule`` held out (:func:`version_split_rule`); on all of ``reference`` without a
+    rule. None when the reference has no ``label``.
     """
-    from airflow_mlops.data.holdout import SplitRule, split_mask
+    from airflow_mlops.data.holdout import split_mask
 
     if label not in reference.columns:
         return None
     rows, basis = reference, "reference"
-    if split_rule:
-        fields = json.loads(split_rule)
-        rule = SplitRule(fields["fraction"], fields.get("id_column"), fields["salt"])
-        rows, basis = reference[split_mask(reference, rule)], "holdout"
+    if split_rule is not None:
+        rows, basis = reference[split_mask(reference, split_rule)], "holdout"
     if rows.empty:
         return None
     scores = predictor.predict_proba(rows)

@@ -12,6 +12,7 @@ import pytest
 from airflow_mlops.data.holdout import SplitRule, split_mask
 from airflow_mlops.errors import DataError, DriftError
 from airflow_mlops.export.runtime import OnnxPredictor
+from airflow_mlops.lineage import PARAMS_TAG, SPLIT_RULE_TAG
 from airflow_mlops.monitoring.monitor import monitor_window
 from airflow_mlops.monitoring.performance import (
     Baseline,
@@ -19,6 +20,7 @@ from airflow_mlops.monitoring.performance import (
     fit_calibration,
     model_baseline,
     read_labels,
+    version_split_rule,
 )
 from airflow_mlops.monitoring.scoring import PREDICTION, PREDICTION_ID, score_dataset
 from airflow_mlops.monitoring.sources import parquet_source, write_parquet
@@ -112,7 +114,7 @@ def test_a_log_without_prediction_ids_cannot_take_labels(tmp_path, sample) -> No
 def test_the_baseline_is_the_models_metric_on_its_holdout(sample, predictor) -> None:
     reference = sample(2_000, 1)
     rule = SplitRule(fraction=0.25)
-    baseline = model_baseline(reference, predictor, LABEL, rule.to_lineage())
+    baseline = model_baseline(reference, predictor, LABEL, rule)
     holdout = reference[split_mask(reference, rule)]
     expected = float(np.mean(predictor.predict(holdout) == holdout[LABEL].to_numpy()))
     assert (baseline.basis, baseline.rows) == ("holdout", len(holdout))
@@ -121,12 +123,22 @@ def test_the_baseline_is_the_models_metric_on_its_holdout(sample, predictor) -> 
     assert (everything.basis, everything.rows) == ("reference", 2_000)
 
 
+def test_the_split_rule_comes_from_the_gate_tag_else_the_training_params() -> None:
+    rule = SplitRule(fraction=0.3, id_column="row_id", salt="s")
+    assert version_split_rule({SPLIT_RULE_TAG: rule.to_lineage()}) == rule
+    # a gate given its holdout as a table writes a sentence: the training params decide
+    given = {SPLIT_RULE_TAG: "given: the whole table is the holdout"}
+    params = {PARAMS_TAG: '{"holdout_fraction": 0.25, "id_column": "k"}'}
+    assert version_split_rule({**given, **params}) == SplitRule(fraction=0.25, id_column="k")
+    assert version_split_rule(given) is None and version_split_rule({}) is None
+
+
 def test_late_labels_measure_the_drop_and_cbpe_estimates_beside_it(
     tmp_path, sample, predictor
 ) -> None:
     reference, current = sample(3_000, 1), sample(2_000, 2)
     files = scored_log(tmp_path, predictor, current)
-    baseline = model_baseline(reference, predictor, LABEL, SplitRule().to_lineage())
+    baseline = model_baseline(reference, predictor, LABEL, SplitRule())
     logged = pd.read_parquet(files[0])
     # ground truth for half the rows, and the model is wrong on every one of them
     half = logged.iloc[::2]
