@@ -25,7 +25,7 @@ from airflow_mlops.monitoring.scoring import (
 WHEN = dt.datetime(2024, 5, 2, 23, 30, tzinfo=dt.UTC)
 
 
-def score(predictor, path, tmp_path, run="run-1", chunk_rows=300):
+def score(predictor, path, tmp_path, run="run-1", chunk_rows=300, **kwargs):
     return score_dataset(
         predictor,
         path,
@@ -36,6 +36,7 @@ def score(predictor, path, tmp_path, run="run-1", chunk_rows=300):
         run=run,
         scored_at=WHEN,
         chunk_rows=chunk_rows,
+        **kwargs,
     )
 
 
@@ -71,32 +72,11 @@ def test_the_id_column_names_each_prediction(tmp_path, sample, onnx_classifier):
     path = tmp_path / "batch.parquet"
     sample(400, 5).assign(row_id=np.arange(1000, 1400)).to_parquet(path)
     predictor = OnnxPredictor.load(onnx_classifier)
-    result = score_dataset(
-        predictor,
-        path,
-        predictions_path=tmp_path / "out.parquet",
-        log_root=tmp_path / "log",
-        model="m",
-        model_version="1",
-        run="r",
-        scored_at=WHEN,
-        chunk_rows=150,
-        id_column="row_id",
-    )
+    result = score(predictor, path, tmp_path, chunk_rows=150, id_column="row_id")
     logged = pd.read_parquet(result.inference_log_uri)
     assert logged[PREDICTION_ID].tolist() == [str(i) for i in range(1000, 1400)]
     with pytest.raises(DataError, match=r"lacks columns \['order_no'\]"):
-        score_dataset(
-            predictor,
-            path,
-            predictions_path=tmp_path / "out2.parquet",
-            log_root=tmp_path / "log2",
-            model="m",
-            model_version="1",
-            run="r",
-            scored_at=WHEN,
-            id_column="order_no",
-        )
+        score(predictor, path, tmp_path, run="run-2", id_column="order_no")
 
 
 def test_a_retried_run_replaces_its_log_file(tmp_path, sample, onnx_classifier):
