@@ -2,6 +2,8 @@
 
 Usage: ``python benchmarks/run_all.py [--quick] [bench_name ...]``. Results are kept per
 (bench, metric) in docs/benchmarks.json, so running a subset updates only its rows.
+``--record LOG`` stores the result lines of a benchmark run earlier (its saved output) instead
+of running anything; the machine line then carries the load average at recording time.
 """
 
 from __future__ import annotations
@@ -37,18 +39,27 @@ def machine() -> str:
     return f"{cores} cores, {memory_gib:.0f} GiB RAM, {model}, Python {python}, load {load}"
 
 
+def result_lines(lines) -> list[dict]:
+    """The JSON result lines (``{"bench": ...}``) among a benchmark's output lines."""
+    results = []
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("{") and '"bench"' in stripped:
+            results.append(json.loads(stripped))
+    return results
+
+
 def run_one(script: Path, quick: bool) -> list[dict]:
     """Run one benchmark script, echo its output, return its JSON result lines."""
     argv = [sys.executable, str(script), *(["--quick"] if quick else [])]
     print(f"\n### {script.name}", flush=True)
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=HERE.parent)
-    results = []
     assert process.stdout is not None
+    output = []
     for line in process.stdout:
         print(line, end="", flush=True)
-        stripped = line.strip()
-        if stripped.startswith("{") and '"bench"' in stripped:
-            results.append(json.loads(stripped))
+        output.append(line)
+    results = result_lines(output)
     if process.wait() != 0:
         print(f"!!! {script.name} exited with {process.returncode}", flush=True)
     return results
@@ -89,14 +100,25 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, under a minute each")
     parser.add_argument("names", nargs="*", help="benchmarks to run, e.g. bench_parse")
+    parser.add_argument(
+        "--record",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="LOG",
+        help="store the results in a saved benchmark output; run nothing",
+    )
     args = parser.parse_args()
     scripts = sorted(HERE.glob("bench_*.py"))
     if args.names:
         scripts = [s for s in scripts if s.stem in args.names or s.stem[6:] in args.names]
     stored = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
     rows = {(r["bench"], r["metric"], r.get("size")): r for r in stored}
-    for script in scripts:
-        results = run_one(script, args.quick)
+    runs = [lambda log=log: result_lines(log.read_text().splitlines()) for log in args.record]
+    if not args.record:
+        runs = [lambda script=script: run_one(script, args.quick) for script in scripts]
+    for run in runs:
+        results = run()
         # stamped after the run: the load average then covers the benchmark's own minutes
         stamp = {"machine": machine(), "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")}
         for result in results:
