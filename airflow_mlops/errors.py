@@ -66,6 +66,10 @@ class PromotionConflictError(RegistryError):
     """``champion`` moved (or its lock stayed busy) between the decision and the promotion."""
 
 
+class ServingError(MlopsError):
+    """The clean serving runtime is missing, cannot load the model, or differs from export."""
+
+
 class DriftError(MlopsError):
     """Drift could not be measured (missing columns, empty window)."""
 

@@ -29,6 +29,10 @@ if TYPE_CHECKING:
     from airflow_mlops.model_registry.gate import Evaluation, GateDecision
 
 
+#: ``serving_runtime`` value: the runtime under the artifacts folder, made on first use
+AUTO_RUNTIME = "auto"
+
+
 class GateRejectedError(MlopsTaskError):
     """The challenger failed the gate and the operator was told to fail on rejection."""
 
@@ -63,6 +67,11 @@ class EvaluateAndPromoteOperator(MlflowOperator):
         rules ``min_shadow_agreement`` and ``max_shadow_shift``, judged from
         ``min_shadow_rows`` rows). Default ``<artifacts>/inference_log``. (templated)
     :param shadow_days: how many days of traffic the shadow comparison reads (0: none).
+    :param serving_runtime: the infra blessing: ``"auto"`` = the clean serving runtime under
+        the artifacts folder (made on first use), or the path of a runtime's Python; the
+        challenger must load and score there like at export, within the gate's
+        ``max_serving_p99_ms`` / ``min_serving_rows_per_s``, to be promoted. None: no infra
+        blessing. (templated)
     :param mlflow_conn_id: the Airflow connection of the MLflow server.
     """
 
@@ -74,6 +83,7 @@ class EvaluateAndPromoteOperator(MlflowOperator):
         "segment_column",
         "promote",
         "inference_log_root",
+        "serving_runtime",
     )
     operator_extra_links = (EvaluationReportLink(),)
     ui_color = "#ffe9c7"
@@ -87,6 +97,7 @@ class EvaluateAndPromoteOperator(MlflowOperator):
         "gate": check_gate,
         "fail_on_reject": check_bool,
         "inference_log_root": rule(check_path, allow_none=True),
+        "serving_runtime": rule(check_path, allow_none=True),
         "mlflow_conn_id": check_name,
     }
 
@@ -102,6 +113,7 @@ class EvaluateAndPromoteOperator(MlflowOperator):
         fail_on_reject: bool = False,
         inference_log_root: str | None = None,
         shadow_days: int = 7,
+        serving_runtime: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -113,6 +125,7 @@ class EvaluateAndPromoteOperator(MlflowOperator):
         self.promote = promote
         self.fail_on_reject = fail_on_reject
         self.inference_log_root = inference_log_root
+        self.serving_runtime = serving_runtime
         if not isinstance(shadow_days, int) or isinstance(shadow_days, bool) or shadow_days < 0:
             raise ConfigError(
                 f"shadow_days={shadow_days!r} is not a whole number of days >= 0.",
@@ -145,6 +158,16 @@ class EvaluateAndPromoteOperator(MlflowOperator):
         root = self.inference_log_root or MlopsHome.from_env().inference_log
         return recent_traffic(root, self.model_name, days=self.shadow_days)
 
+    def serving_python(self) -> str | None:
+        """The serving runtime's Python (None: no infra blessing); ``"auto"`` makes it."""
+        from airflow_mlops.serving.runtime import ensure_runtime
+
+        if not self.serving_runtime:
+            return None
+        if self.serving_runtime == AUTO_RUNTIME:
+            return str(ensure_runtime(MlopsHome.from_env().artifacts))
+        return str(self.serving_runtime)
+
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_mlops.data.io import read_table
         from airflow_mlops.model_registry.evaluation import evaluate_and_promote
@@ -160,6 +183,7 @@ class EvaluateAndPromoteOperator(MlflowOperator):
                 compare=self.compare,
                 promote=as_bool(self.promote, "promote"),
                 traffic=self.traffic(),
+                serving_python=self.serving_python(),
             )
         except MlopsError as error:
             raise self.fail(error) from error

@@ -51,6 +51,7 @@ from airflow_mlops.model_registry.gate import (
     evaluate,
     slice_keys,
 )
+from airflow_mlops.model_registry.infra import infra_checks, tag_infra, with_infra
 from airflow_mlops.model_registry.promote import promote as move_champion
 from airflow_mlops.model_registry.report import REPORT_FILE, write_report
 from airflow_mlops.model_registry.shadow import shadow_compare
@@ -112,6 +113,7 @@ def evaluate_and_promote(
     cache_dir: str | Path | None = None,
     traffic: tuple[pd.DataFrame, str] | None = None,
     split_rule: SplitRule | str | None = RECORDED,
+    serving_python: str | Path | None = None,
 ) -> PromotionOutcome:
     """Score challenger and champion on the holdout rows of ``data``, judge them, log the
     report, tag the challenger with the decision and the holdout, and (``promote=True``) move
@@ -129,6 +131,10 @@ def evaluate_and_promote(
     :param traffic: recent production rows and where they came from
         (:func:`~airflow_mlops.model_registry.shadow.recent_traffic`): both models score them and
         the challenger's evaluation carries the agreement (``shadow``) before the gate judges.
+    :param serving_python: the Python of the clean serving runtime
+        (:func:`~airflow_mlops.serving.runtime.ensure_runtime`): the challenger must load,
+        score the holdout like at export and meet the gate's serving budget there (the infra
+        blessing, tagged ``mlops.infra_blessing``) to be promoted. None: no infra blessing.
 
     Re-running after a promotion finds the challenger already champion and changes nothing.
 
@@ -136,6 +142,7 @@ def evaluate_and_promote(
     :raises RegistryError: MLflow refused or could not be reached.
     :raises DataError: the holdout is smaller than ``config.min_holdout_rows``, or lacks a
         feature, the label or the slice column; the champion is not moved.
+    :raises ServingError: ``serving_python`` does not exist; the champion is not moved.
     """
     from airflow_mlops.export.runtime import OnnxPredictor
 
@@ -196,6 +203,13 @@ def evaluate_and_promote(
                 shadow = shadow_compare(challenger_model, champion_model, *traffic)
                 challenger_eval = dataclasses.replace(challenger_eval, shadow=shadow.to_dict())
         decision = compare(challenger_eval, champion_eval)
+        infra = None
+        if serving_python is not None:
+            checks, measured = infra_checks(
+                serving_python, download_onnx(tracking_uri, challenger, cache), holdout, config
+            )
+            decision = with_infra(decision, checks)
+            infra = tag_infra(tracking_uri, challenger, checks, measured)
         report = write_report(
             Path(scratch) / "report",
             name=name,
@@ -227,6 +241,7 @@ def evaluate_and_promote(
             "champion": champion_eval.metrics.get(metric) if champion_eval else None,
             "challenger_latency_p50_ms": challenger_eval.latency_p50_ms,
             "shadow": challenger_eval.shadow,
+            "infra": infra,
             "paired": _without_slices(challenger_eval.paired),
         },
         report_uri=report_uri,

@@ -68,6 +68,11 @@ class GateConfig:
     :param max_shadow_shift: most the distribution of the challenger's scores on recent traffic
         may differ from the champion's (Kolmogorov-Smirnov distance, the largest over the
         output columns; None: reported, not judged).
+    :param max_serving_p99_ms: infra budget: p99 latency at batch 1 in the clean serving
+        runtime (None: measured and tagged, not judged).
+    :param min_serving_rows_per_s: infra budget: rows per second at ``serving_batch`` rows
+        per call in the serving runtime (None: measured and tagged, not judged).
+    :param serving_batch: the batch size of the serving throughput test.
     :param min_shadow_rows: the shadow checks judge only when the inference log holds at least
         this many recent rows; with fewer (or none) they are reported and skipped.
     """
@@ -82,6 +87,9 @@ class GateConfig:
     min_shadow_agreement: float | None = 0.9
     max_shadow_shift: float | None = 0.2
     min_shadow_rows: int = 100
+    max_serving_p99_ms: float | None = None
+    min_serving_rows_per_s: float | None = None
+    serving_batch: int = 256
     confidence: float = 0.95
     tolerance: float | None = None
     resamples: int = 2000
@@ -119,11 +127,20 @@ class GateConfig:
             problems.append(
                 f"max_shadow_shift={self.max_shadow_shift!r} must be a number in [0, 1]"
             )
+        for name in ("max_serving_p99_ms", "min_serving_rows_per_s"):
+            value = getattr(self, name)
+            if value is not None and (not _finite(value) or value <= 0):
+                problems.append(f"{name}={value!r} must be None or a number > 0")
         if not _finite(self.confidence) or not 0.5 <= self.confidence < 1:
             problems.append(f"confidence={self.confidence!r} must be a number in [0.5, 1)")
         if self.tolerance is not None and (not _finite(self.tolerance) or self.tolerance < 0):
             problems.append(f"tolerance={self.tolerance!r} must be None or a number >= 0")
-        for name, least in (("resamples", 100), ("min_holdout_rows", 2), ("min_shadow_rows", 1)):
+        for name, least in (
+            ("resamples", 100),
+            ("min_holdout_rows", 2),
+            ("min_shadow_rows", 1),
+            ("serving_batch", 1),
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < least:
                 problems.append(f"{name}={value!r} must be an integer >= {least}")
