@@ -21,6 +21,8 @@ HERE = Path(__file__).resolve().parent
 DOCS = HERE.parent / "docs"
 RESULTS = DOCS / "benchmarks.json"
 REPORT = DOCS / "benchmarks.md"
+#: prose appended under the table: why a target is missed, what a figure depends on
+NOTES = HERE / "notes.md"
 
 
 def machine() -> str:
@@ -93,7 +95,8 @@ def render(rows: list[dict]) -> str:
             f"| {row.get('better', '')} | {passed(row)} | {row.get('baseline', '')} "
             f"| {row.get('n', '')} | {row.get('size', '')} | {row['machine']} | {row['date']} |"
         )
-    return "\n".join(lines) + "\n"
+    notes = NOTES.read_text() if NOTES.exists() else ""
+    return "\n".join(lines) + "\n" + (f"\n{notes}" if notes else "")
 
 
 def main() -> int:
