@@ -91,7 +91,8 @@ def parse(files: list[str], pre_import: bool) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 rounds instead of 7")
-    rounds = 3 if parser.parse_args().quick else 7
+    quick = parser.parse_args().quick
+    rounds = 3 if quick else 7
     sides = {"dags/": dag_files(DAGS), "hand-written": dag_files(BASELINE)}
     load = os.getloadavg()[0]
     print(f"[bench parse] {rounds} rounds, load average {load:.1f} at start", flush=True)
@@ -108,7 +109,12 @@ def main() -> None:
                 f"hand-written {seconds['hand-written'] * 1000:.0f} ms, ratio {ratios[-1]:.2f}",
                 flush=True,
             )
-        common = {"bench": "parse", "n": rounds, "better": "lower"}
+        common = {
+            "bench": "parse",
+            "n": rounds,
+            "better": "lower",
+            "size": "quick" if quick else "full",
+        }
         lines += [
             {
                 **common,
