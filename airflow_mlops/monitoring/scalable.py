@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from airflow_mlops.errors import DriftError
@@ -77,30 +78,54 @@ def compute_drift(
     if not numeric and not categorical:
         raise DriftError("No columns to monitor.", hint="Pass the model's feature columns.")
     started = time.perf_counter()
-    streamed = _stream(reference, current, numeric, categorical, config)
-    methods = {c: _numeric_method(c, streamed, config) for c in numeric}
-    _bin_coarsely(streamed, methods)
-    results = [numeric_drift(c, methods[c], streamed, config) for c in numeric]
-    results += [categorical_drift(c, streamed, config) for c in categorical]
-    return DriftResult(
-        columns=results,
-        drift_share_threshold=config.drift_share,
-        reference_rows=streamed.profile.rows,
-        current_rows=streamed.cur.rows,
-        seconds=time.perf_counter() - started,
+    fit = fit_reference(reference, numeric, categorical, config)
+    cur = fit.current_pass().run(current)
+    return decide(
+        Streamed(reference, current, fit.profile, fit.ref, cur, fit.grid, fit.ks_cdf),
+        config,
+        started,
     )
 
 
-def _stream(
+@dataclass
+class ReferenceFit:
+    """What the current data is compared with: the reference's profile, its statistics on the
+    Wasserstein grid, and its K-S steps (sorted distinct values, CDF at each)."""
+
+    numeric: list[str]
+    categorical: list[str]
+    profile: StreamPass
+    ref: StreamPass
+    grid: Grid
+    ks_values: dict[str, np.ndarray]
+    ks_cdf: dict[str, np.ndarray]
+
+    def current_pass(self) -> StreamPass:
+        """An empty pass over (part of) the current data, on the reference's grid and steps."""
+        distinct = {
+            c: CURRENT_DISTINCT for c in self.numeric if self.profile.profiles[c].counts is not None
+        }
+        return StreamPass(
+            "current",
+            self.numeric,
+            self.categorical,
+            max_distinct=distinct,
+            grid=self.grid,
+            ks=self.ks_values,
+        )
+
+
+def fit_reference(
     reference: Source,
-    current: Source,
-    numeric: list[str],
-    categorical: list[str],
-    config: DriftConfig,
-) -> Streamed:
-    """The reference twice (its profile, then the statistics the profile calls for), then the
-    current sample once."""
+    numeric: Sequence[str],
+    categorical: Sequence[str] = (),
+    config: DriftConfig | None = None,
+) -> ReferenceFit:
+    """The reference twice: its profile, then the statistics the profile calls for."""
     import numpy as np
+
+    config = config or DriftConfig()
+    numeric, categorical = list(numeric), list(categorical)
 
     distinct = dict.fromkeys(numeric, REFERENCE_DISTINCT)
     profile = StreamPass("reference", numeric, categorical, max_distinct=distinct).run(reference)
@@ -117,13 +142,25 @@ def _stream(
         "reference", numeric, [], max_distinct=distinct, grid=grid, keep_raw=ks_columns
     ).run(reference)
     ks_values, ks_cdf = _ks_steps(ref, ks_columns)
-    current_distinct = {
-        c: CURRENT_DISTINCT for c in numeric if profile.profiles[c].counts is not None
-    }
-    cur = StreamPass(
-        "current", numeric, categorical, max_distinct=current_distinct, grid=grid, ks=ks_values
-    ).run(current)
-    return Streamed(reference, current, profile, ref, cur, grid, ks_cdf)
+    ref.raw = {}
+    return ReferenceFit(numeric, categorical, profile, ref, grid, ks_values, ks_cdf)
+
+
+def decide(streamed: Streamed, config: DriftConfig, started: float) -> DriftResult:
+    """Each column's method and test, and the dataset decision, from the passes' statistics
+    (a second pass over both samples for the columns binned coarsely)."""
+    numeric, categorical = streamed.cur.numeric, streamed.cur.categorical
+    methods = {c: _numeric_method(c, streamed, config) for c in numeric}
+    _bin_coarsely(streamed, methods)
+    results = [numeric_drift(c, methods[c], streamed, config) for c in numeric]
+    results += [categorical_drift(c, streamed, config) for c in categorical]
+    return DriftResult(
+        columns=results,
+        drift_share_threshold=config.drift_share,
+        reference_rows=streamed.profile.rows,
+        current_rows=streamed.cur.rows,
+        seconds=time.perf_counter() - started,
+    )
 
 
 def _ks_steps(
