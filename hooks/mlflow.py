@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseHook
 
 from airflow_mlops.errors import ConfigError
+from airflow_mlops.task_logs import quiet_libraries
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -52,12 +53,14 @@ class MlflowHook(BaseHook):
         resolves it (operators, extra links, macros and the UI's API all call this).
 
         The connection's credentials go to the environment as MLflow reads them (basic auth, or
-        ``MLFLOW_TRACKING_TOKEN``), for ``MlflowClient`` and :mod:`airflow_mlops.mlflow_rest`.
+        ``MLFLOW_TRACKING_TOKEN``), for ``MlflowClient`` and :mod:`airflow_mlops.mlflow_rest`;
+        MLflow's progress bars go off (:func:`~airflow_mlops.task_logs.quiet_libraries`).
 
         :raises ConfigError: neither is set.
         """
         from airflow.sdk.exceptions import AirflowNotFoundException
 
+        quiet_libraries()
         try:
             conn = self.get_connection(self.mlflow_conn_id)
         except AirflowNotFoundException:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_mlops.data.dvc import DEFAULT_LINK_TYPE, check_targets, pull
 from airflow_mlops.data.dvc_remote import RemoteSpec
@@ -23,7 +24,7 @@ from airflow_mlops.inputs import (
 )
 from airflow_mlops.operators.arguments import check_arguments
 from airflow_mlops.operators.artifacts import context_artifact_dir
-from airflow_mlops.operators.exceptions import MlopsTaskError
+from airflow_mlops.operators.exceptions import MlopsTaskError, fails_again
 from airflow_mlops.operators.secrets import MaskRegistryCredentials
 from airflow_mlops.plugins.links import DataRevisionLink
 from airflow_mlops.settings import MlopsHome
@@ -34,6 +35,11 @@ if TYPE_CHECKING:
 
 class DvcPullError(MlopsTaskError):
     """A DVC pull failed: unknown revision, untracked target, remote or object problem."""
+
+
+class DvcPullRefused(DvcPullError, AirflowFailException):
+    """A DVC pull that a retry would not fix (unknown revision, bad target): fails without
+    retrying."""
 
 
 def check_target_list(name: str, value: Any) -> list[str]:
@@ -158,7 +164,8 @@ class DvcPullOperator(MaskRegistryCredentials, BaseOperator):
                 jobs=self.jobs,
             )
         except MlopsError as error:
-            raise DvcPullError.from_core(error) from error
+            refused = fails_again(error)
+            raise (DvcPullRefused if refused else DvcPullError).from_core(error) from error
         self.log.info(
             "Pulled %s at %s (commit %s, md5 %s, %d bytes, %d objects fetched) into %s in %.2f s",
             ", ".join(targets),

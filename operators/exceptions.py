@@ -7,7 +7,19 @@ from typing import Any
 from airflow.exceptions import AirflowException
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_mlops.errors import MlopsError
+from airflow_mlops.errors import ConfigError, DataValidationError, MlopsError
+
+#: ``details["kind"]`` of core errors that a retry would raise again
+FINAL_KINDS = frozenset({"unknown_revision"})
+
+
+def fails_again(error: MlopsError) -> bool:
+    """Whether a retry would fail the same way: bad input (``ConfigError``), a dataset that
+    failed its suite, or a revision the data registry does not have."""
+    return (
+        isinstance(error, (ConfigError, DataValidationError))
+        or error.details.get("kind") in FINAL_KINDS
+    )
 
 
 class MlopsTaskError(AirflowException):
@@ -34,3 +46,8 @@ class DvcSensorError(MlopsTaskError):
 class InvalidArgumentError(MlopsTaskError, AirflowFailException):
     """An argument is invalid once its template is rendered; the task fails without retrying,
     before it touches any service (a retry would get the same value)."""
+
+
+class InvalidInputError(MlopsTaskError, AirflowFailException):
+    """The task's input is invalid (a bad suite, dataset, or file): it fails without retrying,
+    since a retry would read the same input."""

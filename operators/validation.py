@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_mlops.errors import ConfigError, MlopsError
 from airflow_mlops.inputs import check_int, check_name, check_path, check_text, fail, rule
 from airflow_mlops.operators.arguments import check_arguments
 from airflow_mlops.operators.artifacts import context_artifact_dir
-from airflow_mlops.operators.exceptions import MlopsTaskError
+from airflow_mlops.operators.exceptions import InvalidInputError, MlopsTaskError, fails_again
 from airflow_mlops.plugins.links import DOCS_KEY as DOCS_KEY
 from airflow_mlops.plugins.links import DataDocsLink
 from airflow_mlops.validation.policy import ValidationPolicy
@@ -38,8 +39,9 @@ RULES = {
 }
 
 
-class DataValidationFailed(MlopsTaskError):
-    """The dataset failed expectations whose severity is ``stop``; ``details`` is the result."""
+class DataValidationFailed(MlopsTaskError, AirflowFailException):
+    """The dataset failed expectations whose severity is ``stop``; ``details`` is the result.
+    The task fails without retrying: a retry would validate the same data."""
 
 
 class ValidateDataOperator(BaseOperator):
@@ -171,7 +173,8 @@ class ValidateDataOperator(BaseOperator):
                 run_name=f"{ti.dag_id}/{ti.run_id}/{ti.task_id}",
             )
         except MlopsError as error:
-            raise MlopsTaskError.from_core(error) from error
+            refused = fails_again(error)
+            raise (InvalidInputError if refused else MlopsTaskError).from_core(error) from error
         result = {**report.to_dict(), "suite_uri": suite_uri}
         ti.xcom_push(key=DOCS_KEY, value=report.data_docs_uri)
         ti.xcom_push(key=RESULT_KEY, value=result)

@@ -156,7 +156,7 @@ def _unknown_rev(source: Path, rev: str, registry: str) -> DataError:
         f"Revision {rev!r} does not exist in registry {shown_url(registry)!r}.",
         hint=f"Use one of its tags or branches: {', '.join(known[:30]) or '(none)'}, "
         "or a commit sha.",
-        details={"rev": rev, "known_refs": known[:100]},
+        details={"rev": rev, "known_refs": known[:100], "kind": "unknown_revision"},
     )
 
 

@@ -4,6 +4,7 @@ passes over both samples keep (:class:`Streamed`)."""
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -13,10 +14,14 @@ from airflow_mlops.errors import DriftError
 from airflow_mlops.monitoring import stats
 from airflow_mlops.monitoring.sketches import Grid, Profile, ValueCounts
 from airflow_mlops.monitoring.sources import Source, prefetched
+from airflow_mlops.task_logs import Progress
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
+
+
+log = logging.getLogger(__name__)
 
 
 class StreamPass:
@@ -57,9 +62,12 @@ class StreamPass:
 
     def run(self, source: Source) -> StreamPass:
         columns = self.numeric + self.categorical
+        progress = Progress(log, f"Drift pass over the {self.name} data:")
         for frame in prefetched(source(columns)):
             _check_columns(frame, columns, self.name)
             self.add(frame)
+            progress.add(len(frame))
+        progress.done()
         empty = [c for c in self.numeric if self.profiles[c].rows == 0]
         empty += [c for c in self.categorical if self.categories[c].rows == 0]
         if self.rows == 0 or empty:

@@ -15,6 +15,7 @@ every row the same id again.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import time
 from collections.abc import Iterator
@@ -29,11 +30,14 @@ from airflow_mlops.monitoring.sources import (
     csv_source,
     parquet_source,
 )
+from airflow_mlops.task_logs import Progress
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from airflow_mlops.export.runtime import OnnxPredictor
+
+log = logging.getLogger(__name__)
 
 PREDICTION = "prediction"
 PREDICTION_ID = "prediction_id"
@@ -156,6 +160,7 @@ def score_dataset(
     stamp = stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
     log_file = log_partition(log_root, model, stamp.date()) / f"part-{safe_name(run)}.parquet"
     sinks = [ParquetSink(predictions_path), ParquetSink(log_file)]
+    progress = Progress(log, f"Scored with {model} version {model_version}:")
     columns = list(predictor.feature_columns)
     if id_column and id_column not in columns:
         columns.append(id_column)
@@ -179,6 +184,7 @@ def score_dataset(
                 record[CONFIDENCE] = scores.max(axis=1)
             sinks[0].write(out)
             sinks[1].write(record)
+            progress.add(len(chunk))
         rows = sinks[0].rows
         if rows == 0:
             raise DataError(
@@ -187,6 +193,7 @@ def score_dataset(
             )
         for sink in sinks:
             sink.close()
+        progress.done()
     except BaseException:
         for sink in sinks:
             sink.abort()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
+from airflow_mlops.task_logs import quiet_gx_context, quiet_libraries
 from airflow_mlops.validation.engine import ExpectationResult, plain_value
 
 if TYPE_CHECKING:
@@ -17,13 +17,14 @@ def evaluate_gx(
     """Run ``items`` on ``frame`` with GX's pandas engine (ephemeral context, no files)."""
     if not items:
         return []
+    quiet_libraries()
     import great_expectations as gx
     from great_expectations.expectations.expectation_configuration import (
         ExpectationConfiguration,
     )
 
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     context = gx.get_context(mode="ephemeral")
+    quiet_gx_context(context)
     batch = (
         context.data_sources.add_pandas("airflow_mlops")
         .add_dataframe_asset("dataset")
@@ -83,6 +84,7 @@ def render_data_docs(
     suite_name: str, results: list[ExpectationResult], *, run_name: str, dataset: str
 ) -> str:
     """GX's validation-results page (standalone HTML) for ``results``, from either engine."""
+    quiet_libraries()
     from great_expectations.core import (
         ExpectationSuiteValidationResult,
         ExpectationValidationResult,

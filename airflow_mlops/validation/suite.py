@@ -14,6 +14,7 @@ from typing import Any
 
 from airflow_mlops.artifacts import atomic_write_json
 from airflow_mlops.errors import ConfigError
+from airflow_mlops.task_logs import quiet_libraries
 
 
 def normalize_suite(suite: Any, *, source: str = "the suite") -> dict[str, Any]:
@@ -82,6 +83,7 @@ def check_with_gx(suite: dict[str, Any]) -> None:
 
     :raises ConfigError: GX does not know a type, or refuses its arguments.
     """
+    quiet_libraries()
     from great_expectations.expectations.expectation_configuration import (
         ExpectationConfiguration,
     )

@@ -1,4 +1,5 @@
-"""DvcPullOperator and DvcDataVersionSensor mask a registry URL's credentials once rendered."""
+"""DvcPullOperator and DvcDataVersionSensor mask a registry URL's credentials once rendered; a
+missing revision fails the pull without retry."""
 
 from __future__ import annotations
 
@@ -28,3 +29,23 @@ def test_rendering_masks_the_token_of_a_templated_registry_url(kind: str) -> Non
         redact(f"cloning {task.registry}")
         == "cloning https://***@github.com/acme/data-registry.git"
     )
+
+
+def test_a_missing_revision_fails_without_retry(demo_registry, tmp_path, task_context) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from airflow_mlops.operators.data import DvcPullError, DvcPullRefused
+
+    task = DvcPullOperator(
+        task_id="pull",
+        registry=str(demo_registry.repo),
+        targets=["data/cancer.csv"],
+        rev="v9",
+        workspace=str(tmp_path / "ws"),
+        remote_url=str(demo_registry.remote),
+        cache_dir=str(tmp_path / "cache"),
+    )
+    with pytest.raises(DvcPullError, match="'v9' does not exist") as caught:
+        task.execute(task_context("pull"))
+    assert isinstance(caught.value, DvcPullRefused)
+    assert isinstance(caught.value, AirflowFailException)

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_mlops.errors import ConfigError
-from airflow_mlops.operators.exceptions import MlopsTaskError
+from airflow_mlops.operators.exceptions import InvalidInputError
 from airflow_mlops.operators.validation import (
     DOCS_KEY,
     RESULT_KEY,
@@ -110,6 +111,7 @@ def test_schema_failure_stops_and_the_message_says_where_the_report_is(
     )
     with pytest.raises(DataValidationFailed) as caught:
         operator.execute(validate_context)
+    assert isinstance(caught.value, AirflowFailException)  # a validation stop does not retry
     message = str(caught.value)
     assert "STOP" in message and "mean_concavity_v2" in message
     assert RESULT_KEY in message and "index.html" in message
@@ -209,8 +211,9 @@ def test_an_invalid_suite_file_is_a_clear_task_error(
             }
         )
     )
-    with pytest.raises(MlopsTaskError, match="expect_column_values_to_be_between"):
+    with pytest.raises(InvalidInputError, match="expect_column_values_to_be_between") as caught:
         _operator(tmp_path, dataset=str(corpus["clean"]), suite=str(bad)).execute(validate_context)
+    assert isinstance(caught.value, AirflowFailException)  # bad input: no retry
 
 
 @pytest.mark.parametrize(
