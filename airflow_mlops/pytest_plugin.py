@@ -9,9 +9,18 @@ Installed with airflow-mlops, it gives any project these fixtures and checks::
     def test_parsing_stays_light(mlops_dags_folder):
         assert heavy_imports_when_parsing(mlops_dags_folder) == []
 
-The DAGs folder is the ini option ``mlops_dags_folder`` (default ``dags``). The level-2 DAG runs
-the training side of the same idea inside the image (:mod:`airflow_mlops.training.selftest`).
-Nothing here imports Airflow until a fixture is used.
+The DAGs folder is the ini option ``mlops_dags_folder`` (default ``dags``).
+
+The pipeline's own tests run against your pipeline config and a sample of your data::
+
+    pytest --mlops-config my_pipeline.config:CONFIG --mlops-data tests/sample.parquet
+
+(or the ini keys ``mlops_config`` and ``mlops_data``): preprocessing round trip, the model's
+forward shape, loss falls, a few records overfit, no NaN or infinity, every artifact written,
+ONNX parity. The checks live in :mod:`airflow_mlops.training.selftest`; the ``test_pipeline_*``
+functions below only expose them, and are added to the run when a config is given. Level 2
+runs exactly these tests inside the built image before CT may use it.
+Nothing here imports Airflow or torch until a fixture is used.
 """
 
 from __future__ import annotations
@@ -32,6 +41,75 @@ HEAVY_MODULES = (
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("mlops_dags_folder", "the DAGs folder the mlops fixtures check", default="dags")
+    group = parser.getgroup("mlops", "airflow-mlops pipeline tests")
+    group.addoption("--mlops-config", help="the pipeline's CTPipelineConfig, 'pkg.module:NAME'")
+    group.addoption("--mlops-data", help="a CSV or Parquet sample of the pipeline's data")
+    group.addoption("--mlops-rows", type=int, default=256, help="rows the checks use")
+    parser.addini("mlops_config", "the pipeline's CTPipelineConfig, 'pkg.module:NAME'")
+    parser.addini("mlops_data", "a CSV or Parquet sample of the pipeline's data")
+
+
+def _setting(config: pytest.Config, name: str) -> str | None:
+    """``--mlops-<name>``, else the ini key ``mlops_<name>``."""
+    return config.getoption(f"mlops_{name}") or config.getini(f"mlops_{name}") or None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With a pipeline config, the run includes this module's ``test_pipeline_*`` tests."""
+    if _setting(config, "config") and __file__ not in config.args:
+        config.args.append(__file__)
+
+
+@pytest.fixture(scope="session")
+def mlops_pipeline_checks(
+    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
+) -> Any:
+    """The :class:`~airflow_mlops.training.selftest.PipelineChecks` of the configured pipeline
+    on its data sample (trainings and export shared by the tests)."""
+    from airflow_mlops.training.selftest import PipelineChecks, load_object, training_params_of
+
+    path, data = _setting(pytestconfig, "config"), _setting(pytestconfig, "data")
+    if not path or not data:
+        pytest.fail(
+            "The pipeline tests need --mlops-config pkg.module:CONFIG and --mlops-data SAMPLE "
+            "(or the ini keys mlops_config and mlops_data).",
+            pytrace=False,
+        )
+    try:
+        params = training_params_of(load_object(path))
+    except Exception as error:  # a config that does not import: say what to install or fix
+        pytest.fail(f"--mlops-config {path}: {error}", pytrace=False)
+    rows = pytestconfig.getoption("mlops_rows")
+    workdir = tmp_path_factory.mktemp("mlops-pipeline")
+    return PipelineChecks.from_files(pytestconfig.rootpath / data, params, workdir, rows)
+
+
+def test_pipeline_preprocessing_round_trip(mlops_pipeline_checks: Any) -> None:
+    mlops_pipeline_checks.preprocessing_round_trip()
+
+
+def test_pipeline_forward_shape(mlops_pipeline_checks: Any) -> None:
+    mlops_pipeline_checks.forward_shape()
+
+
+def test_pipeline_loss_falls(mlops_pipeline_checks: Any) -> None:
+    mlops_pipeline_checks.loss_falls()
+
+
+def test_pipeline_overfits_a_few_records(mlops_pipeline_checks: Any) -> None:
+    mlops_pipeline_checks.overfits_a_few_records()
+
+
+def test_pipeline_finite(mlops_pipeline_checks: Any) -> None:
+    mlops_pipeline_checks.finite()
+
+
+def test_pipeline_writes_artifacts(mlops_pipeline_checks: Any) -> None:
+    mlops_pipeline_checks.writes_artifacts()
+
+
+def test_pipeline_onnx_parity(mlops_pipeline_checks: Any) -> None:
+    mlops_pipeline_checks.onnx_parity()
 
 
 @pytest.fixture(scope="session")
