@@ -64,7 +64,7 @@ def test_rebuilt_model_predicts_like_it_scored(trained: Path, cancer: pd.DataFra
 
 
 def test_user_factory_is_recorded_and_used(cancer: pd.DataFrame, tmp_path: Path) -> None:
-    factory = "training.test_model:build_linear"
+    factory = "tests.unit.training.test_model:build_linear"
     config = TrainingConfig(label="malignant", max_epochs=2, model_factory=factory)
     train(cancer, config, tmp_path, **QUIET)
     checkpoint = load_checkpoint(tmp_path, model_factory=factory)

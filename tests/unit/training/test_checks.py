@@ -107,5 +107,5 @@ def test_a_factory_that_does_not_import_is_refused_with_what_to_do() -> None:
 
 def test_a_factory_that_returns_no_module_is_refused_before_training() -> None:
     with pytest.raises(ConfigError, match=r"returned str, not a torch\.nn\.Module") as refused:
-        build_model("training.test_model:not_a_module", {"n_inputs": 2, "n_outputs": 1})
+        build_model("tests.unit.training.test_model:not_a_module", {"n_inputs": 2, "n_outputs": 1})
     assert "torch.nn.Module" in refused.value.hint
