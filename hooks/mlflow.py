@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from airflow.sdk import BaseHook
 
-from airflow_mlops.errors import ConfigError
+from airflow_mlops.errors import ConfigError, MlopsError
 from airflow_mlops.task_logs import quiet_libraries
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
+
+#: the environment variables through which MLflow's client (and our REST reader) authenticate
+CREDENTIAL_ENV = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN")
+#: seconds the connection test waits for the tracking server
+TEST_TIMEOUT_S = 10.0
 
 
 class MlflowHook(BaseHook):
@@ -21,7 +26,9 @@ class MlflowHook(BaseHook):
     completed by its schema (default ``http``) and port. Login and password, when set, are
     handed to MLflow as ``MLFLOW_TRACKING_USERNAME``/``PASSWORD`` (basic auth); a password
     without a login is a bearer token (``MLFLOW_TRACKING_TOKEN``, e.g. Databricks or an auth
-    proxy). Without the connection, ``MLFLOW_TRACKING_URI`` is used.
+    proxy). Without the connection, ``MLFLOW_TRACKING_URI`` is used. The connection form's
+    labels and placeholders are in the provider info (:mod:`airflow_mlops.provider`), where
+    Airflow 3.3 reads them.
 
     :param mlflow_conn_id: the Airflow connection id (``mlflow_default`` by default).
     """
@@ -34,19 +41,6 @@ class MlflowHook(BaseHook):
     def __init__(self, mlflow_conn_id: str = default_conn_name) -> None:
         super().__init__()
         self.mlflow_conn_id = mlflow_conn_id
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Connection form: host is the tracking URL; no extra JSON needed."""
-        return {
-            "hidden_fields": ["extra"],
-            "relabeling": {"host": "Tracking URL"},
-            "placeholders": {
-                "host": "http://mlflow:5000",
-                "login": "(optional, basic auth)",
-                "password": "(optional; a token when login is empty)",
-            },
-        }
 
     def get_tracking_uri(self) -> str:
         """The tracking URL of the connection, else ``MLFLOW_TRACKING_URI``; the one place that
@@ -89,3 +83,24 @@ class MlflowHook(BaseHook):
         from airflow_mlops.model_registry.client import mlflow_client
 
         return mlflow_client(self.get_tracking_uri())
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Ask the tracking server for one experiment (the connection form's "Test" button).
+
+        Runs in the api-server: the credentials it sets for the call are put back afterwards.
+        """
+        from airflow_mlops.mlflow_rest import MlflowRest
+
+        saved = {name: os.environ.get(name) for name in CREDENTIAL_ENV}
+        try:
+            uri = self.get_tracking_uri()
+            MlflowRest(uri, timeout_s=TEST_TIMEOUT_S).get("experiments/search", max_results=1)
+        except MlopsError as error:
+            return False, str(error)
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+        return True, f"MLflow at {uri} answered."
