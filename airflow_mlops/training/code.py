@@ -77,23 +77,36 @@ def image_content_digest(reference: str) -> str:
     """The content digest (``sha256:...``) of a training image, not its tag.
 
     A reference pinned with ``@sha256:...`` is its own digest; otherwise the local image's id
-    (``docker image inspect``), which changes whenever the image is rebuilt. A non-Docker
+    (``docker image inspect``), which changes whenever the image is rebuilt. An image that is
+    not on the engine yet is pulled first, as the training container would be. A non-Docker
     runner (``local:...``) is returned as it is.
 
-    :raises ConfigError: the image is neither pinned nor present locally.
+    :raises ConfigError: the image is neither pinned, nor present locally, nor pullable.
     """
     if reference.startswith("local:"):
         return reference
     _, pinned, digest = reference.partition("@")
     if pinned and digest.startswith("sha256:"):
         return digest
-    from airflow_mlops.training.image import image_id
+    from airflow_mlops.errors import ServiceError
+    from airflow_mlops.training.image import docker_pull, image_id
 
     found = image_id(reference)
     if not found:
+        try:
+            docker_pull(reference)
+        except ServiceError as error:
+            raise ConfigError(
+                f"image={reference!r}: not on this Docker engine and the pull failed, so its "
+                f"content digest is unknown ({error.message})",
+                hint="Build the image here (airflow-mlops build-image, or level 2), make its "
+                "registry reachable, or pin it as 'name@sha256:<digest>'.",
+            ) from error
+        found = image_id(reference)
+    if not found:
         raise ConfigError(
-            f"image={reference!r}: not found locally, so its content digest is unknown.",
-            hint="Build or pull the image first, or pin it as 'name@sha256:<digest>'.",
+            f"image={reference!r}: pulled, but the engine does not list it.",
+            hint="Check `docker image inspect` on the worker; pin it as 'name@sha256:<digest>'.",
         )
     return found
 

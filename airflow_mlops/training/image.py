@@ -113,6 +113,12 @@ def _docker(*args: str, capture: bool = True, log: Callable[[str], None] | None 
     return done.stdout.strip()
 
 
+def docker_pull(reference: str) -> None:
+    """Pull ``reference`` onto the engine; :class:`ServiceError` when the registry refuses or
+    cannot be reached."""
+    _docker("pull", "--quiet", reference)
+
+
 def image_id(reference: str) -> str | None:
     """The id (``sha256:...``) of a local image, or ``None`` when it is not there."""
     try:

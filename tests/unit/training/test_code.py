@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from airflow_mlops.ct.config import ModelSpec
-from airflow_mlops.errors import ConfigError
+from airflow_mlops.errors import ConfigError, ServiceError
 from airflow_mlops.lineage import fingerprint
 from airflow_mlops.training.code import (
     BUILTIN,
@@ -94,7 +94,17 @@ def test_the_image_digest_is_the_content_not_the_tag(monkeypatch: pytest.MonkeyP
     assert image_content_digest(pinned) == "sha256:" + "2" * 64
     assert image_content_digest("local:airflow-mlops-1.0") == "local:airflow-mlops-1.0"
     ids = {"train:1.0": "sha256:" + "3" * 64}
+    registry = {"registry:5000/train:3.0": "sha256:" + "4" * 64}
+
+    def pull(reference: str) -> None:
+        if reference not in registry:
+            raise ServiceError(f"`docker pull` failed: manifest for {reference} not found")
+        ids[reference] = registry[reference]
+
     monkeypatch.setattr(image, "image_id", ids.get)
+    monkeypatch.setattr(image, "docker_pull", pull)
     assert image_content_digest("train:1.0") == "sha256:" + "3" * 64
-    with pytest.raises(ConfigError, match=r"image='train:2\.0': not found locally"):
+    # not on the engine yet: pulled, as the training container would be, then its id
+    assert image_content_digest("registry:5000/train:3.0") == "sha256:" + "4" * 64
+    with pytest.raises(ConfigError, match=r"image='train:2\.0': not on this Docker engine"):
         image_content_digest("train:2.0")
