@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -183,7 +183,16 @@ def plan_cicd_pipeline(config: CICDConfig) -> list[TaskSpec]:
             TEST,
             f"{OPERATORS}.cicd.TestTrainingImageOperator",
             (BUILD, PULL_SAMPLE),
-            {"image": xcom(BUILD, "image"), "data_path": sample, "label_column": data.label},
+            {
+                "image": xcom(BUILD, "image"),
+                "data_path": sample,
+                "label_column": data.label,
+                # the user's model, columns and task: the checks test their pipeline
+                "training_params": {
+                    **data.training_params(),
+                    **(config.model.training_params() if config.model else {}),
+                },
+            },
         ),
         TaskSpec(
             PARITY,
@@ -244,9 +253,23 @@ def source_root(configured: str | Path | None = None) -> Path:
     return root.resolve()
 
 
-def selftest_command(image: str | None, data: Path, label: str, output: Path) -> list[str]:
-    """The command that runs the self-test: in ``image`` locked down, or locally if None."""
+#: what an image whose airflow-mlops predates the pipeline checks prints when asked to run them
+STALE_IMAGE_SIGNS = (
+    "No module named airflow_mlops.training.selftest",
+    "unrecognized arguments: --params",
+)
+
+
+def selftest_command(
+    image: str | None, data: Path, label: str, output: Path, params: Mapping[str, Any] | None = None
+) -> list[str]:
+    """The command that runs the pipeline checks: in ``image`` locked down, or locally if None.
+
+    :param params: the pipeline's TrainingConfig fields (its model factory, columns, task).
+    """
     args = ["--label", label, "--rows", "256"]
+    if params:
+        args += ["--params", json.dumps(dict(params), sort_keys=True)]
     if image is None:
         return [sys.executable, "-m", "airflow_mlops.training.selftest", "--data", str(data),
                 "--output", str(output), *args]  # fmt: skip
@@ -259,14 +282,30 @@ def selftest_command(image: str | None, data: Path, label: str, output: Path) ->
     ]  # fmt: skip
 
 
-def run_selftest(image: str | None, data: str | Path, label: str, output: str | Path) -> dict:
-    """Run the pipeline self-test and return its report; :class:`TrainingError` if it fails."""
+def run_selftest(
+    image: str | None,
+    data: str | Path,
+    label: str,
+    output: str | Path,
+    params: Mapping[str, Any] | None = None,
+) -> dict:
+    """Run the pipeline checks (:class:`~airflow_mlops.training.selftest.PipelineChecks`) and
+    return their report; :class:`TrainingError` if one fails or the image cannot run them."""
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     out.chmod(0o777)  # the image's user must be able to write here
-    command = selftest_command(image, Path(data).resolve(), label, out)
+    command = selftest_command(image, Path(data).resolve(), label, out, params)
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     print(result.stdout, result.stderr[-3000:], sep="\n", flush=True)
+    if any(sign in result.stderr for sign in STALE_IMAGE_SIGNS):
+        raise TrainingError(
+            f"{image or 'The local environment'} cannot run the pipeline checks: its "
+            f"airflow-mlops has no `python -m airflow_mlops.training.selftest --params` "
+            f"({result.stderr.strip().splitlines()[-1][:300]}).",
+            hint="Rebuild the training image from this airflow-mlops (docker/build.sh, or "
+            "`airflow-mlops build-image --config ...` for the user image), or install "
+            "airflow-mlops of this version there; no training ran.",
+        )
     report_path = out / REPORT
     checks = json.loads(report_path.read_text()) if report_path.exists() else []
     failed = [c["name"] for c in checks if not c["passed"]]

@@ -101,9 +101,11 @@ class BuildTrainingImageOperator(BaseOperator):
 
 
 class TestTrainingImageOperator(BaseOperator):
-    """Run the pipeline self-test inside the image, locked down (no network, read-only data,
-    non-root): a smoke training whose loss falls and stays finite, a few-record overfit,
-    loadable artifacts, determinism. Fails the run if any check fails.
+    """Run the pipeline checks inside the image, locked down (no network, read-only data,
+    non-root): those the pytest plugin exposes (:class:`~airflow_mlops.training.selftest.
+    PipelineChecks`: preprocessing round trip, forward shape, loss falls, few-record overfit,
+    no NaN or inf, artifacts written, ONNX parity) on the pipeline's model. Fails the run, so
+    CT never gets the image, if any check fails or the image cannot run them.
 
     Returns ``{"image", "checks", "output", "smoke_checkpoint"}``; the smoke checkpoint is what
     the ONNX parity task exports next.
@@ -112,6 +114,8 @@ class TestTrainingImageOperator(BaseOperator):
         (templated)
     :param data_path: the local sample file the self-test trains on. (templated)
     :param label_column: the sample's label column.
+    :param training_params: the pipeline's TrainingConfig fields (model factory and kwargs,
+        columns, task), so the checks test its model; None = the built-in MLP on the label.
     """
 
     __test__ = False  # a pytest collector would take the "Test" prefix for a test class
@@ -124,12 +128,19 @@ class TestTrainingImageOperator(BaseOperator):
     }
 
     def __init__(
-        self, *, image: str | None, data_path: str, label_column: str, **kwargs: Any
+        self,
+        *,
+        image: str | None,
+        data_path: str,
+        label_column: str,
+        training_params: dict[str, Any] | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.image = image
         self.data_path = data_path
         self.label_column = label_column
+        self.training_params = training_params
         check_arguments(self, self.argument_rules, rendered=False)
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -139,7 +150,9 @@ class TestTrainingImageOperator(BaseOperator):
 
         output = MlopsHome.from_env().artifacts / "cicd" / context["run_id"].replace(":", "_")
         try:
-            report = run_selftest(self.image, self.data_path, self.label_column, output)
+            report = run_selftest(
+                self.image, self.data_path, self.label_column, output, self.training_params
+            )
         except MlopsError as error:
             raise CICDTaskError.from_core(error) from error
         return {**report, "smoke_checkpoint": str(output / "smoke")}

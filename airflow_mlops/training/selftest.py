@@ -335,10 +335,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", required=True, help="CSV or Parquet table with the label")
     parser.add_argument("--label", help="the label column (default: the config's)")
     parser.add_argument("--config", help="the pipeline's CTPipelineConfig, 'pkg.module:NAME'")
+    parser.add_argument("--params", help="TrainingConfig fields as JSON (model_factory, ...)")
     parser.add_argument("--output", required=True, help="directory for artifacts and report")
     parser.add_argument("--rows", type=int, default=256, help="rows sampled for the checks")
     args = parser.parse_args(argv)
     params = training_params_of(load_object(args.config)) if args.config else {}
+    params.update(json.loads(args.params) if args.params else {})
     if args.label:
         params["label"] = args.label
     results = run_selftest(args.data, params, args.output, args.rows)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from airflow_mlops import cicd
 from airflow_mlops.ct.config import CTPipelineConfig, DatasetSpec
-from airflow_mlops.errors import ConfigError
+from airflow_mlops.errors import ConfigError, TrainingError
 
 DATASET = DatasetSpec(name="data", registry="/r", path="data/train.csv", label="y")
 
@@ -80,3 +82,32 @@ def test_the_level2_config_takes_the_pipeline_model_code_to_the_image_build() ->
     config = CICDConfig.for_pipeline(pipeline, "cicd")
     build = {t.task_id: t for t in plan_cicd_pipeline(config)}[BUILD]
     assert (build.args["model"], build.args["pipeline_repo"]) == (model, "/repo")
+
+
+def test_the_image_test_runs_the_pipeline_checks_on_the_pipelines_model() -> None:
+    from airflow_mlops.ct.config import ModelSpec
+
+    model = ModelSpec(model_factory="net:make", model_kwargs={"width": 8})
+    pipeline = CTPipelineConfig(dag_id="ct", model_name="m", model=model, dataset=DATASET)
+    test = {
+        t.task_id: t for t in cicd.plan_cicd_pipeline(cicd.CICDConfig.for_pipeline(pipeline, "c"))
+    }
+    params = test[cicd.TEST].args["training_params"]
+    assert params["model_factory"] == "net:make" and params["model_kwargs"] == {"width": 8}
+    assert params["label"] == "y"
+    command = cicd.selftest_command("train:1", Path("/d/s.csv"), "y", Path("/o"), params)
+    assert command[:8] == ["docker", "run", "--rm", "--network", "none", "--read-only",
+                           "--user", "1000:1000"]  # fmt: skip
+    assert json.loads(command[command.index("--params") + 1]) == params
+
+
+def test_an_image_without_the_pipeline_checks_is_refused_saying_to_rebuild(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stale = subprocess.CompletedProcess(
+        [], 2, "", "usage: selftest\nselftest: error: unrecognized arguments: --params {}"
+    )
+    monkeypatch.setattr(cicd.subprocess, "run", lambda *a, **k: stale)
+    with pytest.raises(TrainingError, match="cannot run the pipeline checks") as caught:
+        cicd.run_selftest("old:1", tmp_path / "s.csv", "y", tmp_path / "out", {"label": "y"})
+    assert "Rebuild the training image" in caught.value.hint
