@@ -371,6 +371,9 @@ def prepare_context(config, conf: dict[str, Any], events: list[dict[str, Any]] |
 
 @pytest.fixture(scope="module")
 def prepare():
+    """The run-start task of a Docker pipeline. The image's content digest is stubbed: these
+    tests are about the run's inputs, and the fuzzed image names exist on no engine."""
+    from airflow_mlops.ct import identity
     from airflow_mlops.ct.triggers import TriggerPolicy
     from airflow_mlops.local.demo.pipeline import demo_pipeline
     from airflow_mlops.operators.ct import PrepareCTRunOperator
@@ -378,7 +381,9 @@ def prepare():
     config = dataclasses.replace(
         demo_pipeline("bad_input_prepare", TriggerPolicy(), "fuzzed"), backend="docker"
     )
-    return PrepareCTRunOperator(task_id="prepare_run", config=config)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(identity, "image_content_digest", lambda image: "sha256:" + "0" * 64)
+        yield PrepareCTRunOperator(task_id="prepare_run", config=config)
 
 
 @EXAMPLES
