@@ -232,7 +232,10 @@ def test_shadow_comparison_on_recent_traffic_gates_the_promotion(
     west = cancer[cancer["clinic"] == "west"].drop(columns=["malignant"])
     traffic = recent_traffic(_traffic_log(tmp_path / "log", model_name, west), model_name)
     assert traffic is not None and len(traffic[0]) == len(west)
-    gate = GateConfig.from_dict({"slice_tolerance": 1.0, "min_shadow_agreement": 0.9})
+    assert len(west) < GateConfig().min_shadow_rows  # too few to judge by default
+    gate = GateConfig.from_dict(
+        {"slice_tolerance": 1.0, "min_shadow_agreement": 0.9, "min_shadow_rows": 50}
+    )
 
     outcome = evaluate_and_promote(
         mlflow_server, model_name, broken, cancer, config=gate, traffic=traffic
