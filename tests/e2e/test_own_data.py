@@ -38,6 +38,7 @@ from airflow_mlops.lineage import (
     GATE_REASONS_TAG,
     PARAMS_TAG,
     TRIGGER_TAG,
+    lineage_tag,
 )
 from tests.support.own_data import (
     MIN_HOLDOUT_ROWS,
@@ -52,6 +53,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.integration]
 SNIPPETS = Path(__file__).resolve().parents[2] / "docs" / "snippets" / "own_data"
 #: the model package the page shows (a folder of the pipeline repository)
 MODEL_PACKAGE = "tabular_nets"
+GIT_SHA_TAG = lineage_tag("git_sha")
 #: a few epochs: the test checks the pipeline, not the model's quality
 FAST = {"epochs": 4}
 
@@ -78,11 +80,16 @@ def run_script(name: str, *args: str | Path) -> None:
     assert done.returncode == 0, f"{name} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
 
 
-def head_commit(registry: Path) -> str:
+def git(repo: Path, *args: str) -> str:
+    """Run git in ``repo`` (as the page's user, with an identity); its output."""
     done = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=registry, capture_output=True, text=True, check=True
+        ["git", *args], cwd=repo, env=_tool_env(), capture_output=True, text=True, check=True
     )
     return done.stdout.strip()
+
+
+def head_commit(repo: Path) -> str:
+    return git(repo, "rev-parse", "HEAD")
 
 
 @dataclass
@@ -104,10 +111,9 @@ class Tutorial:
         exec(compile(path.read_text(), str(path), "exec"), namespace)
         found = namespace[name]
         if hasattr(found, "fileloc"):
-            # WORKAROUND: a DAG built by the factory records the factory's module as its file
-            # (Airflow takes the frame that called DAG()), and Airflow 3.3 keeps a fileloc that
-            # is set; the run would look for the pipeline repository (model package, git sha)
-            # beside operators/pipeline.py instead of the DAG file.
+            # what Airflow's DagBag records when it parses the file (in the DAG processor and
+            # the worker); exec() leaves the frame that called DAG(), the factory's module. The
+            # run finds the pipeline repository (model package, git sha) from this file.
             found.fileloc = str(path)
         return found
 
@@ -175,6 +181,9 @@ def tutorial_env(
         monkeypatch.setenv(registry_env, str(registry))
         dag_file = dags_folder / dag_file_name
         dag_file.write_text((SNIPPETS / dag_file_name).read_text())
+        git(dags_folder, "init", "-q", "-b", "main")
+        git(dags_folder, "add", dag_file_name, MODEL_PACKAGE)
+        git(dags_folder, "commit", "-q", "-m", "Our CT pipeline")
         tutorial = Tutorial(
             dataset=dataset,
             registry=registry,
@@ -191,19 +200,29 @@ def tutorial_env(
 
 
 def announce_new_version(tutorial: Tutorial) -> dict[str, Any]:
-    """Run the DAG file's data-arrival DAG once; the extra of the asset event it emitted."""
-    from airflow.models.asset import AssetEvent, AssetModel
+    """Run the DAG file's data-arrival DAG once: the extra of the asset event it emitted, which
+    must queue a run of the (unpaused) CT DAG, as the scheduler then starts."""
+    from airflow.models.asset import AssetDagRunQueue, AssetEvent, AssetModel
+    from airflow.models.dag import DagModel
     from airflow.utils.session import create_session
-    from sqlalchemy import select
+    from sqlalchemy import select, update
 
     from airflow_mlops.assets import data_asset_uri
 
+    ct_dag_id = tutorial.load(name="config").dag_id
+    with create_session() as session:
+        unpause = update(DagModel).where(DagModel.dag_id == ct_dag_id).values(is_paused=False)
+        session.execute(unpause)
     tutorial.run(tutorial.load(name="arrival"), "data_arrival")
     uri = data_asset_uri(tutorial.dataset.name)
     with create_session() as session:
         asset = session.scalar(select(AssetModel).where(AssetModel.uri == uri))
         events = session.scalars(select(AssetEvent).where(AssetEvent.asset_id == asset.id)).all()
+        queued = session.scalars(
+            select(AssetDagRunQueue.target_dag_id).where(AssetDagRunQueue.asset_id == asset.id)
+        ).all()
     assert events, f"the data-arrival DAG emitted no event on {uri}"
+    assert ct_dag_id in queued, f"the event on {uri} queued no run of {ct_dag_id}: {queued}"
     return dict(events[-1].extra)
 
 
@@ -243,12 +262,16 @@ def walk_through(tutorial: Tutorial, create_args: list[str | Path]) -> None:
     versions = tutorial.versions()
     assert list(versions) == ["1"]
     assert tutorial.champion() == "1", versions["1"].get(GATE_REASONS_TAG)
+    # the lineage names the commit of the user's pipeline repository, not the library's
+    assert versions["1"][GIT_SHA_TAG] == head_commit(tutorial.dags_folder)
 
     # 2. a new version arrives: the sensor announces it, CT gives the challenger a decision
     run_script("add_version.sh", registry, config.dataset.path, v2_csv, "v2")
     extra = announce_new_version(tutorial)
     assert extra["reason"] == "new_data"
     assert extra["commit"] == head_commit(registry)
+    # the queued run as the scheduler would start it: trigger new_data, the event's commit
+    # (dag.test() makes a manual run, which carries no asset events: the conf says the same)
     conf = {"trigger": "new_data", "data_rev": extra["commit"]}
     tutorial.train("ct_v2_new_data", conf)
     challenger = tutorial.versions()["2"]
@@ -265,11 +288,13 @@ def walk_through(tutorial: Tutorial, create_args: list[str | Path]) -> None:
     text = tutorial.dag_file.read_text()
     assert text.count("tabular_nets.nets:build_net") == 1
     tutorial.dag_file.write_text(text.replace("nets:build_net", "nets:build_residual_net"))
+    git(tutorial.dags_folder, "commit", "-q", "-am", "Train the residual net")
     states = tutorial.train("ct_new_factory")
     assert states["train"] == "success", states
     retrained = tutorial.versions()["3"]
     assert retrained[FINGERPRINT_TAG] != challenger[FINGERPRINT_TAG]
     assert "build_residual_net" in retrained.get(PARAMS_TAG, json.dumps(retrained))
+    assert retrained[GIT_SHA_TAG] == head_commit(tutorial.dags_folder)
 
     # 5. batch scoring with the champion writes predictions
     batch = registry.parent / f"{dataset.name}-batch.csv"
