@@ -148,6 +148,8 @@ class BatchPredictOperator(BaseOperator):
         check_arguments(self, self.argument_rules, rendered=True)
         artifacts = MlopsHome.from_env().artifacts
         run = safe_name(context["run_id"])
+        if context["ti"].map_index >= 0:  # mapped over files: one output and log file each
+            run = f"{run}-{context['ti'].map_index}"
         output = self.output_path or artifacts / "predictions" / safe_name(self.model_name)
         output = Path(output) / f"{run}.parquet" if not self.output_path else Path(output)
         try:
