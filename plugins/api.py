@@ -31,6 +31,7 @@ from airflow_mlops.errors import ConfigError, RegistryError
 from airflow_mlops.hooks.mlflow import MlflowHook
 from airflow_mlops.mlflow_rest import check_http_uri
 from airflow_mlops.plugins.reports import create_router as create_reports_router
+from airflow_mlops.plugins.reports import report_path
 
 STATIC = Path(__file__).with_name("static")
 ASSETS = {"app.js": "text/javascript", "app.css": "text/css"}
@@ -108,7 +109,12 @@ def create_app(
             page_size = check_page_size(versions_per_page())
         except ConfigError as error:
             raise HTTPException(503, str(error)) from error
-        links = LinkBuilder(mlflow_ui_url=uri, airflow_url=airflow_url(), link_hosts=link_hosts())
+        links = LinkBuilder(
+            mlflow_ui_url=uri,
+            airflow_url=airflow_url(),
+            link_hosts=link_hosts(),
+            report_path=report_path,
+        )
         try:
             return cache.get_or_compute((uri, page_size, key), lambda: build(uri, links, page_size))
         except ModelNotFoundError as error:

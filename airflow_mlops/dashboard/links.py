@@ -8,7 +8,9 @@ UI and the configured hosts only.
 
 from __future__ import annotations
 
+import re
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -35,6 +37,21 @@ def origin(url: str | None) -> tuple[str, str] | None:
     return parsed.scheme.lower(), parsed.netloc.lower()
 
 
+#: the report routes' family of MLflow run artifacts (``mlflow/<run_id>/<path>``)
+MLFLOW_REPORTS = "mlflow"
+#: an MLflow artifact URI: ``<scheme>:/.../<run_id>/artifacts/<path>``
+_RUN_ARTIFACT = re.compile(r"^[a-z][a-z0-9+.-]*:/.*?/([0-9a-f]{32})/artifacts/(.+)$")
+
+
+def run_artifact(uri: str | None) -> tuple[str, str] | None:
+    """``(run_id, path)`` of an MLflow run artifact URI (``mlflow-artifacts:/1/<run>/artifacts/
+    evaluation/v3/report.md``, ``s3://...``), else None."""
+    found = _RUN_ARTIFACT.match((uri or "").strip())
+    if found is None or ".." in found.group(2).split("/"):
+        return None
+    return found.group(1), found.group(2)
+
+
 def _quote(segment: str) -> str:
     return urllib.parse.quote(str(segment), safe="")
 
@@ -47,11 +64,30 @@ class LinkBuilder:
     :param airflow_url: base URL (or path prefix, ``""`` for the same origin) of the Airflow UI.
     :param link_hosts: further http(s) origins whose links tags may carry (e.g. the artifact
         store's console, ``https://console.example``).
+    :param report_path: the path under :data:`REPORT_ROUTES` that serves a file of the
+        artifact root (the plugin passes ``plugins.reports.report_path``), or None.
     """
 
     mlflow_ui_url: str | None
     airflow_url: str = ""
     link_hosts: tuple[str, ...] = ()
+    report_path: Callable[[str], str | None] | None = None
+
+    def report(self, uri: str | None) -> str | None:
+        """The link to a report whose URI a tag holds: its route under :data:`REPORT_ROUTES`
+        (an MLflow run artifact, or a file of the artifact root), else :meth:`tag_link`."""
+        artifact = run_artifact(uri)
+        relative = (
+            f"{MLFLOW_REPORTS}/{artifact[0]}/{artifact[1]}"
+            if artifact
+            else (self.report_path(uri) if uri and self.report_path else None)
+        )
+        if relative is None:
+            return self.tag_link(uri)
+        base = self.airflow_url.rstrip("/")
+        if base and not safe_href(base) and not base.startswith("/"):
+            return None
+        return base + REPORT_ROUTES + "/".join(_quote(part) for part in relative.split("/"))
 
     def tag_link(self, uri: str | None) -> str | None:
         """``uri``, read from an MLflow tag, if the page may link it, else None (shown as text).

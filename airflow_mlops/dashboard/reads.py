@@ -7,14 +7,18 @@ imports mlflow). Names reach a search filter only after the page checked them
 
 from __future__ import annotations
 
+import json
+import posixpath
 import re
 from collections.abc import Iterable
 from typing import Any
 
+from airflow_mlops.dashboard.links import run_artifact
 from airflow_mlops.errors import ModelNotFoundError
 from airflow_mlops.lineage import MODEL_TAG
 from airflow_mlops.mlflow_rest import MlflowRest
 from airflow_mlops.model_registry.client import monitoring_experiment, registration_experiment
+from airflow_mlops.model_registry.report import EVALUATION_FILE
 
 #: the most results MLflow returns per call
 PAGE = 1000
@@ -98,3 +102,19 @@ def monitoring_runs(rest: MlflowRest, name: str) -> list[dict[str, Any]]:
         "max_results": PAGE,
     }
     return rest.pages("runs/search", "runs", body, post=True)
+
+
+def evaluation(rest: MlflowRest, report_uri: str | None) -> dict[str, Any] | None:
+    """The gate's ``evaluation.json`` beside the report at ``report_uri`` (an artifact of an
+    MLflow run, as the gate tags it), or None when there is none or it is not JSON."""
+    artifact = run_artifact(report_uri)
+    if artifact is None:
+        return None
+    run_id, path = artifact
+    try:
+        found = json.loads(
+            rest.artifact(run_id, posixpath.join(posixpath.dirname(path), EVALUATION_FILE))
+        )
+    except (FileNotFoundError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None

@@ -12,9 +12,12 @@ from airflow_mlops.lineage import (
     DATA_DOCS_TAG,
     GATE_DECISION_TAG,
     GATE_REASONS_TAG,
+    HOLDOUT_MD5_TAG,
+    HOLDOUT_ROWS_TAG,
     LINEAGE_KEYS,
     PARAMS_TAG,
     REPORT_TAG,
+    SPLIT_RULE_TAG,
     lineage_tag,
 )
 
@@ -22,6 +25,21 @@ from airflow_mlops.lineage import (
 DRIFT_METRIC = "drift_share"
 #: metrics preferred for the history chart, in order
 CHART_METRICS = ("val_accuracy", "val_rmse", "val_loss")
+#: what training logs about itself rather than the model's quality: the page folds these away
+INTERNAL_METRICS = frozenset(
+    {
+        "seed",
+        "n_parameters",
+        "n_inputs",
+        "n_train",
+        "n_val",
+        "holdout_rows",
+        "epochs_run",
+        "best_epoch",
+        "train_seconds",
+        "mixed_precision",
+    }
+)
 
 
 def pairs(entity: dict[str, Any], field: str) -> dict[str, Any]:
@@ -88,6 +106,7 @@ def version_row(
     report = tags.get(REPORT_TAG) or run_tags.get(REPORT_TAG) or run_params.get(REPORT_TAG)
     reasons = _json_or_raw(tags.get(GATE_REASONS_TAG))
     number, run_id = str(version["version"]), version.get("run_id")
+    logged = pairs(data, "metrics")
     return {
         "version": number,
         "aliases": sorted(aliases),
@@ -95,11 +114,18 @@ def version_row(
         "created_at": _iso(version.get("creation_timestamp")),
         "created_ms": version.get("creation_timestamp"),
         "run_id": run_id,
-        "metrics": pairs(data, "metrics"),
+        "metrics": {k: v for k, v in logged.items() if k not in INTERNAL_METRICS},
+        "internals": {k: v for k, v in logged.items() if k in INTERNAL_METRICS},
         "lineage": lineage,
+        "data_commit": lineage.get("data_commit"),
         "gate": {
             "decision": lineage["gate_decision"],
             "reasons": reasons if isinstance(reasons, list) else ([reasons] if reasons else []),
+            "holdout": {
+                "split_rule": _json_or_raw(tags.get(SPLIT_RULE_TAG)),
+                "md5": tags.get(HOLDOUT_MD5_TAG),
+                "rows": _float_or_none(tags.get(HOLDOUT_ROWS_TAG)),
+            },
         },
         "validation_outcome": lineage["validation_outcome"],
         "parity_max_abs": _float_or_none(lineage["parity_max_abs"]),
@@ -110,8 +136,8 @@ def version_row(
             "run": links.run(experiment_id, run_id),
             "version": links.model_version(version["name"], number),
             "dag_run": links.dag_run(lineage["dag_id"], lineage["run_id"]),
-            "data_docs": links.tag_link(data_docs),
-            "report": links.tag_link(report),
+            "data_docs": links.report(data_docs),
+            "report": links.report(report),
         },
     }
 
@@ -132,8 +158,46 @@ def drift_point(run: dict[str, Any], links: LinkBuilder) -> dict[str, Any] | Non
         "report_uri": report,
         "links": {
             "run": links.run(info.get("experiment_id"), info["run_id"]),
-            "report": links.tag_link(report),
+            "report": links.report(report),
         },
+    }
+
+
+def holdout_comparison(evaluation: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The gate's comparison of champion and challenger on their common holdout, from its
+    ``evaluation.json``: the primary metric of both with intervals, their difference, per
+    slice; None without an evaluation or without a champion to compare with."""
+    if not evaluation:
+        return None
+    challenger = evaluation.get("challenger") or {}
+    champion = evaluation.get("champion") or {}
+    paired = challenger.get("paired")
+    if not paired:
+        return None
+    decision = evaluation.get("decision") or {}
+    slices = paired.get("slices") or {}
+    return {
+        "metric": paired.get("metric"),
+        "rows": paired.get("rows"),
+        "confidence": paired.get("confidence"),
+        "resamples": paired.get("resamples"),
+        "champion_version": champion.get("version"),
+        "challenger_version": challenger.get("version"),
+        "champion": paired.get("champion"),
+        "challenger": paired.get("challenger"),
+        "difference": paired.get("difference"),
+        "accepted": decision.get("accepted"),
+        "slices": [
+            {
+                "slice": str(value),
+                "rows": part.get("rows"),
+                "champion": part.get("champion"),
+                "challenger": part.get("challenger"),
+                "difference": part.get("difference"),
+            }
+            for value, part in sorted(slices.items())
+        ],
+        "holdout": evaluation.get("holdout"),
     }
 
 

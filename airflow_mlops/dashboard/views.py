@@ -15,6 +15,7 @@ from airflow_mlops.dashboard.rows import (
     alias_map,
     chart_metric,
     drift_point,
+    holdout_comparison,
     model_row,
     version_row,
 )
@@ -112,8 +113,11 @@ def model_view(
     """Everything the page shows first for one model: its newest ``limit`` versions.
 
     Keys: ``name``, ``aliases``, ``champion`` and ``challenger`` (version rows or None, read
-    even when older than the page), ``versions`` (newest first; each with ``metrics``,
-    ``lineage``, ``gate``, ``validation_outcome``, ``links``), ``older`` (pass it as
+    even when older than the page), ``holdout`` (the gate's comparison of both on their common
+    holdout, from the challenger's evaluation, else the champion's; None without one:
+    :func:`~airflow_mlops.dashboard.rows.holdout_comparison`), ``versions`` (newest first;
+    each with ``metrics``, ``internals``, ``lineage``, ``data_commit``, ``gate``,
+    ``validation_outcome``, ``links``), ``older`` (pass it as
     ``before`` to :func:`versions_page` for the next page; None when none is left),
     ``chart_metric``, ``drift`` (oldest first) and ``link``.
 
@@ -141,11 +145,17 @@ def model_view(
         rows = _rows(rest, page, aliases, experiment_ids, links)
         index = {row["version"]: row for row in rows}
         index.update({row["version"]: row for f in apart for row in f.result()})
+        champion = index.get(aliases.get(CHAMPION, ""))
+        challenger = index.get(aliases.get(CHALLENGER, ""))
+        judged = challenger or champion
         return {
             "name": name,
             "aliases": aliases,
-            "champion": index.get(aliases.get(CHAMPION, "")),
-            "challenger": index.get(aliases.get(CHALLENGER, "")),
+            "champion": champion,
+            "challenger": challenger,
+            "holdout": holdout_comparison(
+                reads.evaluation(rest, judged["report_uri"]) if judged else None
+            ),
             "versions": rows,
             "older": _older(newest.result()),
             "chart_metric": chart_metric(rows),

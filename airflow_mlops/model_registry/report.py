@@ -15,6 +15,8 @@ from airflow_mlops.artifacts import atomic_directory, atomic_write_json, atomic_
 from airflow_mlops.model_registry.gate import Evaluation, GateConfig, GateDecision
 
 REPORT_FILE = "report.md"
+#: everything of the evaluation as JSON, beside :data:`REPORT_FILE` (the MLOps page reads it)
+EVALUATION_FILE = "evaluation.json"
 PLOT_FILE = "slices.png"
 
 
@@ -167,7 +169,7 @@ def write_report(
     with atomic_directory(directory) as staging:
         atomic_write_text(staging / REPORT_FILE, text + "\n")
         atomic_write_json(
-            staging / "evaluation.json",
+            staging / EVALUATION_FILE,
             {
                 "model": name,
                 "decision": decision.to_dict(),

@@ -63,7 +63,7 @@ function versionLinks(v) {
     link("model version", v.links.version, "version-link"),
     link("DAG run", v.links.dag_run, "dag-run-link"),
     link("data docs", v.links.data_docs, "data-docs-link"),
-    link("drift report", v.links.report, "report-link"));
+    link("evaluation report", v.links.report, "report-link"));
 }
 
 function definitionList(rows) {
@@ -72,6 +72,56 @@ function definitionList(rows) {
     list.append(el("dt", {}, label), el("dd", title ? { title } : {}, value));
   }
   return list;
+}
+
+// A version's data revision is the commit it resolved to; a branch or tag name moves.
+function dataCommit(v) {
+  const l = v.lineage;
+  return el("span", { class: "commit", title: `${fmt(v.data_commit)} (asked for ${fmt(l.data_rev)})` },
+    short(v.data_commit, 8));
+}
+
+function interval(values) {
+  if (!values) return "—";
+  return `${fmt(values.value)} [${fmt(values.low)}, ${fmt(values.high)}]`;
+}
+
+function decisionClass(accepted) {
+  return accepted === true ? "decision-accepted" : accepted === false ? "decision-rejected" : "";
+}
+
+function renderHoldout(node, h) {
+  node.replaceChildren(el("h2", {}, "Champion against challenger on the gate's holdout"));
+  if (!h) {
+    node.append(el("p", { class: "empty" }, "No gate comparison yet: the gate compares a challenger with the champion."));
+    return;
+  }
+  const share = typeof h.confidence === "number" ? `${Math.round(h.confidence * 100)}%` : "";
+  node.append(
+    el("p", {},
+      `${fmt(h.metric)} on the same ${fmt(h.rows)} holdout rows, ${share} paired bootstrap intervals; gate: `,
+      el("span", { class: decisionClass(h.accepted), "data-testid": "holdout-decision" },
+        h.accepted === true ? "accepted" : h.accepted === false ? "rejected" : "—")),
+    el("table", { "data-testid": "holdout" },
+      el("thead", {}, el("tr", {}, el("th", {}, "model"), el("th", {}, `${fmt(h.metric)} [interval]`))),
+      el("tbody", {},
+        el("tr", {}, el("td", {}, `champion v${fmt(h.champion_version)}`), el("td", {}, interval(h.champion))),
+        el("tr", {}, el("td", {}, `challenger v${fmt(h.challenger_version)}`), el("td", {}, interval(h.challenger))),
+        el("tr", {}, el("td", {}, "difference (challenger − champion)"), el("td", {}, interval(h.difference))))));
+  if (h.slices.length) {
+    node.append(el("h3", {}, "Per slice"),
+      el("table", { "data-testid": "holdout-slices" },
+        el("thead", {}, el("tr", {}, ...["slice", "rows", "champion", "challenger", "difference"].map((t) => el("th", {}, t)))),
+        el("tbody", {}, ...h.slices.map((s) => el("tr", {},
+          el("td", {}, s.slice), el("td", {}, fmt(s.rows)), el("td", {}, interval(s.champion)),
+          el("td", {}, interval(s.challenger)), el("td", {}, interval(s.difference)))))));
+  }
+}
+
+function internals(v) {
+  const rows = Object.entries(v.internals || {}).sort().map(([k, m]) => [k, fmt(m)]);
+  rows.push(["params", fmt(v.lineage.params)]);
+  return el("details", {}, el("summary", {}, "Training internals"), definitionList(rows));
 }
 
 function renderSide(node, role, v) {
@@ -89,7 +139,7 @@ function renderSide(node, role, v) {
     el("h3", {}, "Lineage"),
     definitionList([
       ["dataset", fmt(l.dataset)],
-      ["data rev", fmt(l.data_rev)],
+      ["data commit", dataCommit(v)],
       ["data md5", short(l.data_md5), fmt(l.data_md5)],
       ["git sha", short(l.git_sha), fmt(l.git_sha)],
       ["image", short(l.image_digest), fmt(l.image_digest)],
@@ -98,11 +148,11 @@ function renderSide(node, role, v) {
       ["validation", el("span", { class: `outcome-${v.validation_outcome}` }, fmt(v.validation_outcome))],
       ["gate", el("span", { class: `decision-${v.gate.decision}` }, fmt(v.gate.decision))],
       ["reasons", v.gate.reasons.length ? v.gate.reasons.map(fmt).join("; ") : "—"],
+      ["holdout", `${fmt(v.gate.holdout.rows)} rows, md5 ${short(v.gate.holdout.md5, 8)}`],
       ["ONNX parity", fmt(v.parity_max_abs)],
       ["p50 latency (ms)", fmt(v.latency_p50_ms_b1)],
-      ["data docs", fmt(v.data_docs_uri)],
-      ["drift report", fmt(v.report_uri)],
     ]),
+    internals(v),
     versionLinks(v));
 }
 
@@ -166,7 +216,7 @@ function drawMetric(model, metric) {
       fmt(v.gate.decision)),
     el("td", { class: `outcome-${v.validation_outcome}` }, fmt(v.validation_outcome)),
     el("td", {}, fmt(v.lineage.trigger)),
-    el("td", {}, fmt(v.lineage.data_rev)),
+    el("td", {}, dataCommit(v)),
     el("td", {}, versionLinks(v)))));
 }
 
@@ -182,6 +232,7 @@ function render(model) {
   current = model;
   renderSide(document.getElementById("champion"), "champion", model.champion);
   renderSide(document.getElementById("challenger"), "challenger", model.challenger);
+  renderHoldout(document.getElementById("holdout"), model.holdout);
   drawVersions(model, model.chart_metric);
   const drift = model.drift.map((d) => ({ x: d.time_ms, y: d.drift_share, id: d.run_id, title: fmt(d.time) }));
   lineChart(document.getElementById("drift-chart"), drift, { label: "drift share", cls: "drift" });

@@ -47,3 +47,25 @@ def test_the_page_data_core_never_imports_mlflow() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_the_gates_evaluation_is_read_beside_its_report() -> None:
+    import json
+
+    from airflow_mlops.dashboard.reads import evaluation
+
+    run = "0123456789abcdef0123456789abcdef"
+    asked: list[tuple[str, str]] = []
+
+    class Rest:
+        def artifact(self, run_id: str, path: str) -> bytes:
+            asked.append((run_id, path))
+            if path != "evaluation/v3/evaluation.json":
+                raise FileNotFoundError(path)
+            return json.dumps({"model": "m"}).encode()
+
+    report = f"mlflow-artifacts:/1/{run}/artifacts/evaluation/v3/report.md"
+    assert evaluation(Rest(), report) == {"model": "m"}
+    assert asked == [(run, "evaluation/v3/evaluation.json")]
+    assert evaluation(Rest(), f"mlflow-artifacts:/1/{run}/artifacts/other/report.md") is None
+    assert evaluation(Rest(), "/tmp/report.md") is None and evaluation(Rest(), None) is None
