@@ -36,7 +36,8 @@ from airflow_mlops.inputs import (
 )
 from airflow_mlops.training.container import DATA_MOUNT, OUTPUT_MOUNT
 from airflow_mlops.training.image import DOCKERFILE
-from airflow_mlops.training.selftest import REPORT
+from airflow_mlops.training.selftest import CHECKS, REPORT
+from airflow_mlops.variables import DEFAULT_BASE_IMAGE
 
 #: the image's non-root user (see airflow_mlops/docker/Dockerfile)
 IMAGE_USER = "1000:1000"
@@ -253,10 +254,60 @@ def source_root(configured: str | Path | None = None) -> Path:
     return root.resolve()
 
 
+#: the default base of the training image where the engine can pull it
+OFFICIAL_BASE_IMAGE = "python:3.11-slim"
+#: the base built without a registry (debootstrap; ``make docker-base``) where it cannot
+FALLBACK_BASE_IMAGE = DEFAULT_BASE_IMAGE
+PULL_TIMEOUT_S = 300
+
+
+def _docker_ok(*args: str, timeout: float = 60) -> tuple[bool, str]:
+    try:
+        done = subprocess.run(
+            ["docker", *args], capture_output=True, text=True, check=False, timeout=timeout
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return False, str(error)
+    return done.returncode == 0, done.stderr.strip()
+
+
+def choose_base_image(
+    requested: str | None, docker: Callable[..., tuple[bool, str]] = _docker_ok
+) -> str:
+    """The training image's base: ``requested`` when given; else the official slim Python image
+    (already on the engine, or pulled), else, where no registry is reachable, the local
+    debootstrap base.
+
+    :param docker: runs ``docker <args>`` and returns (succeeded, stderr); for tests.
+    :raises ServiceError: neither can be had, naming how to build the fallback.
+    """
+    if requested:
+        return requested
+    if docker("image", "inspect", OFFICIAL_BASE_IMAGE)[0]:
+        return OFFICIAL_BASE_IMAGE
+    pulled, why = docker("pull", OFFICIAL_BASE_IMAGE, timeout=PULL_TIMEOUT_S)
+    if pulled:
+        return OFFICIAL_BASE_IMAGE
+    if docker("image", "inspect", FALLBACK_BASE_IMAGE)[0]:
+        return FALLBACK_BASE_IMAGE
+    raise ServiceError(
+        f"No base for the training image: {OFFICIAL_BASE_IMAGE} cannot be pulled "
+        f"({why.splitlines()[-1][:200] if why else 'no answer'}) and {FALLBACK_BASE_IMAGE} is "
+        "not on this Docker engine.",
+        hint="Build the local base without a registry: `make docker-base` (scripts/"
+        "ensure-docker.sh, as root), or set the Variable mlops_base_image to an image the "
+        "engine has.",
+    )
+
+
+#: the checks run in the training image, which holds torch but not onnx/onnxruntime: the ONNX
+#: export of the smoke checkpoint (its files and parity) is the next task, in the worker
+IMAGE_CHECKS = tuple(name for name in CHECKS if name not in ("writes_artifacts", "onnx_parity"))
+
 #: what an image whose airflow-mlops predates the pipeline checks prints when asked to run them
 STALE_IMAGE_SIGNS = (
     "No module named airflow_mlops.training.selftest",
-    "unrecognized arguments: --params",
+    "airflow_mlops.training.selftest: error: unrecognized arguments",
 )
 
 
@@ -267,7 +318,7 @@ def selftest_command(
 
     :param params: the pipeline's TrainingConfig fields (its model factory, columns, task).
     """
-    args = ["--label", label, "--rows", "256"]
+    args = ["--label", label, "--rows", "256", "--checks", ",".join(IMAGE_CHECKS)]
     if params:
         args += ["--params", json.dumps(dict(params), sort_keys=True)]
     if image is None:
@@ -300,7 +351,7 @@ def run_selftest(
     if any(sign in result.stderr for sign in STALE_IMAGE_SIGNS):
         raise TrainingError(
             f"{image or 'The local environment'} cannot run the pipeline checks: its "
-            f"airflow-mlops has no `python -m airflow_mlops.training.selftest --params` "
+            "airflow-mlops is older than the worker's "
             f"({result.stderr.strip().splitlines()[-1][:300]}).",
             hint="Rebuild the training image from this airflow-mlops (docker/build.sh, or "
             "`airflow-mlops build-image --config ...` for the user image), or install "

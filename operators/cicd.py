@@ -18,7 +18,6 @@ from airflow_mlops.operators.arguments import check_arguments
 from airflow_mlops.operators.exceptions import MlopsTaskError
 from airflow_mlops.variables import (
     BASE_IMAGE_VARIABLE,
-    DEFAULT_BASE_IMAGE,
     ECR_REPOSITORY_VARIABLE,
     TRAINING_IMAGE_VARIABLE,
 )
@@ -42,8 +41,9 @@ class BuildTrainingImageOperator(BaseOperator):
     (``base_image`` is then the library image).
 
     :param backend: ``docker``, or ``local`` to build nothing (machines without Docker).
-    :param base_image: the image's base; None reads the Variable ``mlops_base_image``
-        (default ``local/bookworm-py:base``).
+    :param base_image: the image's base; None reads the Variable ``mlops_base_image``, else
+        ``python:3.11-slim`` where the engine can pull it, else the local debootstrap base
+        ``local/bookworm-py:base`` (see :func:`~airflow_mlops.cicd.choose_base_image`).
     :param source_root: the source tree to build from; None = the tree of the installed
         package's ``docker/`` files (see :func:`airflow_mlops.cicd.source_root`).
     :param model: the pipeline's model spec (:class:`~airflow_mlops.ct.config.ModelSpec`), or
@@ -82,15 +82,16 @@ class BuildTrainingImageOperator(BaseOperator):
         if self.backend == "local":
             self.log.info("Local backend: no image to build; the self-test runs in place")
             return {"image": None, "built": False}
-        from airflow_mlops.cicd import image_summary, source_root
+        from airflow_mlops.cicd import choose_base_image, image_summary, source_root
         from airflow_mlops.ct.identity import pipeline_root
         from airflow_mlops.training.image import build_image, build_user_image
 
-        base = self.base_image or check_image(
-            f"Variable {BASE_IMAGE_VARIABLE}",
-            Variable.get(BASE_IMAGE_VARIABLE, default=DEFAULT_BASE_IMAGE),
-        )
+        variable = Variable.get(BASE_IMAGE_VARIABLE, default=None)
+        if variable:
+            check_image(f"Variable {BASE_IMAGE_VARIABLE}", variable)
         try:
+            base = choose_base_image(self.base_image or variable)
+            self.log.info("base image: %s", base)
             built = build_image(source_root(self.source_root), base_image=base, log=self.log.info)
             if self.model is not None and (self.model.code_source or self.model.requirements):
                 root = pipeline_root(self.pipeline_repo or context["dag"].fileloc)

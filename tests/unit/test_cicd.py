@@ -105,9 +105,54 @@ def test_an_image_without_the_pipeline_checks_is_refused_saying_to_rebuild(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stale = subprocess.CompletedProcess(
-        [], 2, "", "usage: selftest\nselftest: error: unrecognized arguments: --params {}"
+        [],
+        2,
+        "",
+        "python -m airflow_mlops.training.selftest: error: unrecognized arguments: --checks",
     )
     monkeypatch.setattr(cicd.subprocess, "run", lambda *a, **k: stale)
     with pytest.raises(TrainingError, match="cannot run the pipeline checks") as caught:
         cicd.run_selftest("old:1", tmp_path / "s.csv", "y", tmp_path / "out", {"label": "y"})
     assert "Rebuild the training image" in caught.value.hint
+
+
+class FakeDocker:
+    """``docker`` answering from a set of local images and whether a registry is reachable."""
+
+    def __init__(self, images: set[str], registry: bool) -> None:
+        self.images, self.registry, self.calls = set(images), registry, []
+
+    def __call__(self, *args: str, timeout: float = 60) -> tuple[bool, str]:
+        self.calls.append(args)
+        if args[0] == "pull":
+            if self.registry:
+                self.images.add(args[1])
+                return True, ""
+            return False, "Error response from daemon: dial tcp: lookup registry-1.docker.io"
+        return args[2] in self.images, ""
+
+
+@pytest.mark.parametrize(
+    ("images", "registry", "chosen"),
+    [
+        (set(), True, cicd.OFFICIAL_BASE_IMAGE),  # pulled
+        ({cicd.OFFICIAL_BASE_IMAGE}, False, cicd.OFFICIAL_BASE_IMAGE),  # already there
+        ({cicd.FALLBACK_BASE_IMAGE}, False, cicd.FALLBACK_BASE_IMAGE),  # no registry
+    ],
+)
+def test_the_base_is_the_slim_python_image_else_the_local_fallback(images, registry, chosen):
+    assert cicd.choose_base_image(None, FakeDocker(images, registry)) == chosen
+
+
+def test_a_requested_base_is_used_as_it_is() -> None:
+    docker = FakeDocker(set(), registry=False)
+    assert cicd.choose_base_image("acme/cuda:12", docker) == "acme/cuda:12"
+    assert docker.calls == []
+
+
+def test_without_registry_and_fallback_the_error_says_how_to_build_it() -> None:
+    from airflow_mlops.errors import ServiceError
+
+    with pytest.raises(ServiceError, match=r"cannot be pulled .*lookup registry") as caught:
+        cicd.choose_base_image(None, FakeDocker(set(), registry=False))
+    assert "make docker-base" in caught.value.hint
