@@ -1,8 +1,9 @@
 """Publishing to ECR through the amazon provider, against moto's server for the ECR API.
 
 What runs here: the repository lookup and EcrHook's login token (GetAuthorizationToken) through
-an Airflow AWS connection, and publish_image's login, tag, push and digest pinning with the
-Docker CLI calls recorded. What cannot: a real push, since moto serves ECR's API but no image
+an Airflow AWS connection, publish_image's login, tag, push and digest pinning with the Docker
+CLI calls recorded, and that the lineage's image digest is then the pushed one.
+What cannot: a real push, since moto serves ECR's API but no image
 registry, and these machines reach none.
 """
 
@@ -17,6 +18,7 @@ import pytest
 
 from airflow_mlops import cicd
 from airflow_mlops.operators.cicd import PublishTrainingImageOperator
+from airflow_mlops.training.code import image_content_digest
 
 pytestmark = pytest.mark.integration
 
@@ -57,6 +59,9 @@ def test_publish_logs_in_pushes_and_returns_the_pushed_digest(ecr_repository, mo
     monkeypatch.setattr(cicd.subprocess, "run", docker)
     pushed = cicd.publish_image("airflow-mlops-train:abc123", ecr_repository, auth)
     assert pushed == f"{ecr_repository}@{DIGEST}"
+    # deploy puts this reference in the Variable CT trains with; the run's lineage records the
+    # image's content digest, which for a pinned reference is the pushed digest itself
+    assert image_content_digest(pushed) == DIGEST
     login, tag, push = calls[:3]
     assert login[:4] == ["docker", "login", "--username", "AWS"] and login[-1] == auth["registry"]
     assert tag == ["docker", "tag", "airflow-mlops-train:abc123", f"{ecr_repository}:abc123"]
