@@ -136,9 +136,15 @@ def _holder_is_gone(held: dict[str, Any], stale_after_s: float) -> bool:
     pid = rest.partition(":")[0]
     if pid.isdigit() and is_dead(host, int(pid)):
         return True
+    return is_stale(held, stale_after_s)
+
+
+def is_stale(held: dict[str, Any], stale_after_s: float) -> bool:
+    """Whether a lock or reservation (``{"since": epoch seconds}``) is older than allowed; a
+    hand-made or damaged one counts as old as can be."""
     try:
         since = float(held.get("since", 0))
-    except (TypeError, ValueError):  # a hand-made or damaged lock: as old as can be
+    except (TypeError, ValueError):
         since = 0.0
     return time.time() - since > stale_after_s
 

@@ -24,7 +24,7 @@ from airflow_mlops.model_registry.client import (
     mlflow_client,
     registry_call,
 )
-from airflow_mlops.model_registry.promote import champion_lock
+from airflow_mlops.model_registry.promote import champion_lock, is_stale
 
 #: a reservation older than this (seconds) is taken over: its run died before registering
 STALE_AFTER_S = 6 * 3600.0
@@ -133,8 +133,4 @@ def _taken_over(
     """Whether ``owner`` may replace ``holder``: its own, of its group, or stale."""
     if holder.get("owner") == owner or (group is not None and holder.get("group") == group):
         return True
-    try:
-        since = float(holder.get("since", 0))
-    except (TypeError, ValueError):  # a hand-made or damaged reservation: as old as can be
-        since = 0.0
-    return time.time() - since > stale_after_s
+    return is_stale(holder, stale_after_s)
