@@ -207,6 +207,10 @@ def cluster_env(config: ClusterConfig) -> dict[str, str]:
         "AIRFLOW__CORE__EXECUTOR": config.executor,
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{config.api_url}/execution/",
         "AIRFLOW__CORE__HOSTNAME_CALLABLE": f"{__name__}.worker_hostname",
+        # the repository root, so that every component imports this module as tests.support
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH")])
+        ),
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__API_AUTH__JWT_SECRET": config.jwt_secret,
     }
