@@ -7,8 +7,9 @@ reports and training outputs from the artifact root, and evaluation reports from
 ``s3://``), else ``<home>/artifacts``. A path with ``..``, an absolute path or a symlink that
 leads out of the root is refused; a missing file is a 404; a folder shows its ``index.html``, else
 a listing. ``/mlops/reports/inference_log/<model>/<path>`` shows a Parquet file of the inference
-log as a summary (rows, columns, ranges). ``/mlops/reports/mlflow/<run_id>/<path>`` serves an artifact of an MLflow run (the
-evaluation report, rendered with its plots) through MLflow's REST API.
+log as a summary (rows, columns, ranges). ``/mlops/reports/mlflow/<run_id>/<path>`` serves an
+artifact of an MLflow run (the evaluation report, rendered with its plots) through MLflow's REST
+API.
 
 The routes belong to the plugin's app, so they inherit its check of the caller's Airflow JWT;
 a report's ``dag_id`` segment is a path parameter, so the auth manager is asked about that DAG.
