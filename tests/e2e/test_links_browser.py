@@ -1,11 +1,12 @@
 """The extra links of a REAL CT run, in Airflow 3.3's task view in Debian's Chromium.
 
 One module fixture runs the demo CT pipeline once (``dag.test()``, local training backend,
-a real MLflow server and the demo DVC registry), then starts Airflow's api-server on the same
-metadata database with auth on. For each task that produces something, the test opens the task
-view, finds the link's button, follows it with the viewer's session and checks the page: status
-200 and a marker of that report's content. Nothing is invented: every URL comes from the run's
-XCom, every report from its artifacts.
+a real MLflow server and the demo DVC registry) and its monitoring DAG once on the demo's
+drifted batch, then starts Airflow's api-server on the same metadata database with auth on.
+For each task that produces something, the test opens the task view (its Details tab, where
+Airflow 3.3 shows the buttons), finds the link's button, follows it with the viewer's session
+and checks the page: status 200 and a marker of that report's content. Nothing is invented:
+every URL comes from the runs' XCom, every report from their artifacts.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import sys
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,6 +31,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 PASSWORD = "links-viewer-pw"
 DAG_ID = "links_ct"
+MONITORING_ID = "links_monitoring"
 MODEL = "links-mlp"
 #: the demo CT pipeline under this test's DAG id and model name, local backend, no retries
 DAG_FILE = f'''\
@@ -36,13 +40,18 @@ import dataclasses
 
 from airflow_mlops.ct.triggers import TriggerPolicy
 from airflow_mlops.local.demo.pipeline import demo_pipeline
-from airflow_mlops.operators.pipeline import build_ct_dag
+from airflow_mlops.operators.pipeline import build_ct_dag, build_monitoring_dag
 
 triggers = TriggerPolicy(cron=None, on_new_data=False, on_drift=False, on_performance_drop=False)
-config = demo_pipeline({DAG_ID!r}, triggers, "links test")
-dag = build_ct_dag(
-    dataclasses.replace(config, model_name={MODEL!r}, backend="local", retries=0, retry_delay_s=1)
+config = dataclasses.replace(
+    demo_pipeline({DAG_ID!r}, triggers, "links test"),
+    model_name={MODEL!r},
+    backend="local",
+    retries=0,
+    retry_delay_s=1,
 )
+dag = build_ct_dag(config)
+monitoring = build_monitoring_dag(config, dag_id={MONITORING_ID!r}, drift={{"drift_share": 0.1}})
 '''
 #: task id -> (button, a marker of the page it opens)
 EXPECTED = {
@@ -52,6 +61,11 @@ EXPECTED = {
     "register_model": ("MLflow model version", re.compile("MLflow")),
     "evaluate_and_promote": ("Evaluation report", re.compile(f"# Evaluation of {MODEL}")),
 }
+#: the same for the monitoring run that scores a drifted batch with the new champion
+MONITORING = {
+    "score_batch": ("Inference log", re.compile(r"Inference log .*\d+ rows", re.DOTALL)),
+    "check_drift": ("Drift report", re.compile("Dataset Drift|Drifted Columns")),
+}
 
 
 @dataclass(frozen=True)
@@ -59,7 +73,7 @@ class LinkedRun:
     """The finished CT run and the api-server that shows it."""
 
     airflow_url: str
-    run_id: str
+    run_ids: dict[str, str]
     task_states: dict[str, str | None]
 
 
@@ -79,6 +93,7 @@ def linked_run(
     from airflow import settings
 
     from airflow_mlops.local.demo.registry import bootstrap_registry
+    from airflow_mlops.local.demo.story import write_batches
     from airflow_mlops.local.services import ServiceSpec, free_port, start_service, stop_service
     from airflow_mlops.settings import MlopsHome
 
@@ -107,6 +122,10 @@ def linked_run(
     exec(compile(DAG_FILE, namespace["__file__"], "exec"), namespace)
     dag_run = namespace["dag"].test(run_conf={"epochs": 3})  # type: ignore[attr-defined]
     states = {ti.task_id: ti.state and str(ti.state) for ti in dag_run.get_task_instances()}
+    batches = write_batches(home.root / "incoming")
+    shutil.copy(batches["drifted"], home.root / "incoming" / "batch.csv")
+    watch = namespace["monitoring"].test()  # type: ignore[attr-defined]
+    states |= {ti.task_id: ti.state and str(ti.state) for ti in watch.get_task_instances()}
 
     passwords = root / "passwords.json"
     passwords.write_text(json.dumps({"viewer": PASSWORD}))
@@ -128,7 +147,7 @@ def linked_run(
     )
     service = start_service(spec, run_dir=root / "run", log_dir=root / "logs")
     try:
-        yield LinkedRun(airflow_url, dag_run.run_id, states)
+        yield LinkedRun(airflow_url, {DAG_ID: dag_run.run_id, MONITORING_ID: watch.run_id}, states)
     finally:
         stop_service(service.name, root / "run")
         patch.undo()
@@ -145,39 +164,48 @@ def _token(base: str) -> str:
         return json.loads(response.read())["access_token"]
 
 
-def test_the_run_succeeded(linked_run: LinkedRun) -> None:
-    for task_id in EXPECTED:
-        assert linked_run.task_states[task_id] == "success", linked_run.task_states
-
-
-def _links(base: str, token: str, run_id: str, task_id: str) -> dict[str, str | None]:
+def _links(base: str, token: str, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
     """What Airflow's REST API answers for the task's extra links (the UI reads the same)."""
-    url = f"{base}/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{task_id}/links"
+    run = urllib.parse.quote(run_id, safe="")
+    url = f"{base}/api/v2/dags/{dag_id}/dagRuns/{run}/taskInstances/{task_id}/links"
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(request, timeout=60) as response:
         return json.loads(response.read())["extra_links"]
 
 
+def _tasks() -> list[tuple[str, str, str, re.Pattern[str]]]:
+    """(dag id, task id, button, marker) of every task whose link the tests follow."""
+    return [(DAG_ID, task, *expected) for task, expected in EXPECTED.items()] + [
+        (MONITORING_ID, task, *expected) for task, expected in MONITORING.items()
+    ]
+
+
+def test_the_runs_succeeded(linked_run: LinkedRun) -> None:
+    for _, task_id, _, _ in _tasks():
+        assert linked_run.task_states[task_id] == "success", linked_run.task_states
+
+
 def test_the_api_server_lists_each_tasks_link(linked_run: LinkedRun) -> None:
     base, token = linked_run.airflow_url, _token(linked_run.airflow_url)
-    run_id = urllib.parse.quote(linked_run.run_id, safe="")
-    for task_id, (button, _) in EXPECTED.items():
-        links = _links(base, token, run_id, task_id)
+    for dag_id, task_id, button, _ in _tasks():
+        links = _links(base, token, dag_id, linked_run.run_ids[dag_id], task_id)
         assert (links.get(button) or "").startswith("http"), (task_id, links)
-    assert _links(base, token, run_id, "pull_data") == {"Data revision": None}
+    pull = _links(base, token, DAG_ID, linked_run.run_ids[DAG_ID], "pull_data")
+    assert pull == {"Data revision": None}
 
 
 def test_each_task_view_has_its_link_and_the_link_opens_the_report(linked_run: LinkedRun) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    base, run_id = linked_run.airflow_url, urllib.parse.quote(linked_run.run_id, safe="")
+    base = linked_run.airflow_url
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         context.add_cookies([{"name": "_token", "value": _token(base), "url": base}])
         page = context.new_page()
-        for task_id, (button, marker) in EXPECTED.items():
-            page.goto(f"{base}/dags/{DAG_ID}/runs/{run_id}/tasks/{task_id}/details")
+        for dag_id, task_id, button, marker in _tasks():
+            run_id = urllib.parse.quote(linked_run.run_ids[dag_id], safe="")
+            page.goto(f"{base}/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/details")
             link = page.get_by_role("link", name=button)
             expect(link).to_be_visible(timeout=60_000)
             href = link.get_attribute("href") or ""
@@ -185,12 +213,13 @@ def test_each_task_view_has_its_link_and_the_link_opens_the_report(linked_run: L
             report = context.new_page()
             answer = report.goto(href)
             assert answer is not None and answer.status == 200, (task_id, href)
-            if "/mlops/reports/" in href:
-                assert marker.search(report.content()), (task_id, href)
+            if "/mlops/reports/" in href:  # the report as served (scripts may redraw it)
+                assert marker.search(answer.text()), (task_id, href)
             else:  # the MLflow UI renders in the browser: its title names it
                 expect(report).to_have_title(marker, timeout=60_000)
             report.close()
         # The pull of a local registry has no web page of its revision: no button, no dead link.
+        run_id = urllib.parse.quote(linked_run.run_ids[DAG_ID], safe="")
         page.goto(f"{base}/dags/{DAG_ID}/runs/{run_id}/tasks/pull_data/details")
         page.wait_for_load_state("networkidle")
         assert page.get_by_role("link", name="Data revision").count() == 0
