@@ -5,6 +5,7 @@ page never turns registry data into HTML."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,18 @@ from tests.integration.ui.registry_seed import HOSTILE, MODEL
 pytestmark = pytest.mark.integration
 
 STATIC = Path(__file__).resolve().parents[2] / "plugins" / "static"
-#: a value for each path parameter of the plugin's routes (a new name fails loudly)
-PATH_VALUES = {"name": MODEL, "asset": "app.js"}
+#: a value for each path parameter of the plugin's routes (a new name fails loudly); the report
+#: routes read the files that the ``reports`` fixture writes (``RUN`` becomes a real run id)
+REPORT = "run/task/report.json"
+PATH_VALUES = {
+    "name": MODEL,
+    "asset": "app.js",
+    "family": "validation",
+    "dag_id": "dag",
+    "model": MODEL,
+    "run_id": "RUN",
+    "path": REPORT,
+}
 
 
 def plugin_requests() -> list[tuple[str, str]]:
@@ -45,6 +56,29 @@ def client(airflow_app) -> TestClient:  # noqa: F811
     return TestClient(airflow_app)
 
 
+@pytest.fixture(scope="module")
+def reports(
+    seeded_registry,  # noqa: F811
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """The report each report route serves: files under an artifact root, an MLflow run's
+    artifact; returns that run's id."""
+    from mlflow import MlflowClient
+
+    from airflow_mlops.settings import ARTIFACT_ROOT_ENV
+
+    root = tmp_path_factory.mktemp("artifacts")
+    for folder in ("validation/dag", f"inference_log/{MODEL}"):
+        (root / folder / REPORT).parent.mkdir(parents=True)
+        (root / folder / REPORT).write_text("{}")
+    run_id = seeded_registry.run_ids["2"]
+    MlflowClient(seeded_registry.tracking_uri).log_text(run_id, "{}", REPORT)
+    patch = pytest.MonkeyPatch()
+    patch.setenv(ARTIFACT_ROOT_ENV, str(root))
+    yield run_id
+    patch.undo()
+
+
 def test_the_plugin_serves_one_app_and_every_route_is_enumerated() -> None:
     assert [app["url_prefix"] for app in MlopsPlugin.fastapi_apps] == [URL_PREFIX]
     assert len(REQUESTS) >= 5
@@ -56,8 +90,9 @@ def test_the_plugin_serves_one_app_and_every_route_is_enumerated() -> None:
 
 @pytest.mark.parametrize(("method", "url"), REQUESTS)
 def test_every_route_denies_anonymous_and_users_without_dag_read(
-    client: TestClient, method: str, url: str
+    client: TestClient, reports: str, method: str, url: str
 ) -> None:
+    url = url.replace("/RUN/", f"/{reports}/")
     anonymous = client.request(method, url)
     no_role = client.request(method, url, headers={"Authorization": f"Bearer {token_for(None)}"})
     forged = client.request(method, url, headers={"Authorization": "Bearer forged.jwt.value"})
