@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,14 +35,26 @@ from airflow_mlops.monitoring import scalable
 from airflow_mlops.monitoring.drift_types import DriftConfig, DriftResult
 from airflow_mlops.monitoring.passes import Streamed, StreamPass, _check_columns
 from airflow_mlops.monitoring.scalable import ReferenceFit
+from airflow_mlops.monitoring.scoring import input_chunks
 from airflow_mlops.monitoring.sketches import Grid
-from airflow_mlops.monitoring.sources import Source, prefetched
+from airflow_mlops.monitoring.sources import DEFAULT_CHUNK_ROWS, Source, prefetched
 
 if TYPE_CHECKING:
     import numpy as np
+    import pandas as pd
 
 #: the arrays of a pass that are sums over its rows
 _SUMMED = ("fine", "below", "above", "below_area", "above_area")
+
+
+def files_source(files: Sequence[str | Path], chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Source:
+    """A source over CSV or Parquet files, one after the other (a partition, or all of them)."""
+
+    def read(columns: Sequence[str]) -> Iterator[pd.DataFrame]:
+        for path in files:
+            yield from input_chunks(path, list(columns), chunk_rows)
+
+    return read
 
 
 def partial_sketch(fit: ReferenceFit, source: Source) -> StreamPass:
