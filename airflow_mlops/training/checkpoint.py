@@ -2,11 +2,10 @@
 
 ``model.pt`` holds only tensors and plain values, so it loads with ``weights_only=True`` (no
 pickled code runs on load). It also records the ``model_factory`` and ``model_kwargs`` that
-rebuild the net, so ``load_checkpoint(dir).build_model()`` rebuilds a custom model wherever its
-factory imports. A loader that must not run code the file chose (the export task, which reads
-what a training container wrote) names the factory it trusts: ``load_checkpoint(dir,
-model_factory=...)`` refuses a checkpoint naming another one. ``metrics.json`` is written last:
-its presence means the run finished.
+rebuild the net. The file never chooses the code that is imported and called: the loader names
+the factory it trusts (``load_checkpoint(dir, model_factory="my_pkg.models:build")``; the
+default, None, trusts only the built-in MLP) and a checkpoint naming another one is refused.
+``metrics.json`` is written last: its presence means the run finished.
 """
 
 from __future__ import annotations
@@ -25,8 +24,6 @@ from airflow_mlops.training.preprocessing import Preprocessor
 if TYPE_CHECKING:
     import torch
 
-#: ``load_checkpoint``'s default: rebuild with the factory the checkpoint records
-RECORDED = "recorded"
 MODEL_FILE = "model.pt"
 METRICS_FILE = "metrics.json"
 CONFIG_FILE = "config.json"
@@ -98,12 +95,12 @@ def save_checkpoint(
     return target
 
 
-def load_checkpoint(path: str | Path, *, model_factory: str | None = RECORDED) -> Checkpoint:
+def load_checkpoint(path: str | Path, *, model_factory: str | None = None) -> Checkpoint:
     """Load a training output directory (or its model.pt) safely, with ``weights_only=True``.
 
-    :param model_factory: the factory the caller trusts to rebuild the net: ``RECORDED`` (the
-        default) = the one the checkpoint names, imported when the net is built; None = only the
-        built-in MLP; a path = only that factory. A checkpoint naming another one is refused.
+    :param model_factory: the factory the caller trusts to rebuild the net (the one the model was
+        trained with, from your config); None (default) = only the built-in MLP. A checkpoint
+        naming another one is refused, so a file can never make the loader import its code.
     """
     import torch
 
@@ -122,7 +119,7 @@ def load_checkpoint(path: str | Path, *, model_factory: str | None = RECORDED) -
             f"Cannot load {str(model_file)!r} as a weights-only checkpoint: {error}",
             hint="The file is corrupt or was not written by airflow_mlops.training.",
         ) from error
-    if model_factory != RECORDED and payload.get("model_factory") != model_factory:
+    if payload.get("model_factory") != model_factory:
         raise TrainingError(
             f"{str(model_file)!r} names model_factory {payload.get('model_factory')!r}, but "
             f"{model_factory!r} was expected: rebuilding the net would import and call code "

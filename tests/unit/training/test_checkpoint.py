@@ -104,7 +104,7 @@ def test_load_checkpoint_build_model_rebuilds_a_custom_model_when_its_factory_im
     )
     train(regression_frame, config, tmp_path / "out", **QUIET)
 
-    checkpoint = load_checkpoint(tmp_path / "out")
+    checkpoint = load_checkpoint(tmp_path / "out", model_factory="user_nets.scaled:build")
     assert checkpoint.model_factory == "user_nets.scaled:build"
     assert checkpoint.model_kwargs == {"scale": 2.0}
     model = checkpoint.build_model()
@@ -128,7 +128,7 @@ def test_a_recorded_factory_that_does_not_import_says_what_to_install(trained: P
     target.mkdir(exist_ok=True)
     torch.save(payload, target / "model.pt")
     with pytest.raises(ConfigError, match="Cannot import model_factory 'gone_package") as refused:
-        load_checkpoint(target).build_model()
+        load_checkpoint(target, model_factory="gone_package.nets:build").build_model()
     assert "Install the package" in refused.value.hint
 
 
