@@ -19,6 +19,7 @@ from airflow_mlops.hooks.mlflow import MlflowHook
 from airflow_mlops.inputs import check_image, check_name, check_rev, rule
 from airflow_mlops.operators.arguments import check_arguments
 from airflow_mlops.operators.data import DvcPullError, DvcPullOperator
+from airflow_mlops.operators.exceptions import MlopsTaskError
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -74,6 +75,8 @@ class PrepareCTRunOperator(BaseOperator):
             python_path = user_code_path(self.config, dag_file=dag_file)
         except ConfigError as error:
             raise AirflowFailException(f"Run refused before any work: {error}") from error
+        except MlopsError as error:  # a service that is down (the Docker engine): retried
+            raise MlopsTaskError.from_core(error) from error
         self.log.info(
             "Run started by %s; training on data revision %s with image %s; estimate %s "
             "within the compute budget",

@@ -82,6 +82,7 @@ def image_content_digest(reference: str) -> str:
     runner (``local:...``) is returned as it is.
 
     :raises ConfigError: the image is neither pinned, nor present locally, nor pullable.
+    :raises ServiceError: no Docker engine answers.
     """
     if reference.startswith("local:"):
         return reference
@@ -89,8 +90,9 @@ def image_content_digest(reference: str) -> str:
     if pinned and digest.startswith("sha256:"):
         return digest
     from airflow_mlops.errors import ServiceError
-    from airflow_mlops.training.image import docker_pull, image_id
+    from airflow_mlops.training.image import check_engine, docker_pull, image_id
 
+    check_engine()
     found = image_id(reference)
     if not found:
         try:

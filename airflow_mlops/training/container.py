@@ -216,8 +216,9 @@ def run_local(
 
     The process gets this one's environment :func:`without_secrets` (``is_secret`` marks more
     values to withhold), plus ``env``. Output lines are passed to ``log`` as they come. The
-    process leads its own process group, killed whole at ``timeout`` (or by
-    :func:`kill_process_group` with the id that ``started`` receives, when the task is killed).
+    process leads its own process group (in the caller's session), killed whole at ``timeout``
+    (or by :func:`kill_process_group` with the id that ``started`` receives, when the task is
+    killed).
     :returns: :func:`read_result` of the output directory.
     :raises TrainingError: explained by :func:`explain_failure`.
     """
@@ -239,7 +240,8 @@ def run_local(
         stderr=subprocess.STDOUT,
         text=True,
         env={**without_secrets(os.environ, is_secret), "PYTHONUNBUFFERED": "1", **(env or {})},
-        start_new_session=True,
+        # its own process group (killed whole), in the worker's session (whose cleanup finds it)
+        process_group=0,
     )
     if started is not None:
         started(process.pid)

@@ -113,6 +113,21 @@ def _docker(*args: str, capture: bool = True, log: Callable[[str], None] | None 
     return done.stdout.strip()
 
 
+def check_engine() -> None:
+    """:class:`ServiceError` naming ``DOCKER_HOST`` when no Docker engine answers (a service
+    that is down: worth a retry, unlike an image that does not exist)."""
+    try:
+        _docker("version", "--format", "{{.Server.Version}}")
+    except ServiceError as error:
+        host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        raise ServiceError(
+            f"No Docker engine answers at {host}: {error.message}",
+            hint="Start Docker (`sudo systemctl start docker`, or scripts/ensure-docker.sh as "
+            "root) and make its socket readable by the Airflow worker, or set backend='local' "
+            "to train in a subprocess of the worker.",
+        ) from error
+
+
 def docker_pull(reference: str) -> None:
     """Pull ``reference`` onto the engine; :class:`ServiceError` when the registry refuses or
     cannot be reached."""

@@ -99,10 +99,12 @@ def test_docker_engine_unreachable_fails_the_training_task_with_what_to_do(
 
     run = ct.run(ct.dag(backend="docker"))
 
-    failed_at(run, "train")
+    # the first task asks the engine for the image's content digest (the CT fingerprint)
+    failed_at(run, "prepare_run")
     log = capfd.readouterr().out
-    assert "TrainingTaskError: No Docker engine answers at unix:///nonexistent/docker.sock" in log
+    assert "MlopsTaskError: No Docker engine answers at unix:///nonexistent/docker.sock" in log
     assert "or set backend='local'" in log
+    assert "Run refused before any work" not in log  # a service that is down: retried
     assert not training_dir(run).exists() or tree(training_dir(run)) == []
     assert ct.registry().versions == {}
 
