@@ -237,7 +237,7 @@ def _arms() -> dict[str, Any]:
         "validate_data": lambda p, c: _cut_before_publish(p, validate),
         "train": train,
         "export_onnx": lambda p, c: _cut_before_publish(p, exporter),
-        "register_model": lambda p, c: _then_fail(p, register, "_ensure_registered_model", lost),
+        "register_model": lambda p, c: _then_fail(p, register, "ensure_registered_model", lost),
         "evaluate_and_promote": lambda p, c: _then_fail(p, evaluation, "move_champion", lost),
     }
 
