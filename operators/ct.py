@@ -13,6 +13,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow_mlops.ct.config import CTPipelineConfig
 from airflow_mlops.ct.identity import code_identity, user_code_path
 from airflow_mlops.ct.params import FIELDS, parse_run_params
+from airflow_mlops.ct.priority import check_run_id
 from airflow_mlops.ct.triggers import classify_trigger
 from airflow_mlops.errors import ConfigError, MlopsError
 from airflow_mlops.hooks.mlflow import MlflowHook
@@ -62,6 +63,7 @@ class PrepareCTRunOperator(BaseOperator):
             f.name: context["params"][f.name] for f in FIELDS if f.name in context["params"]
         }
         try:
+            check_run_id(run.run_id, run.run_type)
             # the conf's own keys too: a misspelt parameter is refused, not silently ignored
             params = parse_run_params({**(run.conf or {}), **supplied})
             trigger = classify_trigger(run.run_type, run.conf, extras, self.config.triggers)

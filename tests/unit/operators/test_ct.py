@@ -128,3 +128,21 @@ def test_prepare_refuses_a_run_over_the_compute_budget_before_any_work(task_cont
     with pytest.raises(AirflowFailException, match="Run refused before any work") as refused:
         task.execute(task_context(task=task, conf=jam))
     assert "> max_parameters 10,000,000" in str(refused.value)
+
+
+def test_prepare_refuses_a_manual_run_whose_id_claims_the_schedule(task_context: Any) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from airflow_mlops.ct.config import CTPipelineConfig, DatasetSpec
+    from airflow_mlops.operators.ct import PrepareCTRunOperator
+
+    config = CTPipelineConfig(
+        dag_id="ct", model_name="m", backend="local",
+        dataset=DatasetSpec(name="d", registry="/r", path="d.csv", label="y"),
+    )  # fmt: skip
+    task = PrepareCTRunOperator(task_id="prepare_run", config=config)
+    spoofed = task_context(task=task, run_id="scheduled__2099-01-01T00:00:00+00:00")
+    with pytest.raises(AirflowFailException, match="claims a 'scheduled' run"):
+        task.execute(spoofed)
+    honest = task_context(task=task, run_id="scheduled__2099-01-01", run_type="scheduled")
+    assert task.execute(honest)["trigger"]
