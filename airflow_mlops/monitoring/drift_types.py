@@ -129,9 +129,11 @@ class DriftResult:
         return self.drift_share >= self.drift_share_threshold
 
     def tests(self) -> dict[str, dict[str, Any]]:
-        """Per column: method, threshold, score, drifted (JSON-able)."""
+        """Per column: method, threshold, score, drifted (JSON-able: numpy scalars become
+        Python numbers and bools, as an XCom or the API needs)."""
         return {
-            c.column: {k: v for k, v in asdict(c).items() if k != "column"} for c in self.columns
+            c.column: {k: _plain(v) for k, v in asdict(c).items() if k != "column"}
+            for c in self.columns
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -145,3 +147,8 @@ class DriftResult:
             "seconds": round(self.seconds, 3),
             "tests": self.tests(),
         }
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds (``np.bool_`` is not JSON-able)."""
+    return value.item() if hasattr(value, "item") and not isinstance(value, str) else value
