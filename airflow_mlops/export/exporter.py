@@ -42,7 +42,8 @@ REPORT_FILE = "export_report.json"
 class ExportConfig:
     """Checks run by the export.
 
-    :param atol: parity: absolute tolerance on each score.
+    :param atol: parity: absolute tolerance on each score (regression: times the label's
+        training std, so the check means the same whatever the label's units).
     :param rtol: parity: tolerance relative to the torch score.
     :param sample_rows: rows of the validation sample used for parity (a random subset).
     :param threads: onnxruntime intra-op threads for the latency measurement.
@@ -150,7 +151,11 @@ def export_model(
     frame = _parity_frame(spec, sample, config)
     predictor = OnnxPredictor.from_bytes(payload, threads=config.threads, source=ONNX_FILE)
     parity = check_parity(
-        torch_reference(model, spec), predictor, frame, atol=config.atol, rtol=config.rtol
+        torch_reference(model, spec),
+        predictor,
+        frame,
+        atol=config.atol * spec.target_std,
+        rtol=config.rtol,
     )
     latency = onnx_latency(
         predictor,
@@ -213,7 +218,7 @@ def torch_reference(
             out = model(torch.from_numpy(spec.preprocessor.transform(frame)))
             if spec.task == "classification":
                 out = torch.softmax(out, dim=1)
-        return out.numpy()
+        return spec.preprocessor.decode_output(out.numpy())
 
     return score
 

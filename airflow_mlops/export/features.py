@@ -9,6 +9,7 @@ graph is compared with what the model saw in training, not with a second impleme
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -48,6 +49,9 @@ class FeatureSpec:
     label: str
     task: str
     classes: tuple[Any, ...]
+    #: regression: the net's output times ``target_std`` plus ``target_mean`` is the label
+    target_mean: float = 0.0
+    target_std: float = 1.0
 
     @classmethod
     def from_preprocessing(cls, preprocessing: Mapping[str, Any]) -> FeatureSpec:
@@ -72,6 +76,12 @@ class FeatureSpec:
             )
         if any(not value > 0 for value in std):
             problems.append(f"std must be > 0, got {list(std)}")
+        target_mean = float(preprocessing.get("target_mean", 0.0))
+        target_std = float(preprocessing.get("target_std", 1.0))
+        if not (math.isfinite(target_mean) and math.isfinite(target_std) and target_std > 0):
+            problems.append(
+                f"target_mean must be finite and target_std > 0, got {target_mean}, {target_std}"
+            )
         if preprocessing["task"] not in TASKS:
             problems.append(f"task {preprocessing['task']!r} is not one of {TASKS}")
         categories: dict[str, tuple[str, ...]] = {}
@@ -98,6 +108,8 @@ class FeatureSpec:
             label=str(preprocessing["label"]),
             task=preprocessing["task"],
             classes=tuple(preprocessing["classes"] or ()),
+            target_mean=target_mean,
+            target_std=target_std,
         )
 
     @property
@@ -128,6 +140,8 @@ class FeatureSpec:
             label=self.label,
             task=self.task,
             classes=list(self.classes),
+            target_mean=self.target_mean,
+            target_std=self.target_std,
         )
 
     def onehot(self, frame: pd.DataFrame) -> np.ndarray:

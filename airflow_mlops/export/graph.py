@@ -35,8 +35,8 @@ def serving_module(model: torch.nn.Module, spec: FeatureSpec) -> torch.nn.Module
     """``model`` wrapped to take raw numeric values (and one-hot blocks) and return ``score``.
 
     Forward: ``(numeric[, onehot]) -> score``: standardized numbers (missing = 0) joined with the
-    one-hot blocks, then the net, then a softmax over the logits for classification (the
-    ``[N, 1]`` output unchanged for regression).
+    one-hot blocks, then the net, then a softmax over the logits for classification (for
+    regression the ``[N, 1]`` output back in the label's units: ``* target_std + target_mean``).
     """
     import torch
 
@@ -48,10 +48,13 @@ def serving_module(model: torch.nn.Module, spec: FeatureSpec) -> torch.nn.Module
             scale = 1.0 / torch.tensor(spec.std, dtype=torch.float64)
             self.register_buffer("scale", scale.to(torch.float32))
             self.classify = spec.task == "classification"
+            self.target_mean, self.target_std = spec.target_mean, spec.target_std
 
         def _score(self, inputs: torch.Tensor) -> torch.Tensor:
             out = self.net(inputs)
-            return torch.softmax(out, dim=1) if self.classify else out
+            if self.classify:
+                return torch.softmax(out, dim=1)
+            return out * self.target_std + self.target_mean
 
         def forward(self, numeric: torch.Tensor, *onehot: torch.Tensor) -> torch.Tensor:
             scaled = (numeric - self.mean) * self.scale

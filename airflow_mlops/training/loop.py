@@ -250,7 +250,7 @@ def _fit(
         elapsed = time.perf_counter() - started
         seconds += elapsed
         train_loss = total / max(seen, 1)
-        val_loss, metric = _evaluate(model, val_set, predict_loss, classification)
+        val_loss, metric = _evaluate(model, val_set, predict_loss, preprocessor)
         if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
             raise TrainingError(
                 f"The loss became {train_loss if not math.isfinite(train_loss) else val_loss} "
@@ -298,17 +298,19 @@ def _evaluate(
     model: torch.nn.Module,
     val_set: tuple[torch.Tensor, torch.Tensor],
     predict_loss: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
-    classification: bool,
+    preprocessor: Preprocessor,
 ) -> tuple[float, float]:
-    """Validation loss and accuracy (classification) or RMSE (regression)."""
+    """Validation loss (on the standardized target for regression) and accuracy
+    (classification) or RMSE in the label's units (regression)."""
     import torch
 
     model.eval()
     x_val, y_val = val_set
     with torch.no_grad():
         out, loss = predict_loss(x_val, y_val)
-    if classification:
+    if preprocessor.task == "classification":
         metric = float((out.argmax(dim=1) == y_val).float().mean())
     else:
-        metric = float(torch.sqrt(torch.mean((out.view(-1) - y_val) ** 2)))
+        error = torch.sqrt(torch.mean((out.view(-1) - y_val) ** 2))
+        metric = float(error) * preprocessor.target_std
     return float(loss), metric

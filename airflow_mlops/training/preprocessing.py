@@ -3,6 +3,9 @@
 The network's input is the standardized numeric columns in ``numeric_columns`` order followed
 by one one-hot block per categorical column in ``categorical_columns`` order; an unknown
 category encodes as all zeros and a missing number as the training mean (zero after scaling).
+A regression target is standardized too (``target_mean``/``target_std`` of the training rows):
+the net learns ``(y - target_mean) / target_std`` whatever the label's units, and every consumer
+turns its output back with :meth:`Preprocessor.decode_output` (the ONNX graph bakes that in).
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ class Preprocessor:
     label: str
     task: str
     classes: list[Any]
+    #: regression: the training rows' label mean and std (identity for classification and for
+    #: checkpoints written before the target was standardized)
+    target_mean: float = 0.0
+    target_std: float = 1.0
 
     @property
     def n_inputs(self) -> int:
@@ -88,7 +95,8 @@ class Preprocessor:
         return np.concatenate([b.astype("float32") for b in blocks], axis=1)
 
     def encode_target(self, series: pd.Series) -> np.ndarray:
-        """Class indices (int64) for classification, float32 values for regression."""
+        """Class indices (int64) for classification; for regression the standardized float32
+        values the net learns (see :meth:`decode_output`)."""
         import numpy as np
         import pandas as pd
 
@@ -99,7 +107,8 @@ class Preprocessor:
             )
         if self.task == "regression":
             try:
-                return pd.to_numeric(series).to_numpy(dtype="float32")
+                values = pd.to_numeric(series).to_numpy(dtype="float64")
+                return ((values - self.target_mean) / self.target_std).astype("float32")
             except (ValueError, TypeError) as error:
                 raise DataError(
                     f"Regression label {self.label!r} is not numeric: {error}.",
@@ -114,6 +123,12 @@ class Preprocessor:
                 hint="Retrain with data that covers every class.",
             )
         return np.asarray(codes, dtype="int64")
+
+    def decode_output(self, output: np.ndarray) -> np.ndarray:
+        """The net's regression output in the label's units (classification: unchanged)."""
+        if self.task != "regression":
+            return output
+        return output * self.target_std + self.target_mean
 
     def to_dict(self) -> dict[str, Any]:
         """The ``preprocessing`` dict of the checkpoint contract (plain JSON-able values)."""
@@ -157,6 +172,12 @@ def fit_preprocessor(frame: pd.DataFrame, config: TrainingConfig) -> Preprocesso
         categories[column] = vocabulary
     task = infer_task(frame[config.label], config.task)
     classes = []
+    target_mean, target_std = 0.0, 1.0
+    if task == "regression":
+        target = pd.to_numeric(frame[config.label], errors="coerce").to_numpy(dtype="float64")
+        target_mean = float(np.nan_to_num(np.nanmean(target)))
+        spread = float(np.nanstd(target))
+        target_std = spread if np.isfinite(spread) and spread > 1e-12 else 1.0
     if task == "classification":
         classes = sorted({_plain(v) for v in frame[config.label].dropna().tolist()}, key=_sort_key)
         if len(classes) < 2:
@@ -173,6 +194,8 @@ def fit_preprocessor(frame: pd.DataFrame, config: TrainingConfig) -> Preprocesso
         label=config.label,
         task=task,
         classes=classes,
+        target_mean=target_mean,
+        target_std=target_std,
     )
 
 

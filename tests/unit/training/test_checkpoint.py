@@ -41,7 +41,7 @@ def test_output_directory_follows_the_contract(trained: Path) -> None:
     assert payload["model_config"]["n_inputs"] == 34
     assert set(payload["preprocessing"]) == {
         "numeric_columns", "categorical_columns", "mean", "std", "categories", "label", "task",
-        "classes",
+        "classes", "target_mean", "target_std",
     }  # fmt: skip
     metrics = json.loads((trained / "metrics.json").read_text())
     for key in ("val_loss", "val_accuracy", "epochs_run", "best_epoch", "train_seconds",

@@ -14,6 +14,14 @@ def build_linear(model_config: dict[str, Any]) -> torch.nn.Module:
     return torch.nn.Linear(model_config["n_inputs"], model_config["n_outputs"])
 
 
+def build_exploding(model_config: dict[str, Any]) -> torch.nn.Module:
+    """A user factory whose outputs overflow float32 once squared (a net that diverges)."""
+    linear = torch.nn.Linear(model_config["n_inputs"], model_config["n_outputs"])
+    with torch.no_grad():
+        linear.bias.fill_(1e30)
+    return linear
+
+
 def not_a_module(model_config: dict[str, Any]) -> str:
     return "oops"
 
