@@ -19,6 +19,7 @@ from airflow.sdk import DAG, Asset, BaseOperator, Param
 from airflow_mlops.ct.params import FIELDS
 from airflow_mlops.ct.plan import (
     TaskSpec,
+    model_dag_tag,
     plan_ct_pipeline,
     plan_data_arrival,
     plan_monitoring,
@@ -136,11 +137,12 @@ def build_ct_dag(
     from the run-param table, one operator per planned task."""
     defaults = config.param_defaults()
     params = {f.name: Param(defaults[f.name], **f.schema()) for f in FIELDS}
+    model_tag = model_dag_tag(config.model_name)
     with _dag(
         config,
         ct_schedule(config.triggers, config),
         start_date,
-        [*config.tags, *extra_tags],
+        [*config.tags, *extra_tags, *([model_tag] if model_tag else [])],
         max_active_runs=config.max_active_runs,
         params=params,
     ) as dag:

@@ -22,6 +22,7 @@ from airflow_mlops.dashboard import (
     LinkBuilder,
     ModelNotFoundError,
     TtlCache,
+    check_name,
     check_page_size,
     list_models,
     model_view,
@@ -32,6 +33,7 @@ from airflow_mlops.hooks.mlflow import MlflowHook
 from airflow_mlops.mlflow_rest import check_http_uri
 from airflow_mlops.plugins.reports import create_router as create_reports_router
 from airflow_mlops.plugins.reports import report_path
+from airflow_mlops.plugins.runs import ct_runs
 
 STATIC = Path(__file__).with_name("static")
 ASSETS = {"app.js": "text/javascript", "app.css": "text/css"}
@@ -156,6 +158,16 @@ def create_app(
             f"versions:{name}:{before}",
             lambda uri, links, size: versions_page(uri, name, links, before, size),
         )
+
+    @app.get("/api/runs/{name:path}")
+    def runs(name: str) -> dict[str, Any]:
+        """The timeline: the newest runs of the model's CT DAGs, each with what came of it."""
+        try:
+            check_name(name)
+        except ConfigError as error:
+            raise HTTPException(400, str(error)) from error
+        links = LinkBuilder(mlflow_ui_url=None, airflow_url=airflow_url())
+        return cache.get_or_compute(("runs", name), lambda: ct_runs(name, links))
 
     app.include_router(create_reports_router())
     return app

@@ -48,6 +48,17 @@ PROMOTE = "evaluate_and_promote"
 WAIT = "wait_for_new_version"
 SCORE = "score_batch"
 DRIFT = "check_drift"
+#: Airflow's longest DAG tag (``airflow.models.dag.TAG_MAX_LEN``)
+DAG_TAG_MAX_LEN = 100
+
+
+def model_dag_tag(model_name: str) -> str | None:
+    """The DAG tag that marks a CT DAG of ``model_name`` (the MLOps page's run timeline finds
+    the DAGs by it); None for a name too long for a tag."""
+    tag = f"model:{model_name}"
+    return tag if len(tag) <= DAG_TAG_MAX_LEN else None
+
+
 #: the monitoring run's batch, a DAG param (the factory gives it a default)
 INPUT_PATH = "{{ params.input_path }}"
 #: the version the gate judges: the one just registered, else the one the run resumes from

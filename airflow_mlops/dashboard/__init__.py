@@ -1,8 +1,9 @@
 """The data behind the MLOps page: models, versions, lineage, gate decisions and drift history.
 
 One job per module: ``reads`` reads MLflow's REST API, ``rows`` builds the page's rows from
-its JSON, ``views`` answers the plugin's API (checks, concurrent reads, paging), ``links`` keeps
-links safe and ``cache`` reuses answers for a few seconds.
+its JSON, ``views`` answers the plugin's API (checks, concurrent reads, paging), ``timeline``
+says what came of each CT run (from what the plugin reads in Airflow's database), ``links``
+keeps links safe and ``cache`` reuses answers for a few seconds.
 
 A model view holds the model's newest versions (a page of ``VERSIONS_PAGE``) plus its champion
 and challenger; older versions come in further pages (:func:`versions_page`), cut by version
@@ -25,6 +26,7 @@ from airflow_mlops.dashboard.cache import TtlCache
 from airflow_mlops.dashboard.links import LinkBuilder, safe_href
 from airflow_mlops.dashboard.views import (
     VERSIONS_PAGE,
+    check_name,
     check_page_size,
     list_models,
     model_view,
@@ -37,6 +39,7 @@ __all__ = [
     "LinkBuilder",
     "ModelNotFoundError",
     "TtlCache",
+    "check_name",
     "check_page_size",
     "list_models",
     "model_view",

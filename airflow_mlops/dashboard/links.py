@@ -138,3 +138,8 @@ class LinkBuilder:
         if base and not safe_href(base) and not base.startswith("/"):
             return None
         return f"{base}/dags/{_quote(dag_id)}/runs/{_quote(run_id)}"
+
+    def task(self, dag_id: str | None, run_id: str | None, task_id: str | None) -> str | None:
+        """The task's view in a DAG run (its logs, details and extra links)."""
+        run = self.dag_run(dag_id, run_id)
+        return f"{run}/tasks/{_quote(task_id)}" if run and task_id else None

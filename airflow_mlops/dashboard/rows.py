@@ -20,9 +20,12 @@ from airflow_mlops.lineage import (
     SPLIT_RULE_TAG,
     lineage_tag,
 )
+from airflow_mlops.monitoring.history import (
+    COLUMN_DRIFTED_PREFIX,
+    COLUMN_SCORE_PREFIX,
+    DRIFT_SHARE_METRIC,
+)
 
-#: monitoring runs log this metric in the experiment ``monitoring/<model>``, tagged mlops.model
-DRIFT_METRIC = "drift_share"
 #: metrics preferred for the history chart, in order
 CHART_METRICS = ("val_accuracy", "val_rmse", "val_loss")
 #: what training logs about itself rather than the model's quality: the page folds these away
@@ -144,16 +147,32 @@ def version_row(
 
 def drift_point(run: dict[str, Any], links: LinkBuilder) -> dict[str, Any] | None:
     """A monitoring run as a point of the drift history, or None when it logged no
-    :data:`DRIFT_METRIC`."""
+    :data:`~airflow_mlops.monitoring.history.DRIFT_SHARE_METRIC`.
+
+    ``columns`` maps each tested column to its score and whether it drifted (None for runs
+    logged before the decision was)."""
     data, info = run.get("data", {}), run["info"]
-    share = pairs(data, "metrics").get(DRIFT_METRIC)
+    metrics = pairs(data, "metrics")
+    share = metrics.get(DRIFT_SHARE_METRIC)
     if share is None:
         return None
+    columns = {
+        key.removeprefix(COLUMN_SCORE_PREFIX): {"score": value, "drifted": None}
+        for key, value in metrics.items()
+        if key.startswith(COLUMN_SCORE_PREFIX)
+    }
+    for key, value in metrics.items():
+        if key.startswith(COLUMN_DRIFTED_PREFIX):
+            column = columns.setdefault(
+                key.removeprefix(COLUMN_DRIFTED_PREFIX), {"score": None, "drifted": None}
+            )
+            column["drifted"] = bool(value)
     report = pairs(data, "tags").get(REPORT_TAG) or pairs(data, "params").get(REPORT_TAG)
     return {
         "time": _iso(info.get("start_time")),
         "time_ms": info.get("start_time"),
         "drift_share": share,
+        "columns": dict(sorted(columns.items())),
         "run_id": info["run_id"],
         "report_uri": report,
         "links": {

@@ -12,18 +12,26 @@ from airflow_mlops.monitoring.scoring import safe_name
 
 #: metrics per MLflow ``log_batch`` call (the server refuses more)
 MLFLOW_BATCH = 1000
+#: the run's share of drifted columns (the page's drift chart)
+DRIFT_SHARE_METRIC = "drift_share"
+#: per column: ``drift.<column>`` its test's score, ``drifted.<column>`` 1.0 when it drifted
+COLUMN_SCORE_PREFIX = "drift."
+COLUMN_DRIFTED_PREFIX = "drifted."
 
 
 def drift_metrics(result: Mapping[str, Any]) -> dict[str, float]:
     """The metrics of a monitoring result (:meth:`MonitorResult.as_dict` plus ``window``):
-    shares, per-column scores ``drift.<column>``, prediction and performance figures; names
-    made safe for MLflow."""
+    shares, per-column scores ``drift.<column>`` and decisions ``drifted.<column>`` (1.0 or
+    0.0), prediction and performance figures; names made safe for MLflow."""
     metrics = {
-        "drift_share": result["drift_share"],
+        DRIFT_SHARE_METRIC: result["drift_share"],
         "drifted_columns": len(result["drifted_columns"]),
         "current_rows": result["current_rows"],
     }
-    metrics.update({f"drift.{c}": t["score"] for c, t in result["tests"].items()})
+    for column, test in result["tests"].items():
+        metrics[COLUMN_SCORE_PREFIX + column] = test["score"]
+        if "drifted" in test:
+            metrics[COLUMN_DRIFTED_PREFIX + column] = float(bool(test["drifted"]))
     if result["prediction_drift"]:
         metrics["prediction_drift"] = result["prediction_drift"]["score"]
     if result.get("multivariate_drift"):

@@ -228,6 +228,66 @@ function drawVersions(model, wanted) {
   drawMetric(model, select.value);
 }
 
+// The CT runs of the model's DAGs, newest first: trigger, outcome and why, skipped and failed too.
+function renderRuns(container, timeline) {
+  if (!timeline.runs.length) {
+    const none = timeline.dag_ids.length ? "No CT runs yet." : "No CT DAG is tagged for this model.";
+    container.replaceChildren(el("p", { class: "empty" }, none));
+    return;
+  }
+  const head = el("tr", {}, ...["started", "DAG", "trigger", "outcome", "reason", "version", "links"]
+    .map((t) => el("th", {}, t)));
+  const rows = timeline.runs.map((r) => el("tr", { "data-run": r.run_id, "data-outcome": r.outcome },
+    el("td", {}, fmt(r.started).slice(0, 19).replace("T", " ")),
+    el("td", {}, r.dag_id),
+    el("td", {}, fmt(r.trigger)),
+    el("td", { class: `run-${r.outcome}` }, r.outcome),
+    el("td", {}, fmt(r.reason)),
+    el("td", {}, fmt(r.version)),
+    el("td", { class: "links" }, link("DAG run", r.links.run, "ct-run-link"),
+      link("task", r.links.task, "ct-task-link"))));
+  container.replaceChildren(el("table", { class: "ct-runs" }, el("thead", {}, head), el("tbody", {}, ...rows)));
+}
+
+async function loadRuns(name) {
+  const container = document.getElementById("ct-runs");
+  try {
+    const timeline = await getJson(`/api/runs/${encodeURIComponent(name)}`);
+    if (current && current.name === name) renderRuns(container, timeline);
+  } catch (error) {
+    container.replaceChildren(el("p", { class: "error" }, `Could not load the CT runs: ${error.message}`));
+  }
+}
+
+// Which columns drifted when: one row per column (those that drifted most first), one cell per
+// monitoring run (newest last), coloured by the run's decision for that column.
+const DRIFT_RUNS = 20, DRIFT_ROWS = 30;
+
+function driftColumns(container, points) {
+  const runs = points.slice(-DRIFT_RUNS);
+  const names = [...new Set(runs.flatMap((p) => Object.keys(p.columns || {})))];
+  if (!names.length) {
+    container.replaceChildren(el("p", { class: "empty" }, "No per-column drift recorded yet."));
+    return;
+  }
+  const drifted = (name) => runs.filter((p) => (p.columns || {})[name]?.drifted === true).length;
+  names.sort((a, b) => drifted(b) - drifted(a) || a.localeCompare(b));
+  const shown = names.slice(0, DRIFT_ROWS);
+  const head = el("tr", {}, el("th", {}, "column"),
+    ...runs.map((p) => el("th", { title: fmt(p.time) }, fmt(p.time).slice(5, 16).replace("T", " "))));
+  const rows = shown.map((name) => el("tr", { "data-column": name }, el("th", {}, name),
+    ...runs.map((p) => {
+      const c = (p.columns || {})[name];
+      const state = !c ? "absent" : c.drifted === null ? "unknown" : c.drifted ? "drifted" : "stable";
+      return el("td", { class: `cell-${state}`, "data-state": state,
+        title: `${name} at ${fmt(p.time)}: ${state}, score ${fmt(c && c.score)}` }, c ? fmt(c.score) : "");
+    })));
+  const table = el("table", { class: "drift-grid" }, el("thead", {}, head), el("tbody", {}, ...rows));
+  const rest = names.length - shown.length;
+  container.replaceChildren(table,
+    rest > 0 ? el("p", { class: "empty" }, `${rest} more column${rest === 1 ? "" : "s"} drifted less often.`) : null);
+}
+
 function render(model) {
   current = model;
   renderSide(document.getElementById("champion"), "champion", model.champion);
@@ -236,6 +296,7 @@ function render(model) {
   drawVersions(model, model.chart_metric);
   const drift = model.drift.map((d) => ({ x: d.time_ms, y: d.drift_share, id: d.run_id, title: fmt(d.time) }));
   lineChart(document.getElementById("drift-chart"), drift, { label: "drift share", cls: "drift" });
+  driftColumns(document.getElementById("drift-columns"), model.drift);
   document.getElementById("content").hidden = false;
 }
 
@@ -256,7 +317,7 @@ async function loadModel(name) {
   try {
     const model = await getJson(`/api/models/${encodeURIComponent(name)}`);
     render(model);
-    await loadOlder(model);
+    await Promise.all([loadRuns(name), loadOlder(model)]);
     if (current === model) setStatus("");
   } catch (error) {
     setStatus(`Could not load ${name}: ${error.message}`, true);

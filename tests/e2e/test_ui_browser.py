@@ -1,155 +1,136 @@
-"""The MLOps page in a real browser: Airflow's api-server with the plugin, Debian's Chromium.
+"""The MLOps page in a real browser, showing a REAL pipeline's state.
 
-Auth is on (simple auth manager, no all-admins): the browser carries a JWT from ``/auth/token``
-as the UI's ``_token`` cookie. Saves the screenshot used in README and docs/ui.md.
+The session's real run (:mod:`tests.support.real_run`): two CT runs of the demo pipeline (a
+champion, then a challenger the gate judged on the common holdout) and a monitoring run on the
+drifted batch, behind Airflow's api-server with auth on. Every value the test expects is read
+from MLflow or from Airflow's REST API for those runs, never invented; the page must agree.
+Saves the screenshot used in README and docs/ui.md.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
-import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.integration.ui.registry_seed import HOSTILE, MODEL, SeededRegistry, seed
+from tests.support.real_run import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    MODEL,
+    MONITORING_ID,
+    LinkedRun,
+    api_get,
+    task_path,
+    token,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "mlops-page.png"
-PASSWORD = "mlops-viewer-pw"
 
 
-def _require_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    reason = f"{CHROMIUM} is missing: apt-get install -y chromium chromium-driver"
-    if os.environ.get("AIRFLOW_MLOPS_REQUIRE_BROWSER") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def seeded(mlflow_server: str) -> SeededRegistry:
-    return seed(mlflow_server, model=MODEL)
-
-
-@pytest.fixture(scope="module")
-def airflow_url(seeded: SeededRegistry, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Airflow's api-server (UI + plugins) on a free port, in its own home, auth on."""
-    from airflow_mlops.local.services import ServiceSpec, free_port, start_service, stop_service
-
-    _require_chromium()
-    root = tmp_path_factory.mktemp("airflow-ui")
-    passwords = root / "passwords.json"
-    passwords.write_text(json.dumps({"viewer": PASSWORD}))
-    port = free_port()
-    env = {
-        "AIRFLOW_HOME": str(root / "home"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(root / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "viewer:viewer",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-        "AIRFLOW__API_AUTH__JWT_SECRET": "browser-test-secret-" + "x" * 48,
-        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
-        # one version per answer: the page reads the three versions in three pages
-        "AIRFLOW__MLOPS__UI_VERSIONS_PER_PAGE": "1",
-        "AIRFLOW_CONN_MLFLOW_DEFAULT": json.dumps(
-            {"conn_type": "mlflow", "host": seeded.tracking_uri}
-        ),
-    }
-    env.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
-    airflow = str(Path(sys.executable).with_name("airflow"))
-    subprocess.run(
-        [airflow, "db", "migrate"], env={**os.environ, **env}, check=True, capture_output=True
-    )
-    spec = ServiceSpec(
-        name="airflow-api",
-        argv=[airflow, "api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        port=port,
-        health_url=f"http://127.0.0.1:{port}/api/v2/monitor/health",
-        env={**env, "AIRFLOW__CORE__UNIT_TEST_MODE": "False"},
-        startup_timeout_s=180,
-    )
-    service = start_service(spec, run_dir=root / "run", log_dir=root / "logs")
-    yield f"http://127.0.0.1:{port}"
-    stop_service(service.name, root / "run")
-
-
-def _token(base: str) -> str:
-    request = urllib.request.Request(
-        f"{base}/auth/token",
-        data=json.dumps({"username": "viewer", "password": PASSWORD}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())["access_token"]
-
-
-def test_live_api_refuses_anonymous_requests(airflow_url: str) -> None:
+def test_live_api_refuses_anonymous_requests(linked_run: LinkedRun) -> None:
     with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(f"{airflow_url}/mlops/api/models", timeout=30)
+        urllib.request.urlopen(f"{linked_run.airflow_url}/mlops/api/models", timeout=30)
     assert refused.value.code == 401
 
 
-def test_page_shows_champion_chart_and_links_to_the_run(
-    airflow_url: str, seeded: SeededRegistry
-) -> None:
+def test_page_shows_the_real_runs(linked_run: LinkedRun) -> None:
+    from mlflow import MlflowClient
     from playwright.sync_api import expect, sync_playwright
 
-    token = _token(airflow_url)
+    from airflow_mlops.lineage import DATA_COMMIT_TAG, GATE_DECISION_TAG
+
+    base = linked_run.airflow_url
+    jwt = token(base)
+    client = MlflowClient(linked_run.tracking_uri)
+    aliases = client.get_registered_model(MODEL).aliases
+    versions = client.search_model_versions(f"name = '{MODEL}'")
+    assert len(versions) == 2, [v.version for v in versions]
+    champion = client.get_model_version(MODEL, aliases["champion"])
+    challenger = max(versions, key=lambda v: int(v.version))
+    decision = challenger.tags[GATE_DECISION_TAG]
+    verdict = api_get(
+        base,
+        jwt,
+        task_path(MONITORING_ID, linked_run.run_ids[MONITORING_ID], "check_drift")
+        + "/xcomEntries/return_value?deserialize=true",
+    )["value"]
+    assert verdict["drifted_columns"], verdict  # the demo's drifted batch drifts
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.add_cookies([{"name": "_token", "value": token, "url": airflow_url}])
+        context.add_cookies([{"name": "_token", "value": jwt, "url": base}])
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
 
         # Browse > MLOps in Airflow's navigation opens the page in its own tab.
-        page.goto(airflow_url)
+        page.goto(base)
         page.get_by_role("button", name="Browse").click(timeout=60_000)
         with context.expect_page() as opened:
             page.get_by_role("menuitem", name="MLOps").click()
         mlops = opened.value
-        assert mlops.url == f"{airflow_url}/mlops/"
+        assert mlops.url == f"{base}/mlops/"
         mlops.on("pageerror", lambda error: errors.append(str(error)))
-        expect(mlops.get_by_test_id("champion-version")).to_have_text("version 2", timeout=60_000)
-        expect(mlops.get_by_test_id("challenger-version")).to_have_text("version 3")
-        expect(mlops.locator("#metric-chart svg circle")).to_have_count(3)
-        expect(mlops.locator('#metric-chart circle.champion[data-point="2"]')).to_have_count(1)
-        expect(mlops.locator("#drift-chart svg circle")).to_have_count(3)
-        expect(mlops.locator("#versions tbody tr")).to_have_count(3)
-        # A hostile gate reason is shown as text and never runs.
-        expect(mlops.locator("#challenger")).to_contain_text(HOSTILE)
-        assert mlops.evaluate("window.__mlops_xss") is None
+        mlops.goto(f"{base}/mlops/?model={MODEL}")
+
+        expect(mlops.get_by_test_id("champion-version")).to_have_text(
+            f"version {champion.version}", timeout=60_000
+        )
+        # the gate's comparison on the common holdout, as the challenger's evaluation wrote it
+        first = min(versions, key=lambda v: int(v.version))
+        holdout = mlops.get_by_test_id("holdout")
+        expect(holdout).to_contain_text(f"champion v{first.version}")
+        expect(holdout).to_contain_text(f"challenger v{challenger.version}")
+        expect(mlops.get_by_test_id("holdout-decision")).to_have_text(decision)
+        expect(mlops.locator("#metric-chart svg circle")).to_have_count(2)
+        rows = mlops.locator("#versions tbody tr")
+        expect(rows).to_have_count(2)
+        row = mlops.locator(f'#versions tbody tr[data-version="{challenger.version}"]')
+        expect(row.locator(f"td.decision-{decision}")).to_have_text(decision)
+        # data revisions are commit ids, never the branch or tag asked for
+        commit = challenger.tags[DATA_COMMIT_TAG]
+        assert re.fullmatch(r"[0-9a-f]{40}", commit), commit
+        expect(row).to_contain_text(commit[:8])
+        # drift: one monitoring run, and its drifted columns marked in the per-column grid
+        expect(mlops.locator("#drift-chart svg circle")).to_have_count(1)
+        grid = mlops.locator("#drift-columns")
+        for column in verdict["drifted_columns"]:
+            cell = grid.locator(f'tr[data-column="{column}"] td')
+            expect(cell).to_have_attribute("data-state", "drifted")
+        stable = set(verdict["tests"]) - set(verdict["drifted_columns"])
+        for column in sorted(stable)[:3]:
+            cell = grid.locator(f'tr[data-column="{column}"] td')
+            expect(cell).to_have_attribute("data-state", "stable")
+        # the timeline: every CT run, the skipped and the failed one too, each with its reason
+        first, second, repeated, missing = linked_run.ct_run_ids
+        timeline = mlops.locator("#ct-runs tbody tr")
+        expect(timeline).to_have_count(4)
+        expected = {first: "accepted", second: decision, repeated: "skipped", missing: "failed"}
+        for run_id, outcome in expected.items():
+            row = mlops.locator(f'#ct-runs tr[data-run="{run_id}"]')
+            expect(row).to_have_attribute("data-outcome", outcome)
+        skipped = mlops.locator(f'#ct-runs tr[data-run="{repeated}"]')
+        expect(skipped).to_contain_text(f"already trained as version {challenger.version}")
+        failed = mlops.locator(f'#ct-runs tr[data-run="{missing}"]')
+        expect(failed).to_contain_text("pull_data failed")
+        task_link = failed.get_by_test_id("ct-task-link").get_attribute("href") or ""
+        assert task_link.startswith(base) and task_link.endswith("/tasks/pull_data"), task_link
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         mlops.screenshot(path=str(SCREENSHOT), full_page=True)
 
         # Click through from the champion to its MLflow run.
         mlops.locator("#champion").get_by_test_id("run-link").click()
-        mlops.wait_for_url(f"**/runs/{seeded.run_ids['2']}**", timeout=60_000)
-        assert mlops.url.startswith(seeded.tracking_uri)
-        run_title = re.compile(rf"Run {seeded.run_ids['2']} - MLflow")
-        expect(mlops).to_have_title(run_title, timeout=60_000)
+        mlops.wait_for_url(f"**/runs/{champion.run_id}**", timeout=60_000)
+        assert mlops.url.startswith(linked_run.tracking_uri)
+        expect(mlops).to_have_title(re.compile(rf"Run {champion.run_id} - MLflow"), timeout=60_000)
+        # the failed run's task link opens Airflow's view of that task
+        mlops.goto(task_link)
+        expect(mlops.get_by_text("pull_data").first).to_be_visible(timeout=60_000)
         assert errors == []
         browser.close()

@@ -85,6 +85,20 @@ def test_a_monitoring_run_without_drift_share_is_no_drift_point() -> None:
     )
 
 
+def test_a_drift_point_says_which_columns_drifted() -> None:
+    metrics = {"drift_share": 0.5, "drift.age": 0.001, "drifted.age": 1.0, "drift.bmi": 0.6,
+               "drifted.bmi": 0.0, "drift.old_run_column": 0.2}  # fmt: skip
+    point = drift_point(
+        {"info": {"run_id": "r", "start_time": 0}, "data": {"metrics": _pairs(metrics)}}, LINKS
+    )
+    assert point is not None
+    assert point["columns"] == {
+        "age": {"score": 0.001, "drifted": True},
+        "bmi": {"score": 0.6, "drifted": False},
+        "old_run_column": {"score": 0.2, "drifted": None},
+    }
+
+
 def test_a_report_tag_pointing_elsewhere_is_shown_as_text_not_linked() -> None:
     """Anyone who may write MLflow tags could otherwise put a link on the page."""
     evil = "https://evil.example/phish/report.html"
