@@ -31,6 +31,12 @@ class MlopsHome:
         return self.root / "airflow"
 
     @property
+    def airflow_passwords(self) -> Path:
+        """The local stack's Airflow login (``{"admin": "<generated password>"}``); outside
+        the Airflow home, so a demo that resets Airflow keeps it."""
+        return self.root / "airflow-passwords.json"
+
+    @property
     def mlflow_dir(self) -> Path:
         return self.root / "mlflow"
 

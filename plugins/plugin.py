@@ -7,6 +7,7 @@ from typing import Any
 from airflow.plugins_manager import AirflowPlugin
 
 from airflow_mlops.plugins import macros
+from airflow_mlops.plugins.hosts import AllowedHostsMiddleware
 from airflow_mlops.plugins.links import EXTRA_LINKS
 from airflow_mlops.plugins.priority import TriggerPriority
 
@@ -37,6 +38,10 @@ class MlopsPlugin(AirflowPlugin):
 
     name = "airflow_mlops"
     fastapi_apps = [{"app": LazyApp(), "url_prefix": URL_PREFIX, "name": "MLOps API"}]
+    # the api-server refuses Host headers outside [mlops] allowed_hosts (none configured: all)
+    fastapi_root_middlewares = [
+        {"middleware": AllowedHostsMiddleware, "name": "airflow-mlops allowed hosts"}
+    ]
     # No ``url_route``: Airflow would embed the page in an iframe sandboxed without
     # allow-popups / allow-top-navigation, where links to MLflow and to DAG runs cannot open.
     # In the Browse menu the entry is a real link that opens the page in its own tab (3.3.2

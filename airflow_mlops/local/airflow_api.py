@@ -14,6 +14,13 @@ from airflow_mlops.errors import ServiceError
 FINISHED = ("success", "failed")
 
 
+def _unreachable(base_url: str, error: urllib.error.URLError) -> ServiceError:
+    return ServiceError(
+        f"Airflow API at {base_url} is unreachable: {error.reason}",
+        hint="Start it with `airflow-mlops up`.",
+    )
+
+
 class AirflowApi:
     """Calls the REST API of an Airflow api-server.
 
@@ -24,6 +31,31 @@ class AirflowApi:
     def __init__(self, base_url: str, token: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
+
+    @classmethod
+    def login(cls, base_url: str, username: str, password: str) -> AirflowApi:
+        """A client with the JWT that ``POST /auth/token`` gives ``username``.
+
+        :raises ServiceError: the api-server is unreachable or refused the credentials.
+        """
+        base = base_url.rstrip("/")
+        request = urllib.request.Request(
+            f"{base}/auth/token",
+            data=json.dumps({"username": username, "password": password}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return cls(base, json.loads(response.read())["access_token"])
+        except urllib.error.HTTPError as error:
+            raise ServiceError(
+                f"Airflow at {base} refused the login of {username!r} ({error.code}).",
+                hint="Check the password (the local stack keeps it in airflow-passwords.json "
+                "in its home).",
+            ) from error
+        except urllib.error.URLError as error:
+            raise _unreachable(base, error) from error
 
     def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """Send one request; return the decoded JSON answer."""
@@ -46,10 +78,7 @@ class AirflowApi:
                 hint="Check that the DAG exists, parses without errors, and the call is allowed.",
             ) from error
         except urllib.error.URLError as error:
-            raise ServiceError(
-                f"Airflow API at {self.base_url} is unreachable: {error.reason}",
-                hint="Start it with `airflow-mlops up`.",
-            ) from error
+            raise _unreachable(self.base_url, error) from error
         return json.loads(payload) if payload else None
 
     def dag_ids(self) -> set[str]:

@@ -41,6 +41,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     config = _stack_config(args)
     stack.up(config)
     print(f"Airflow UI:  {config.airflow_url}  (DAGs from {config.dags_folder})")
+    print(f"Login:       {stack.ADMIN_USER} / {stack.admin_password(config)}  "
+          f"(kept in {config.home.airflow_passwords})")  # fmt: skip
     print(f"MLflow UI:   {config.mlflow_url}")
     print(f"Data and logs under {config.home.root}; stop with `airflow-mlops down`.")
     return 0

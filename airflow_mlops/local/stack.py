@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from airflow_mlops.errors import ServiceError
+from airflow_mlops.local.airflow_api import AirflowApi
 from airflow_mlops.local.services import (
     RunningService,
     airflow_standalone_spec,
@@ -22,6 +24,11 @@ from airflow_mlops.local.services import (
 from airflow_mlops.settings import HOME_ENV, MlopsHome
 
 SERVICES = ("airflow", "mlflow")
+#: the local stack's one Airflow user, an admin; its password is generated once per home
+ADMIN_USER = "admin"
+#: the Host headers the local stack's api-server answers (a page on another name that resolves
+#: to this machine, DNS rebinding, gets a 400)
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
 
 
 @dataclass(frozen=True)
@@ -50,8 +57,11 @@ def airflow_env(config: StackConfig) -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_FOLDER": str(config.dags_folder),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",  # a real stack, also when tests start it
-        # A local demo only: every user of this machine is admin; never set this in production.
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        # one admin, its password generated once and kept in the home (admin_password)
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(config.home.airflow_passwords),
+        "AIRFLOW__MLOPS__ALLOWED_HOSTS": ",".join(LOCAL_HOSTS),
         "AIRFLOW__API__BASE_URL": config.airflow_url,
         "MLFLOW_TRACKING_URI": config.mlflow_url,
         "AIRFLOW_CONN_MLFLOW_DEFAULT": json.dumps(
@@ -63,6 +73,30 @@ def airflow_env(config: StackConfig) -> dict[str, str]:
         "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
         "MLFLOW_HTTP_REQUEST_TIMEOUT": "60",
     }
+
+
+def admin_password(config: StackConfig) -> str:
+    """The admin's password: read from the home, or generated and kept there (mode 0600)."""
+    path = config.home.airflow_passwords
+    if path.is_file():
+        try:
+            return json.loads(path.read_text())[ADMIN_USER]
+        except (ValueError, KeyError, TypeError) as error:
+            raise ServiceError(
+                f"The Airflow login file {path} is not {{{ADMIN_USER!r}: password}}: {error}.",
+                hint=f"Delete {path}; `airflow-mlops up` generates a new password.",
+            ) from error
+    password = secrets.token_urlsafe(18)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        json.dump({ADMIN_USER: password}, file)
+    return password
+
+
+def api_client(config: StackConfig) -> AirflowApi:
+    """A client of the stack's REST API, logged in as the admin."""
+    return AirflowApi.login(config.airflow_url, ADMIN_USER, admin_password(config))
 
 
 def airflow_cli(config: StackConfig, *args: str, env: dict[str, str] | None = None) -> str:
@@ -102,8 +136,19 @@ def ensure_mlflow(config: StackConfig) -> str:
 
 
 def up(config: StackConfig) -> RunningService:
-    """Start MLflow, migrate the Airflow DB and start Airflow standalone."""
+    """Start MLflow, migrate the Airflow DB and start Airflow standalone; a stack that already
+    runs (``make demo`` leaves it running) is left as it is."""
+    pid_file = config.home.pids / "airflow.pid"
+    if pid_file.exists() and port_in_use(config.airflow_port):
+        ensure_mlflow(config)
+        return RunningService(
+            "airflow",
+            int(pid_file.read_text()),
+            config.airflow_url,
+            config.home.logs / "airflow.log",
+        )
     ensure_mlflow(config)
+    admin_password(config)
     airflow_cli(config, "db", "migrate")
     spec = airflow_standalone_spec(
         config.home.airflow_home,

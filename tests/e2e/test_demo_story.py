@@ -106,3 +106,31 @@ def test_each_step_of_the_story(story) -> None:
     assert states["train"] in ("upstream_failed", None)
     assert corrupt.champion == rerun.champion
     assert len(_versions(story)) == len(versions)  # nothing registered by the failed run
+
+
+def test_the_stack_has_a_login_and_refuses_foreign_hosts(story) -> None:
+    """No anonymous admin: the API wants the generated password; another Host header is a 400
+    (a page on a name that resolves to this machine cannot drive Airflow)."""
+    import urllib.error
+    import urllib.request
+
+    from airflow_mlops.errors import ServiceError
+    from airflow_mlops.local.airflow_api import AirflowApi
+    from airflow_mlops.local.stack import ADMIN_USER, admin_password
+
+    base = story.config.airflow_url
+    with pytest.raises(urllib.error.HTTPError) as anonymous:
+        urllib.request.urlopen(f"{base}/api/v2/dags", timeout=30)
+    assert anonymous.value.code == 401
+    with pytest.raises(ServiceError, match="refused the login of 'admin'"):
+        AirflowApi.login(base, ADMIN_USER, "wrong-password")
+    api = AirflowApi.login(base, ADMIN_USER, admin_password(story.config))
+    assert "mlops_level1_ct" in api.dag_ids()
+    rebinding = urllib.request.Request(
+        f"{base}/api/v2/monitor/health", headers={"Host": "attacker.example"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(rebinding, timeout=30)
+    assert refused.value.code == 400
+    # `airflow-mlops up` on the stack the demo left running leaves it as it is
+    assert up(story.config).pid == int((story.config.home.pids / "airflow.pid").read_text())

@@ -213,6 +213,8 @@ def cluster_env(config: ClusterConfig) -> dict[str, str]:
         ),
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__API_AUTH__JWT_SECRET": config.jwt_secret,
+        # a throwaway test cluster: its REST client calls without a login
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
     }
     if config.broker_url:
         env["AIRFLOW__CELERY__BROKER_URL"] = config.broker_url

@@ -27,7 +27,14 @@ from airflow_mlops.errors import ServiceError
 from airflow_mlops.lineage import DATA_REV_TAG, GATE_DECISION_TAG, TRIGGER_TAG
 from airflow_mlops.local.airflow_api import FINISHED, AirflowApi
 from airflow_mlops.local.demo.pipeline import BACKEND_ENV, MODEL_NAME
-from airflow_mlops.local.stack import StackConfig, down, up
+from airflow_mlops.local.stack import (
+    ADMIN_USER,
+    StackConfig,
+    admin_password,
+    api_client,
+    down,
+    up,
+)
 
 CT_DAG = "mlops_level1_ct"
 #: how long one step may wait for its runs (the e2e test's whole story has 900 s)
@@ -189,7 +196,7 @@ def run_story(config: StackConfig) -> Story:
     from airflow_mlops.local.demo.registry import publish_version
 
     home = config.home
-    story = Story(config, AirflowApi(config.airflow_url))
+    story = Story(config, api_client(config))
     story.api.wait_for_dags(DAG_IDS)
     batches = write_batches(home.root / "incoming")
 
@@ -300,6 +307,8 @@ def run_demo(config: StackConfig, *, keep_running: bool = True) -> int:
         states = ", ".join(f"{r['dag_id']}={r['state']}" for r in step.runs)
         print(f"  {step.seconds:6.0f} s  {step.title}: {states}")
     print(f"\n  Airflow UI:  {config.airflow_url}")
+    print(f"  Login:       {ADMIN_USER} / {admin_password(config)}   "
+          f"(kept in {home.airflow_passwords})")  # fmt: skip
     print(f"  MLOps page:  {config.airflow_url}/mlops/   (Airflow menu: Browse > MLOps)")
     print(f"  MLflow UI:   {config.mlflow_url}")
     print(f"  Reports:     {home.artifacts}")
