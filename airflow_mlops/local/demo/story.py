@@ -156,22 +156,42 @@ class Story:
 
 
 def docker_backend(repo: Path) -> str:
-    """``docker`` when an engine answers (starting one as root on Debian), else ``local``."""
-    if shutil.which("docker") and _docker_ok():
+    """``docker`` when an engine answers and the training image has a base (as root on Debian
+    the demo starts the engine, or builds the local base where no registry is reachable, with
+    ``scripts/ensure-docker.sh``), else ``local``."""
+    engine = shutil.which("docker") is not None and _docker_ok()
+    missing = _missing_base() if engine else "no Docker engine is reachable"
+    if missing is None:
         return "docker"
     script = repo / "scripts" / "ensure-docker.sh"
     if os.geteuid() == 0 and Path("/etc/debian_version").exists() and script.exists():
-        print("    no Docker engine answers: starting one (scripts/ensure-docker.sh)", flush=True)
+        doing = "building the local base image" if engine else "starting one"
+        print(f"    {missing}: {doing} (scripts/ensure-docker.sh)", flush=True)
         if subprocess.run(["bash", str(script)], check=False).returncode == 0 and _docker_ok():
-            return "docker"
-    print("    NOTE: no Docker engine is reachable; training runs in a local subprocess "
-          "(backend=local). Start Docker to train in the container.", flush=True)  # fmt: skip
+            missing = _missing_base()
+            if missing is None:
+                return "docker"
+    print(f"    NOTE: {missing}; training runs in a local subprocess (backend=local). "
+          "Start Docker (and `make docker-base` where no registry is reachable) to train in "
+          "the container.", flush=True)  # fmt: skip
     return "local"
 
 
 def _docker_ok() -> bool:
     done = subprocess.run(["docker", "info"], capture_output=True, check=False)
     return done.returncode == 0
+
+
+def _missing_base() -> str | None:
+    """Why the training image has no base on this engine (the level-2 build's own choice,
+    :func:`~airflow_mlops.cicd.choose_base_image`), or None when it has one."""
+    from airflow_mlops.cicd import choose_base_image
+
+    try:
+        choose_base_image(None)
+    except ServiceError as error:
+        return error.message.rstrip(".")
+    return None
 
 
 def write_batches(incoming: Path) -> dict[str, Path]:
