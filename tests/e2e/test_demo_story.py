@@ -134,3 +134,16 @@ def test_the_stack_has_a_login_and_refuses_foreign_hosts(story) -> None:
     assert refused.value.code == 400
     # `airflow-mlops up` on the stack the demo left running leaves it as it is
     assert up(story.config).pid == int((story.config.home.pids / "airflow.pid").read_text())
+
+
+def test_the_final_table_shows_the_gates_holdout_figures(story) -> None:
+    """Each version the gate judged shows its holdout metric; a challenger beside the
+    champion's, both with their paired bootstrap intervals."""
+    from airflow_mlops.local.demo.story import registry_table
+
+    rows = {row["version"]: row for row in registry_table(story.config.mlflow_url)}
+    assert rows["1"]["holdout (gate)"].endswith("rows (no champion yet)")
+    judged = [r for v, r in rows.items() if v != "1" and r["gate"] in ("accepted", "rejected")]
+    assert judged, rows
+    for row in judged:
+        assert " vs v" in row["holdout (gate)"] and "[" in row["holdout (gate)"], row

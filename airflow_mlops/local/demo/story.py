@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_mlops.errors import ServiceError
-from airflow_mlops.lineage import DATA_REV_TAG, GATE_DECISION_TAG, TRIGGER_TAG
+from airflow_mlops.lineage import DATA_REV_TAG, GATE_DECISION_TAG, REPORT_TAG, TRIGGER_TAG
 from airflow_mlops.local.airflow_api import FINISHED, AirflowApi
 from airflow_mlops.local.demo.pipeline import BACKEND_ENV, MODEL_NAME
 from airflow_mlops.local.stack import (
@@ -264,11 +264,41 @@ def run_story(config: StackConfig) -> Story:
     return story
 
 
+def holdout_figure(evaluation: dict[str, Any] | None) -> str:
+    """The gate's holdout metric of a version, from its ``evaluation.json``: both models with
+    their paired bootstrap intervals, or the first version's own figure (no champion yet)."""
+    from airflow_mlops.dashboard.rows import holdout_comparison
+    from airflow_mlops.model_registry.gate import DEFAULT_METRIC
+
+    def interval(figure: dict[str, float]) -> str:
+        return f"{figure['value']:.3f} [{figure['low']:.3f}, {figure['high']:.3f}]"
+
+    comparison = holdout_comparison(evaluation)
+    if comparison:
+        return (
+            f"{comparison['metric']} {interval(comparison['challenger'])} vs "
+            f"v{comparison['champion_version']} {interval(comparison['champion'])}, "
+            f"{comparison['rows']} rows"
+        )
+    challenger = (evaluation or {}).get("challenger") or {}
+    metric = ((evaluation or {}).get("gate") or {}).get("metric") or DEFAULT_METRIC.get(
+        challenger.get("task", ""), ""
+    )
+    value = (challenger.get("metrics") or {}).get(metric)
+    if value is None:
+        return "-"
+    return f"{metric} {value:.3f}, {challenger.get('rows')} rows (no champion yet)"
+
+
 def registry_table(tracking_uri: str) -> list[dict[str, str]]:
-    """One row per model version: metrics, aliases, data revision, trigger, gate decision."""
+    """One row per model version: metrics, aliases, data revision, trigger, gate decision and
+    the gate's holdout figures (:func:`holdout_figure`)."""
+    from airflow_mlops.dashboard import reads
+    from airflow_mlops.mlflow_rest import MlflowRest
     from airflow_mlops.model_registry.client import mlflow_client
 
     client = mlflow_client(tracking_uri)
+    rest = MlflowRest(tracking_uri)
     aliases: dict[str, list[str]] = {}
     for alias, number in client.get_registered_model(MODEL_NAME).aliases.items():
         aliases.setdefault(str(number), []).append(alias)
@@ -285,6 +315,7 @@ def registry_table(tracking_uri: str) -> list[dict[str, str]]:
             "data_rev": tags.get(DATA_REV_TAG, "-")[:12],
             "trigger": tags.get(TRIGGER_TAG, "-"),
             "gate": tags.get(GATE_DECISION_TAG, "-"),
+            "holdout (gate)": holdout_figure(reads.evaluation(rest, tags.get(REPORT_TAG))),
         })  # fmt: skip
     return rows
 
