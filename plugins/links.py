@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperatorLink
 from airflow.sdk.execution_time.xcom import XCom
 
-from airflow_mlops.dashboard import LinkBuilder, safe_href
+from airflow_mlops.dashboard.links import LinkBuilder, safe_href
 from airflow_mlops.errors import ConfigError
 from airflow_mlops.hooks.mlflow import MlflowHook
 from airflow_mlops.plugins.reports import mlflow_artifact_path, report_path, report_url

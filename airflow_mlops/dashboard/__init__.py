@@ -22,17 +22,37 @@ from path segments quoted here, so the page never receives a ``javascript:`` hre
 
 from __future__ import annotations
 
-from airflow_mlops.dashboard.cache import TtlCache
-from airflow_mlops.dashboard.links import LinkBuilder, safe_href
-from airflow_mlops.dashboard.views import (
-    VERSIONS_PAGE,
-    check_name,
-    check_page_size,
-    list_models,
-    model_view,
-    versions_page,
-)
-from airflow_mlops.errors import ModelNotFoundError
+from typing import TYPE_CHECKING
+
+from airflow_mlops.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from airflow_mlops.dashboard.cache import TtlCache
+    from airflow_mlops.dashboard.links import LinkBuilder, safe_href
+    from airflow_mlops.dashboard.views import (
+        VERSIONS_PAGE,
+        check_name,
+        check_page_size,
+        list_models,
+        model_view,
+        versions_page,
+    )
+    from airflow_mlops.errors import ModelNotFoundError
+
+#: public name -> the module that defines it (loaded on first use: the operators' extra links
+#: import ``dashboard.links`` at DAG parse time, which must not load the API's views)
+_HOMES = {
+    "VERSIONS_PAGE": "views",
+    "LinkBuilder": "links",
+    "ModelNotFoundError": "airflow_mlops.errors",
+    "TtlCache": "cache",
+    "check_name": "views",
+    "check_page_size": "views",
+    "list_models": "views",
+    "model_view": "views",
+    "safe_href": "links",
+    "versions_page": "views",
+}
 
 __all__ = [
     "VERSIONS_PAGE",
@@ -46,3 +66,5 @@ __all__ = [
     "safe_href",
     "versions_page",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES)
