@@ -7,7 +7,9 @@ fault and assert what happened to the run, the artifacts and the champion.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -250,9 +252,30 @@ class ScaleOut:
     api: Any
     services: dict[str, Any]
     mlflow_url: str
+    specs: dict[str, Any] = field(default_factory=dict)
 
     def registry(self, model_name: str) -> RegistryState:
         return registry_state(self.mlflow_url, model_name)
+
+    def crash_and_restart(self, name: str) -> dict[int, tuple[int, str]]:
+        """SIGKILL every process of component ``name``'s session at once (as a crashed host
+        or container would lose them), then start it again; returns what was killed."""
+        import os
+        import signal
+
+        from airflow_mlops.local.services import session_processes, start_service, stop_service
+
+        killed = session_processes(self.services[name].pid)
+        for pid in killed:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        while session_processes(self.services[name].pid):
+            time.sleep(0.1)
+        stop_service(name, self.config.home.pids)  # forgets the dead pid
+        self.services[name] = start_service(
+            self.specs[name], self.config.home.pids, self.config.home.logs
+        )
+        return killed
 
     def log(self, name: str) -> Path:
         return self.config.home.logs / f"{name}.log"
@@ -267,11 +290,10 @@ def start_cluster(
 ) -> Iterator[Any]:
     """``start_cluster(name, dags, executor=..., workers=..., env=...)`` starts an Airflow on
     PostgreSQL (api-server, scheduler, DAG processor; with ``broker_url`` also a triggerer and
-    ``workers`` Celery workers) whose DAGs folder holds one demo CT DAG per entry of ``dags``
-    (dag_id -> config overrides; local training backend, manual triggers only, the session's
-    demo registry). Everything stops when the module ends."""
-    import contextlib
-
+    ``workers`` Celery workers; ``triggerer=True`` adds a triggerer without them) whose DAGs
+    folder holds one demo CT DAG per entry of ``dags`` (dag_id -> config overrides; local
+    training backend, manual triggers only, the session's demo registry). Everything stops when
+    the module ends."""
     from airflow_mlops.local.airflow_api import AirflowApi
     from airflow_mlops.local.services import free_port
     from airflow_mlops.settings import MlopsHome
@@ -294,6 +316,7 @@ def start_cluster(
         executor: str = "LocalExecutor",
         broker_url: str | None = None,
         workers: int = 0,
+        triggerer: bool = False,
         env: dict[str, str] | None = None,
     ) -> ScaleOut:
         root = tmp_path_factory.mktemp(name)
@@ -320,8 +343,9 @@ def start_cluster(
         )
         specs = [api_server_spec(config), scheduler_spec(config, free_port(), free_port())]
         specs.append(dag_processor_spec(config))
-        if broker_url:
+        if broker_url or triggerer:
             specs.append(triggerer_spec(config, free_port()))
+        if broker_url:
             specs += [
                 celery_worker_spec(config, f"worker-{index}", free_port())
                 for index in range(1, workers + 1)
@@ -329,7 +353,13 @@ def start_cluster(
         services = stack.enter_context(running(specs, config.home))
         api = AirflowApi(config.api_url)
         api.wait_for_dags(set(dags))
-        return ScaleOut(config=config, api=api, services=services, mlflow_url=mlflow_server)
+        return ScaleOut(
+            config=config,
+            api=api,
+            services=services,
+            mlflow_url=mlflow_server,
+            specs={spec.name: spec for spec in specs},
+        )
 
     with stack:
         yield start

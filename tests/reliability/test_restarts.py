@@ -1,0 +1,101 @@
+"""Airflow's components crash in the middle of a CT run and come back.
+
+One cluster: PostgreSQL, the LocalExecutor, and the api-server, scheduler, DAG processor and
+triggerer each its own process. For each component a CT run of a model of its own starts;
+while ``train`` runs, every process of that component's session is SIGKILLed at once (as a
+crashed host or container loses them, task runners included) and the component is started
+again. The run must end successfully, a lost task retried, with exactly one version of the
+model, its champion, and no promotion lock left on the registered model.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from airflow_mlops.lineage import LOCK_TAG, RUN_ID_TAG
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+COMPONENTS = ("api-server", "dag-processor", "triggerer", "scheduler")
+TRAIN = "train"
+#: a task whose runner died is failed (and retried) after this many seconds without heartbeat
+HEARTBEAT_TIMEOUT_S = 20
+#: how often the scheduler looks for tasks of executors that died (Airflow's default: 300 s)
+ORPHAN_CHECK_S = 15
+RUN_TIMEOUT_S = 420
+SUFFIX = uuid.uuid4().hex[:6]
+
+
+def _dag_id(component: str) -> str:
+    return "ct_restart_" + component.replace("-", "_")
+
+
+def _model(component: str) -> str:
+    return f"restart-{component}-{SUFFIX}"
+
+
+@pytest.fixture(scope="module")
+def cluster(start_cluster):
+    dags = {
+        _dag_id(c): {"model_name": _model(c), "retries": 1, "retry_delay_s": 2} for c in COMPONENTS
+    }
+    return start_cluster(
+        "restarts",
+        dags,
+        triggerer=True,
+        env={
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT_S),
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "2",
+            # a new scheduler resets the tasks of a dead one's executor at this interval
+            "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": str(ORPHAN_CHECK_S),
+        },
+    )
+
+
+def _wait_for_training(cluster, dag_id: str, run_id: str, timeout_s: float = 300) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        tasks = {t["task_id"]: t for t in cluster.api.task_instances(dag_id, run_id)}
+        if tasks[TRAIN]["state"] == "running":
+            time.sleep(2)  # into the training itself
+            return
+        if tasks[TRAIN]["state"] in ("success", "failed", "upstream_failed", "skipped"):
+            break
+        time.sleep(0.5)
+    pytest.fail(f"{TRAIN} never ran: {tasks[TRAIN]}")
+
+
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_a_component_crashes_mid_training_and_the_run_ends_with_one_version(
+    cluster, component: str
+) -> None:
+    from mlflow import MlflowClient
+
+    dag_id, model = _dag_id(component), _model(component)
+    started = time.monotonic()
+    run_id = cluster.api.trigger(dag_id)
+    _wait_for_training(cluster, dag_id, run_id)
+    killed = cluster.crash_and_restart(component)
+    restarted_s = time.monotonic() - started
+    run = cluster.api.wait_for_run(dag_id, run_id, timeout_s=RUN_TIMEOUT_S)
+    tasks = {t["task_id"]: t for t in cluster.api.task_instances(dag_id, run_id)}
+    registry = cluster.registry(model)
+    model_tags = MlflowClient(cluster.mlflow_url).get_registered_model(model).tags
+    print(
+        f"\n{component}: killed {len(killed)} processes at {restarted_s:.0f} s, restarted; run "
+        f"{run['state']} after {time.monotonic() - started:.0f} s; train tries "
+        f"{tasks[TRAIN]['try_number']}; versions {sorted(registry.versions)}"
+    )
+    assert killed, f"no process of {component} was running"
+    assert run["state"] == "success", tasks
+    assert {t["state"] for t in tasks.values()} == {"success"}
+    assert list(registry.versions) == ["1"]  # not lost, not duplicated
+    assert registry.versions["1"][RUN_ID_TAG] == run_id
+    assert registry.champion == "1"
+    assert LOCK_TAG not in model_tags
+    if component == "scheduler":  # the LocalExecutor's task runners died with it
+        assert tasks[TRAIN]["try_number"] == 2
+        assert any("airflow_mlops.training" in cmd for _, cmd in killed.values())
