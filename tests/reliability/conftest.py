@@ -290,10 +290,10 @@ def start_cluster(
 ) -> Iterator[Any]:
     """``start_cluster(name, dags, executor=..., workers=..., env=...)`` starts an Airflow on
     PostgreSQL (api-server, scheduler, DAG processor; with ``broker_url`` also a triggerer and
-    ``workers`` Celery workers; ``triggerer=True`` adds a triggerer without them) whose DAGs
-    folder holds one demo CT DAG per entry of ``dags`` (dag_id -> config overrides; local
-    training backend, manual triggers only, the session's demo registry). Everything stops when
-    the module ends."""
+    ``workers`` Celery workers; ``triggerer=True`` adds a triggerer without them; ``mlflow_url``
+    replaces the session's MLflow server) whose DAGs folder holds one demo CT DAG per entry of
+    ``dags`` (dag_id -> config overrides; local training backend, manual triggers only, the
+    session's demo registry). Everything stops when the module ends."""
     from airflow_mlops.local.airflow_api import AirflowApi
     from airflow_mlops.local.services import free_port
     from airflow_mlops.settings import MlopsHome
@@ -317,6 +317,7 @@ def start_cluster(
         broker_url: str | None = None,
         workers: int = 0,
         triggerer: bool = False,
+        mlflow_url: str | None = None,
         env: dict[str, str] | None = None,
     ) -> ScaleOut:
         root = tmp_path_factory.mktemp(name)
@@ -334,7 +335,7 @@ def start_cluster(
             home=MlopsHome(root / "home"),
             dags_folder=dags_folder,
             database_url=postgres_server.new_database(name),
-            mlflow_port=int(mlflow_server.rsplit(":", 1)[1]),
+            mlflow_port=int((mlflow_url or mlflow_server).rsplit(":", 1)[1]),
             api_port=free_port(),
             executor=executor,
             broker_url=broker_url,
@@ -357,7 +358,7 @@ def start_cluster(
             config=config,
             api=api,
             services=services,
-            mlflow_url=mlflow_server,
+            mlflow_url=mlflow_url or mlflow_server,
             specs={spec.name: spec for spec in specs},
         )
 

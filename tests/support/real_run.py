@@ -131,23 +131,25 @@ def linked_run(mlflow_server: str, root: Path) -> Iterator[LinkedRun]:
         "AIRFLOW_CONN_MLFLOW_DEFAULT": connection,
         "MLFLOW_TRACKING_URI": mlflow_server,
     }
-    patch = pytest.MonkeyPatch()
-    for key, value in env.items():
-        patch.setenv(key, value)
-    patch.setattr(settings, "DAGS_FOLDER", str(dags))
-    home = MlopsHome.from_env()
-    if not home.registry_repo.exists():
-        bootstrap_registry(home.registry_repo, home.dvc_remote)
-    namespace: dict[str, object] = {"__file__": str(dags / f"{DAG_ID}.py")}
-    exec(compile(DAG_FILE, namespace["__file__"], "exec"), namespace)
-    champion = namespace["dag"].test(run_conf={"epochs": 3})  # type: ignore[attr-defined]
-    challenger = namespace["dag"].test(run_conf={"epochs": 6})  # type: ignore[attr-defined]
+    # the runs' environment only while they run: later tests of the session must not see it
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        patch.setattr(settings, "DAGS_FOLDER", str(dags))
+        home = MlopsHome.from_env()
+        if not home.registry_repo.exists():
+            bootstrap_registry(home.registry_repo, home.dvc_remote)
+        namespace: dict[str, Any] = {"__file__": str(dags / f"{DAG_ID}.py")}
+        exec(compile(DAG_FILE, namespace["__file__"], "exec"), namespace)
+        ct, monitoring = namespace["dag"], namespace["monitoring"]
+        champion = ct.test(run_conf={"epochs": 3})
+        challenger = ct.test(run_conf={"epochs": 6})
+        repeated = ct.test(run_conf={"epochs": 6})
+        missing = ct.test(run_conf={"data_rev": MISSING_REV})
+        batches = write_batches(home.root / "incoming")
+        shutil.copy(batches["drifted"], home.root / "incoming" / "batch.csv")
+        watch = monitoring.test()
     states = {ti.task_id: ti.state and str(ti.state) for ti in challenger.get_task_instances()}
-    repeated = namespace["dag"].test(run_conf={"epochs": 6})  # type: ignore[attr-defined]
-    missing = namespace["dag"].test(run_conf={"data_rev": MISSING_REV})  # type: ignore[attr-defined]
-    batches = write_batches(home.root / "incoming")
-    shutil.copy(batches["drifted"], home.root / "incoming" / "batch.csv")
-    watch = namespace["monitoring"].test()  # type: ignore[attr-defined]
     states |= {ti.task_id: ti.state and str(ti.state) for ti in watch.get_task_instances()}
 
     passwords = root / "passwords.json"
@@ -179,4 +181,3 @@ def linked_run(mlflow_server: str, root: Path) -> Iterator[LinkedRun]:
         )
     finally:
         stop_service(service.name, root / "run")
-        patch.undo()
