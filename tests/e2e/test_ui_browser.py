@@ -4,7 +4,8 @@ The session's real run (:mod:`tests.support.real_run`): two CT runs of the demo 
 champion, then a challenger the gate judged on the common holdout) and a monitoring run on the
 drifted batch, behind Airflow's api-server with auth on. Every value the test expects is read
 from MLflow or from Airflow's REST API for those runs, never invented; the page must agree.
-Saves the screenshot used in README and docs/ui.md.
+Saves a screenshot of the page beside the test's files (``scripts/screenshot.py`` makes the
+README's from the real demo).
 """
 
 from __future__ import annotations
@@ -29,8 +30,6 @@ from tests.support.real_run import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
 
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "mlops-page.png"
-
 
 def test_live_api_refuses_anonymous_requests(linked_run: LinkedRun) -> None:
     with pytest.raises(urllib.error.HTTPError) as refused:
@@ -38,7 +37,7 @@ def test_live_api_refuses_anonymous_requests(linked_run: LinkedRun) -> None:
     assert refused.value.code == 401
 
 
-def test_page_shows_the_real_runs(linked_run: LinkedRun) -> None:
+def test_page_shows_the_real_runs(linked_run: LinkedRun, tmp_path: Path) -> None:
     from mlflow import MlflowClient
     from playwright.sync_api import expect, sync_playwright
 
@@ -121,8 +120,7 @@ def test_page_shows_the_real_runs(linked_run: LinkedRun) -> None:
         expect(failed).to_contain_text("pull_data failed")
         task_link = failed.get_by_test_id("ct-task-link").get_attribute("href") or ""
         assert task_link.startswith(base) and task_link.endswith("/tasks/pull_data"), task_link
-        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        mlops.screenshot(path=str(SCREENSHOT), full_page=True)
+        mlops.screenshot(path=str(tmp_path / "mlops-page.png"), full_page=True)
 
         # Click through from the champion to its MLflow run.
         mlops.locator("#champion").get_by_test_id("run-link").click()
