@@ -36,7 +36,7 @@ from airflow_mlops.inputs import (
 )
 from airflow_mlops.training.container import DATA_MOUNT, OUTPUT_MOUNT
 from airflow_mlops.training.image import DOCKERFILE
-from airflow_mlops.training.selftest import CHECKS, REPORT
+from airflow_mlops.training.selftest import CHECKS
 from airflow_mlops.variables import DEFAULT_BASE_IMAGE
 
 #: the image's non-root user (see airflow_mlops/docker/Dockerfile)
@@ -303,67 +303,101 @@ def choose_base_image(
 #: the checks run in the training image, which holds torch but not onnx/onnxruntime: the ONNX
 #: export of the smoke checkpoint (its files and parity) is the next task, in the worker
 IMAGE_CHECKS = tuple(name for name in CHECKS if name not in ("writes_artifacts", "onnx_parity"))
+#: the pytest plugin's test of a check is ``test_pipeline_<check>``
+TEST_PREFIX = "test_pipeline_"
+#: pytest's JUnit XML report of the pipeline tests, in the output folder
+JUNIT_REPORT = "pipeline-tests.xml"
 
-#: what an image whose airflow-mlops predates the pipeline checks prints when asked to run them
+#: what an image whose airflow-mlops predates the pipeline tests prints when asked to run them
 STALE_IMAGE_SIGNS = (
-    "No module named airflow_mlops.training.selftest",
-    "airflow_mlops.training.selftest: error: unrecognized arguments",
+    "No module named pytest",
+    "module or package not found: airflow_mlops.pytest_plugin",
+    "error: unrecognized arguments: --mlops",
 )
 
 
-def selftest_command(
+def pipeline_tests_command(
     image: str | None, data: Path, label: str, output: Path, params: Mapping[str, Any] | None = None
 ) -> list[str]:
-    """The command that runs the pipeline checks: in ``image`` locked down, or locally if None.
+    """The pytest command that runs the plugin's pipeline tests (:mod:`airflow_mlops.
+    pytest_plugin`): in ``image`` locked down as training is, or in this environment if None.
 
     :param params: the pipeline's TrainingConfig fields (its model factory, columns, task).
     """
-    args = ["--label", label, "--rows", "256", "--checks", ",".join(IMAGE_CHECKS)]
-    if params:
-        args += ["--params", json.dumps(dict(params), sort_keys=True)]
-    if image is None:
-        return [sys.executable, "-m", "airflow_mlops.training.selftest", "--data", str(data),
-                "--output", str(output), *args]  # fmt: skip
+    skipped = [name for name in CHECKS if name not in IMAGE_CHECKS]
+    in_image = image is not None
+    data_arg = f"{DATA_MOUNT}/{data.name}" if in_image else str(data)
+    output_arg = OUTPUT_MOUNT if in_image else str(output)
+    pytest_args = [
+        "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfE", "--tb=short",
+        "--pyargs", "airflow_mlops.pytest_plugin",
+        "--mlops-data", data_arg, "--mlops-output", output_arg, "--mlops-rows", "256",
+        "--mlops-params", json.dumps({**(params or {}), "label": label}, sort_keys=True),
+        "-k", " and ".join(f"not {TEST_PREFIX}{name}" for name in skipped),
+        "--junitxml", f"{output_arg}/{JUNIT_REPORT}",
+    ]  # fmt: skip
+    if not in_image:
+        return [sys.executable, *pytest_args]
     return [
         "docker", "run", "--rm", "--network", "none", "--read-only", "--user", IMAGE_USER,
         "--tmpfs", "/tmp:rw,size=512m", "--memory", "2g",
         "-v", f"{data.parent}:{DATA_MOUNT}:ro", "-v", f"{output}:{OUTPUT_MOUNT}:rw",
-        "--entrypoint", "python", image, "-m", "airflow_mlops.training.selftest",
-        "--data", f"{DATA_MOUNT}/{data.name}", "--output", OUTPUT_MOUNT, *args,
+        "--entrypoint", "python", image, *pytest_args,
     ]  # fmt: skip
 
 
-def run_selftest(
+def read_junit_checks(report: Path) -> list[dict[str, Any]]:
+    """The checks in pytest's JUnit XML ``report``, in run order: ``{"name", "passed",
+    "detail"}`` with the failure's message as ``detail["error"]``; [] without a report."""
+    import xml.etree.ElementTree as ET
+
+    if not report.is_file():
+        return []
+    checks = []
+    for case in ET.parse(report).getroot().iter("testcase"):
+        name = case.get("name", "")
+        if name.startswith(TEST_PREFIX):
+            problems = [*case.iter("failure"), *case.iter("error")]
+            detail = {"error": problems[0].get("message") or problems[0].text} if problems else {}
+            checks.append({"name": name.removeprefix(TEST_PREFIX), "passed": not problems,
+                           "detail": detail})  # fmt: skip
+    return checks
+
+
+def run_pipeline_tests(
     image: str | None,
     data: str | Path,
     label: str,
     output: str | Path,
     params: Mapping[str, Any] | None = None,
 ) -> dict:
-    """Run the pipeline checks (:class:`~airflow_mlops.training.selftest.PipelineChecks`) and
-    return their report; :class:`TrainingError` if one fails or the image cannot run them."""
+    """Run the pytest plugin's pipeline tests on ``data`` (:class:`~airflow_mlops.training.
+    selftest.PipelineChecks`) and return their report; :class:`TrainingError` if one fails or
+    the image cannot run them."""
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     out.chmod(0o777)  # the image's user must be able to write here
-    command = selftest_command(image, Path(data).resolve(), label, out, params)
+    command = pipeline_tests_command(image, Path(data).resolve(), label, out, params)
     result = subprocess.run(command, capture_output=True, text=True, check=False)
-    print(result.stdout, result.stderr[-3000:], sep="\n", flush=True)
-    if any(sign in result.stderr for sign in STALE_IMAGE_SIGNS):
+    print(result.stdout[-6000:], result.stderr[-3000:], sep="\n", flush=True)
+    said = result.stdout + result.stderr
+    if any(sign in said for sign in STALE_IMAGE_SIGNS):
         raise TrainingError(
-            f"{image or 'The local environment'} cannot run the pipeline checks: its "
-            "airflow-mlops is older than the worker's "
-            f"({result.stderr.strip().splitlines()[-1][:300]}).",
+            f"{image or 'The local environment'} cannot run the pipeline tests: it lacks pytest "
+            "or airflow-mlops's pytest plugin of this version "
+            f"({said.strip().splitlines()[-1][:300]}).",
             hint="Rebuild the training image from this airflow-mlops (docker/build.sh, or "
             "`airflow-mlops build-image --config ...` for the user image), or install "
-            "airflow-mlops of this version there; no training ran.",
+            "airflow-mlops of this version (it depends on pytest) there; no training ran.",
         )
-    report_path = out / REPORT
-    checks = json.loads(report_path.read_text()) if report_path.exists() else []
-    failed = [c["name"] for c in checks if not c["passed"]]
+    checks = read_junit_checks(out / JUNIT_REPORT)
+    failed = [c for c in checks if not c["passed"]]
     if result.returncode != 0 or failed or not checks:
+        why = "\n".join(c["detail"]["error"][-600:] for c in failed) or said[-1500:]
         raise TrainingError(
-            f"The pipeline self-test failed in {image or 'the local environment'}: "
-            f"{', '.join(failed) or f'exit code {result.returncode}'}.\n{result.stderr[-1500:]}",
+            f"The pipeline tests failed in {image or 'the local environment'}: "
+            f"{', '.join(c['name'] for c in failed) or f'pytest exit code {result.returncode}'}."
+            f"\n{why}",
             hint="Fix the training code or image; the image is not deployed.",
             details={"checks": checks},
         )

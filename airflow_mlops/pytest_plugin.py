@@ -18,8 +18,11 @@ The pipeline's own tests run against your pipeline config and a sample of your d
 (or the ini keys ``mlops_config`` and ``mlops_data``): preprocessing round trip, the model's
 forward shape, loss falls, a few records overfit, no NaN or infinity, every artifact written,
 ONNX parity. The checks live in :mod:`airflow_mlops.training.selftest`; the ``test_pipeline_*``
-functions below only expose them, and are added to the run when a config is given. Level 2
-runs exactly these tests inside the built image before CT may use it.
+functions below only expose them, and are added to the run when a config is given.
+``--mlops-params JSON`` gives TrainingConfig fields instead of (or over) a config, which is how
+level 2 runs exactly these tests with pytest inside the built image before CT may use it
+(:func:`airflow_mlops.cicd.pipeline_tests_command`); ``--mlops-output DIR`` keeps the smoke
+checkpoint and the ONNX export there.
 Nothing here imports Airflow or torch until a fixture is used.
 """
 
@@ -44,6 +47,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("mlops", "airflow-mlops pipeline tests")
     group.addoption("--mlops-config", help="the pipeline's CTPipelineConfig, 'pkg.module:NAME'")
     group.addoption("--mlops-data", help="a CSV or Parquet sample of the pipeline's data")
+    group.addoption("--mlops-params", help="TrainingConfig fields as JSON, over the config's")
+    group.addoption("--mlops-output", help="where the checks' trainings and export go")
     group.addoption("--mlops-rows", type=int, default=256, help="rows the checks use")
     parser.addini("mlops_config", "the pipeline's CTPipelineConfig, 'pkg.module:NAME'")
     parser.addini("mlops_data", "a CSV or Parquet sample of the pipeline's data")
@@ -55,8 +60,10 @@ def _setting(config: pytest.Config, name: str) -> str | None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """With a pipeline config, the run includes this module's ``test_pipeline_*`` tests."""
-    if _setting(config, "config") and __file__ not in config.args:
+    """With a pipeline config or params, the run includes this module's ``test_pipeline_*``
+    tests."""
+    wanted = _setting(config, "config") or config.getoption("mlops_params")
+    if wanted and __file__ not in config.args:
         config.args.append(__file__)
 
 
@@ -69,18 +76,25 @@ def mlops_pipeline_checks(
     from airflow_mlops.training.selftest import PipelineChecks, load_object, training_params_of
 
     path, data = _setting(pytestconfig, "config"), _setting(pytestconfig, "data")
-    if not path or not data:
+    overrides = pytestconfig.getoption("mlops_params")
+    if not (path or overrides) or not data:
         pytest.fail(
             "The pipeline tests need --mlops-config pkg.module:CONFIG and --mlops-data SAMPLE "
             "(or the ini keys mlops_config and mlops_data).",
             pytrace=False,
         )
     try:
-        params = training_params_of(load_object(path))
+        params = training_params_of(load_object(path)) if path else {}
     except Exception as error:  # a config that does not import: say what to install or fix
         pytest.fail(f"--mlops-config {path}: {error}", pytrace=False)
+    try:
+        params.update(json.loads(overrides) if overrides else {})
+    except (ValueError, TypeError) as error:
+        pytest.fail(f"--mlops-params is not a JSON object of TrainingConfig fields: {error}",
+                    pytrace=False)  # fmt: skip
     rows = pytestconfig.getoption("mlops_rows")
-    workdir = tmp_path_factory.mktemp("mlops-pipeline")
+    output = pytestconfig.getoption("mlops_output")
+    workdir = Path(output) if output else tmp_path_factory.mktemp("mlops-pipeline")
     return PipelineChecks.from_files(pytestconfig.rootpath / data, params, workdir, rows)
 
 

@@ -13,9 +13,10 @@ DOC = """
 1. **Build** the training image from the Dockerfile shipped in the package (offline
    wheelhouse, content-hash tag: an unchanged pipeline builds nothing). Base image: Variable
    `mlops_base_image`.
-2. **Test** the pipeline inside the new image, locked down (no network, read-only data,
-   non-root): a smoke training whose loss falls and stays finite, a few-record overfit,
-   loadable artifacts, determinism; then the smoke model's **ONNX parity** on the host.
+2. **Test** the pipeline inside the new image with pytest and airflow-mlops's plugin, locked
+   down (no network, read-only data, non-root): preprocessing round trip, forward shape, loss
+   falls, a few-record overfit, no NaN or inf; then the smoke model's **ONNX parity** on the
+   host.
 3. **Publish** it: to the repository in Variable `mlops_ecr_repository` (e.g. an ECR URI,
    credentials from the AWS connection `aws_default`), else it stays on the local engine.
 4. **Deploy** the pipeline: the image reference goes into Variable `mlops_training_image`,
@@ -23,7 +24,7 @@ DOC = """
 5. **Run CT** (`mlops_level1_ct`) with the deployed image.
 
 Without a Docker engine (`AIRFLOW_MLOPS_TRAINING_BACKEND=local`) steps 1, 3 and 4 are skipped and
-the self-test runs in the worker's environment.
+the pipeline tests run in the worker's environment.
 """
 
 #: the CT pipeline this DAG deploys images for: its dataset, reference version and backend

@@ -102,11 +102,11 @@ class BuildTrainingImageOperator(BaseOperator):
 
 
 class TestTrainingImageOperator(BaseOperator):
-    """Run the pipeline checks inside the image, locked down (no network, read-only data,
-    non-root): those the pytest plugin exposes (:class:`~airflow_mlops.training.selftest.
-    PipelineChecks`: preprocessing round trip, forward shape, loss falls, few-record overfit,
-    no NaN or inf, artifacts written, ONNX parity) on the pipeline's model. Fails the run, so
-    CT never gets the image, if any check fails or the image cannot run them.
+    """Run the pytest plugin's pipeline tests with pytest inside the image, locked down (no
+    network, read-only data, non-root), on the pipeline's model (:class:`~airflow_mlops.
+    training.selftest.PipelineChecks`: preprocessing round trip, forward shape, loss falls,
+    few-record overfit, no NaN or inf; ONNX parity is the next task, in the worker). Fails the
+    run, so CT never gets the image, if any test fails or the image cannot run them.
 
     Returns ``{"image", "checks", "output", "smoke_checkpoint"}``; the smoke checkpoint is what
     the ONNX parity task exports next.
@@ -146,12 +146,12 @@ class TestTrainingImageOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         check_arguments(self, self.argument_rules, rendered=True)
-        from airflow_mlops.cicd import run_selftest
+        from airflow_mlops.cicd import run_pipeline_tests
         from airflow_mlops.settings import MlopsHome
 
         output = MlopsHome.from_env().artifacts / "cicd" / context["run_id"].replace(":", "_")
         try:
-            report = run_selftest(
+            report = run_pipeline_tests(
                 self.image, self.data_path, self.label_column, output, self.training_params
             )
         except MlopsError as error:

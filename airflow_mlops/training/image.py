@@ -52,8 +52,9 @@ USER 1000:1000
 """
 #: the image's Dockerfile in the source tree (shipped as package data of airflow_mlops.docker)
 DOCKERFILE = "airflow_mlops/docker/Dockerfile"
-#: what the entrypoint needs besides the package itself (exact pins come from constraints.txt)
-REQUIREMENTS = ("numpy", "pandas", "pyarrow")
+#: what the entrypoint and the pipeline tests (pytest) need besides the package itself (exact pins
+#: come from constraints.txt)
+REQUIREMENTS = ("numpy", "pandas", "pyarrow", "pytest")
 TORCH = "torch"
 #: the package files the image's behaviour depends on (the training code and what it imports)
 SOURCE_GLOBS = (

@@ -235,7 +235,7 @@ class PipelineChecks:
         if len(few) > 32:  # regression: every label is its own group
             few = few.head(16)
         config = self.config(
-            max_epochs=300, patience=300, dropout=0.0, weight_decay=0.0, learning_rate=0.01,
+            max_epochs=300, patience=300, dropout=0.0, weight_decay=0.0, learning_rate=0.03,
             batch_size=len(few), val_fraction=0.25,
         )  # fmt: skip
         try:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_mlops.cicd import IMAGE_CHECKS
 from airflow_mlops.lineage import DATA_REV_TAG, GATE_DECISION_TAG, TRIGGER_TAG
 from airflow_mlops.local.demo.pipeline import BACKEND_ENV, MODEL_NAME
 from airflow_mlops.local.demo.registry import bootstrap_registry
@@ -79,6 +80,8 @@ def test_each_step_of_the_story(story) -> None:
     versions = _versions(story)
 
     assert level2.states("mlops_level2_cicd") == ["success"]
+    # level 2 ran the pytest plugin's pipeline tests in the image it deployed
+    assert [(c["name"], c["passed"]) for c in level2.checks] == [(n, True) for n in IMAGE_CHECKS]
     assert set(level2.states("mlops_level1_ct")) == {"success"}
     assert level2.champion == "1"
     assert versions["1"][DATA_REV_TAG]  # lineage recorded

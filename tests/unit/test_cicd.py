@@ -95,24 +95,23 @@ def test_the_image_test_runs_the_pipeline_checks_on_the_pipelines_model() -> Non
     params = test[cicd.TEST].args["training_params"]
     assert params["model_factory"] == "net:make" and params["model_kwargs"] == {"width": 8}
     assert params["label"] == "y"
-    command = cicd.selftest_command("train:1", Path("/d/s.csv"), "y", Path("/o"), params)
+    command = cicd.pipeline_tests_command("train:1", Path("/d/s.csv"), "y", Path("/o"), params)
     assert command[:8] == ["docker", "run", "--rm", "--network", "none", "--read-only",
                            "--user", "1000:1000"]  # fmt: skip
-    assert json.loads(command[command.index("--params") + 1]) == params
+    assert command[command.index("train:1") + 1 :][:2] == ["-m", "pytest"]
+    assert json.loads(command[command.index("--mlops-params") + 1]) == params
+    assert command[command.index("--pyargs") + 1] == "airflow_mlops.pytest_plugin"
 
 
 def test_an_image_without_the_pipeline_checks_is_refused_saying_to_rebuild(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stale = subprocess.CompletedProcess(
-        [],
-        2,
-        "",
-        "python -m airflow_mlops.training.selftest: error: unrecognized arguments: --checks",
+        [], 4, "", "__main__.py: error: unrecognized arguments: --mlops-data /mnt/data/s.csv"
     )
     monkeypatch.setattr(cicd.subprocess, "run", lambda *a, **k: stale)
-    with pytest.raises(TrainingError, match="cannot run the pipeline checks") as caught:
-        cicd.run_selftest("old:1", tmp_path / "s.csv", "y", tmp_path / "out", {"label": "y"})
+    with pytest.raises(TrainingError, match="cannot run the pipeline tests") as caught:
+        cicd.run_pipeline_tests("old:1", tmp_path / "s.csv", "y", tmp_path / "out", {"label": "y"})
     assert "Rebuild the training image" in caught.value.hint
 
 

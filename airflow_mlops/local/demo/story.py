@@ -4,7 +4,8 @@ It starts the real local stack (Airflow standalone with the scheduler, triggerer
 processor, plus the MLflow server) and drives it through the Airflow REST API, so every step
 below is a real DAG run that stays visible in the UI afterwards:
 
-1. level 2 builds and tests the training image, deploys it and starts CT: v1 becomes champion;
+1. level 2 builds the training image, runs the pipeline tests in it with pytest, deploys it and
+   starts CT: v1 becomes champion;
 2. new data (v2) lands on ``main``: the data-arrival sensor emits an asset event, CT runs and
    the challenger is promoted or rejected with reasons;
 3. monitoring scores a drifted batch, finds drift, and its asset event starts retraining;
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airflow_mlops.cicd import TEST
 from airflow_mlops.errors import ServiceError
 from airflow_mlops.lineage import DATA_REV_TAG, GATE_DECISION_TAG, REPORT_TAG, TRIGGER_TAG
 from airflow_mlops.local.airflow_api import FINISHED, AirflowApi
@@ -53,6 +55,8 @@ class StepResult:
     runs: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     champion: str | None = None
+    #: what the step's checks reported (level 2: the pipeline tests run in the image)
+    checks: list[dict[str, Any]] = field(default_factory=list)
 
     def states(self, dag_id: str) -> list[str]:
         return [run["state"] for run in self.runs if run["dag_id"] == dag_id]
@@ -223,7 +227,12 @@ def run_story(config: StackConfig) -> Story:
     def level2(result: StepResult) -> None:
         story.api.set_paused("mlops_level2_cicd", False)
         known = story.run_ids(CT_DAG)
-        story.run_dag(result, "mlops_level2_cicd")
+        run = story.run_dag(result, "mlops_level2_cicd")
+        tested = story.api.xcom("mlops_level2_cicd", run["dag_run_id"], TEST)
+        result.checks = tested["checks"]
+        print(f"    pipeline tests (pytest in {tested['image'] or 'the worker'}): "
+              + ", ".join(f"{c['name']} {'passed' if c['passed'] else 'FAILED'}"
+                          for c in result.checks), flush=True)  # fmt: skip
         # its nightly run catches up too: a cache hit, or the trainer
         story.api.set_paused(CT_DAG, False)
         story.wait_new_runs(result, CT_DAG, known, expect=frozenset({"scheduled"}))
