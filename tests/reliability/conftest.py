@@ -183,6 +183,8 @@ class PostgresServer:
 
     port: int
     template: str
+    spec: Any
+    state: Path
 
     def new_database(self, name: str) -> str:
         """A fresh migrated Airflow database (a copy of the template); its SQLAlchemy URL."""
@@ -190,6 +192,24 @@ class PostgresServer:
 
         create_database(self.port, name, template=self.template)
         return postgres_url(self.port, name)
+
+    def restart(self, down_s: float = 3.0) -> dict[int, tuple[int, str]]:
+        """Restart the server: a fast shutdown (SIGINT: open transactions roll back, every
+        client is disconnected), ``down_s`` seconds down, then the same data on the same port;
+        returns the server processes that were stopped."""
+        import os
+        import signal
+
+        from airflow_mlops.local.services import session_processes, start_service
+
+        pid = int((self.state / "run" / "postgres.pid").read_text())
+        stopped = session_processes(pid)
+        os.killpg(pid, signal.SIGINT)
+        while session_processes(pid):
+            time.sleep(0.1)
+        time.sleep(down_s)
+        start_service(self.spec, self.state / "run", self.state / "logs")
+        return stopped
 
 
 @pytest.fixture(scope="session")
@@ -213,7 +233,8 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgr
     root = Path(tempfile.mkdtemp(prefix="airflow-mlops-pg-"))
     state = tmp_path_factory.mktemp("postgres")
     port = free_port()
-    start_service(postgres_spec(init_postgres(root), port), state / "run", state / "logs")
+    spec = postgres_spec(init_postgres(root), port)
+    start_service(spec, state / "run", state / "logs")
     try:
         create_database(port, "airflow_template")
         migrate_database(
@@ -225,7 +246,7 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgr
                 api_port=free_port(),
             )
         )
-        yield PostgresServer(port=port, template="airflow_template")
+        yield PostgresServer(port=port, template="airflow_template", spec=spec, state=state)
     finally:
         stop_service("postgres", state / "run")
         shutil.rmtree(root, ignore_errors=True)
@@ -263,7 +284,7 @@ class ScaleOut:
         import os
         import signal
 
-        from airflow_mlops.local.services import session_processes, start_service, stop_service
+        from airflow_mlops.local.services import session_processes
 
         killed = session_processes(self.services[name].pid)
         for pid in killed:
@@ -271,11 +292,44 @@ class ScaleOut:
                 os.kill(pid, signal.SIGKILL)
         while session_processes(self.services[name].pid):
             time.sleep(0.1)
+        self._start_again(name)
+        return killed
+
+    def _start_again(self, name: str) -> None:
+        """Start component ``name`` again after its process died."""
+        from airflow_mlops.local.services import start_service, stop_service
+
         stop_service(name, self.config.home.pids)  # forgets the dead pid
         self.services[name] = start_service(
             self.specs[name], self.config.home.pids, self.config.home.logs
         )
-        return killed
+
+    def restart_failed(self) -> list[str]:
+        """What a supervisor's liveness probe does: start again every component whose process
+        has exited, and kill and start again every one whose own health URL does not answer
+        200 (a scheduler that lost its database stops its loop but stays up); their names."""
+        import urllib.error
+        import urllib.request
+
+        from airflow_mlops.local.services import session_processes
+
+        restarted = []
+        for name, service in list(self.services.items()):
+            spec = self.specs[name]
+            if not session_processes(service.pid):
+                self._start_again(name)
+            elif spec.port and spec.health_url.startswith("http"):
+                try:
+                    with urllib.request.urlopen(spec.health_url, timeout=5) as answer:
+                        if answer.status == 200:
+                            continue
+                except (urllib.error.URLError, OSError):
+                    pass
+                self.crash_and_restart(name)
+            else:
+                continue
+            restarted.append(name)
+        return restarted
 
     def log(self, name: str) -> Path:
         return self.config.home.logs / f"{name}.log"

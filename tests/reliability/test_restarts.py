@@ -4,9 +4,11 @@ One cluster: PostgreSQL, the LocalExecutor, and the api-server, scheduler, DAG p
 triggerer each its own process, with an MLflow server of its own. For each component a CT run
 of a model of its own starts; while ``train`` runs (MLflow: while ``register_model`` talks to
 it), every process of that component's session is SIGKILLed at once (as a crashed host or
-container loses them, task runners included) and the component is started again. The run must
-end successfully, a lost task retried, with exactly one version of the model, its champion, and
-no promotion lock left on the registered model.
+container loses them, task runners included) and the component is started again. PostgreSQL
+(the session's server) is restarted instead: a fast shutdown, 3 s down, up again; whatever
+component exited because it lost the database is started again. The run must end successfully,
+a lost task retried, with exactly one version of the model, its champion, and no promotion lock
+left on the registered model.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from airflow_mlops.lineage import LOCK_TAG, RUN_ID_TAG
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
-COMPONENTS = ("api-server", "dag-processor", "triggerer", "scheduler", "mlflow")
+COMPONENTS = ("api-server", "dag-processor", "triggerer", "scheduler", "mlflow", "postgres")
 TRAIN = "train"
 REGISTER = "register_model"
 #: a task whose runner died is failed (and retried) after this many seconds without heartbeat
@@ -30,6 +32,8 @@ HEARTBEAT_TIMEOUT_S = 20
 #: how often the scheduler looks for tasks of executors that died (Airflow's default: 300 s)
 ORPHAN_CHECK_S = 15
 RUN_TIMEOUT_S = 420
+#: a scheduler without a heartbeat for this long answers 503 on /health (Airflow's default)
+SCHEDULER_HEALTH_S = 30
 SUFFIX = uuid.uuid4().hex[:6]
 
 
@@ -108,16 +112,23 @@ def _crash_mlflow(mlflow) -> dict[int, tuple[int, str]]:
 
 @pytest.mark.parametrize("component", COMPONENTS)
 def test_a_component_crashes_mid_run_and_the_run_ends_with_one_version(
-    cluster, mlflow, component: str
+    cluster, mlflow, postgres_server, component: str
 ) -> None:
     from mlflow import MlflowClient
 
     dag_id, model = _dag_id(component), _model(component)
     started = time.monotonic()
     run_id = cluster.api.trigger(dag_id)
+    restarted = [component]
     if component == "mlflow":
         _wait_for_task(cluster, dag_id, run_id, REGISTER)
         killed = _crash_mlflow(mlflow)
+    elif component == "postgres":  # the session's server: the other modules' clusters are gone
+        _wait_for_task(cluster, dag_id, run_id, TRAIN)
+        time.sleep(2)
+        killed = postgres_server.restart(down_s=3)
+        time.sleep(SCHEDULER_HEALTH_S + 10)  # a scheduler that gave up shows it by now
+        restarted += cluster.restart_failed()
     else:
         _wait_for_task(cluster, dag_id, run_id, TRAIN)
         time.sleep(2)  # into the training itself
@@ -128,7 +139,8 @@ def test_a_component_crashes_mid_run_and_the_run_ends_with_one_version(
     registry = cluster.registry(model)
     model_tags = MlflowClient(cluster.mlflow_url).get_registered_model(model).tags
     print(
-        f"\n{component}: killed {len(killed)} processes at {restarted_s:.0f} s, restarted; run "
+        f"\n{component}: killed {len(killed)} processes at {restarted_s:.0f} s, restarted "
+        f"{restarted}; run "
         f"{run['state']} after {time.monotonic() - started:.0f} s; tries "
         f"{ {t: tasks[t]['try_number'] for t in (TRAIN, REGISTER)} }; "
         f"versions {sorted(registry.versions)}"

@@ -9,60 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.support.user_models import MODEL_CLASSES
+
 pytest_plugins = ["pytester"]
 
 #: the user's project: models sound and broken, and one pipeline config per model
-MODELS = '''
-import torch
-from torch import nn
-
+MODELS = (
+    MODEL_CLASSES
+    + """
 from airflow_mlops.ct.config import CTPipelineConfig, DatasetSpec, ModelSpec
-
-
-class Linear(nn.Module):
-    def __init__(self, config):
-        super().__init__()
-        self.layer = nn.Linear(config["n_inputs"], config["n_outputs"])
-
-    def forward(self, x):
-        return self.layer(x)
-
-
-class Nan(Linear):
-    def forward(self, x):
-        return self.layer(x) * float("nan")
-
-
-class Diverging(Linear):
-    """Every call scales its output up: the loss grows whatever the optimiser does."""
-
-    def __init__(self, config):
-        super().__init__(config)
-        self.register_buffer("scale", torch.ones(()))
-
-    def forward(self, x):
-        if self.training:
-            self.scale.mul_(4.0)
-        return self.layer(x) * self.scale
-
-
-class Constant(Linear):
-    """Its output ignores the input and every trainable weight: it cannot learn."""
-
-    def forward(self, x):
-        return torch.zeros(x.shape[0], self.layer.out_features) + 0.0 * self.layer.bias.sum()
-
-
-class Flat(Linear):
-    def forward(self, x):
-        return self.layer(x)[:, 0]
-
-
-class Noisy(Linear):
-    """Random noise in eval mode too: onnxruntime cannot give torch's numbers."""
-
-    def forward(self, x):
-        return self.layer(x) + torch.rand(x.shape[0], self.layer.out_features) * 10
 
 
 def config(factory):
@@ -83,7 +38,8 @@ MISSING_PACKAGE = CTPipelineConfig(
     dataset=DatasetSpec(name="sample", registry="/r", path="sample.csv", label="y"),
     model=ModelSpec(model_factory="acme_models.nets:build"),
 )
-'''
+"""
+)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import pytest
 
 from airflow_mlops.cicd import IMAGE_CHECKS, run_pipeline_tests
 from airflow_mlops.errors import TrainingError
+from tests.support.user_models import MODEL_CLASSES
 
 pytestmark = pytest.mark.integration
 
@@ -50,26 +51,6 @@ def test_a_factory_missing_from_the_image_fails_naming_what_to_install(
     assert not (tmp_path / "out" / "smoke" / "model.pt").exists()
 
 
-#: a user's model module: a sound linear net and one whose outputs are NaN
-MODELS = """
-from torch import nn
-
-
-class Linear(nn.Module):
-    def __init__(self, config):
-        super().__init__()
-        self.layer = nn.Linear(config["n_inputs"], config["n_outputs"])
-
-    def forward(self, x):
-        return self.layer(x)
-
-
-class Nan(Linear):
-    def forward(self, x):
-        return self.layer(x) * float("nan")
-"""
-
-
 @pytest.fixture
 def species(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Not the demo's data: three string classes, a string feature and an id column; the
@@ -84,7 +65,7 @@ def species(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "species": label,
     })  # fmt: skip
     frame.to_csv(tmp_path / "species.csv", index=False)
-    (tmp_path / "user_models.py").write_text(MODELS)
+    (tmp_path / "user_models.py").write_text(MODEL_CLASSES)
     monkeypatch.chdir(tmp_path)
     return tmp_path / "species.csv"
 
