@@ -84,7 +84,11 @@ def ct_schedule(policy: TriggerPolicy, config: CTPipelineConfig) -> Any:
     from airflow.timetables.trigger import CronTriggerTimetable
 
     assets = [Asset(uri) for uri in policy.assets(config.dataset.name, config.model_name)]
-    timetable = CronTriggerTimetable(policy.cron, timezone="UTC") if policy.cron else None
+    timetable = None
+    if policy.cron:  # with no start date, the first scheduled run is the next tick (no catch-up)
+        timetable = CronTriggerTimetable(
+            policy.cron, timezone="UTC", run_immediately=dt.timedelta(0)
+        )
     if not assets:
         return timetable
     condition = assets[0]
@@ -100,7 +104,7 @@ def ct_schedule(policy: TriggerPolicy, config: CTPipelineConfig) -> Any:
 def _dag(
     config: CTPipelineConfig | CICDConfig,
     schedule: Any,
-    start_date: dt.datetime,
+    start_date: dt.datetime | None,
     tags: Sequence[str],
     *,
     dag_id: str | None = None,
@@ -130,11 +134,16 @@ def _dag(
 def build_ct_dag(
     config: CTPipelineConfig,
     *,
-    start_date: dt.datetime = START_DATE,
+    start_date: dt.datetime | None = None,
     extra_tags: Sequence[str] = (),
 ) -> DAG:
     """Build the CT DAG of ``config``: its schedule from the trigger policy, its trigger form
-    from the run-param table, one operator per planned task."""
+    from the run-param table, one operator per planned task.
+
+    :param start_date: None (the default) = unpausing the DAG starts no training for a tick
+        that has passed: its first scheduled run is the next tick of the cron. With a date,
+        Airflow's ``catchup=False`` rule runs the latest past tick on unpause.
+    """
     defaults = config.param_defaults()
     params = {f.name: Param(defaults[f.name], **f.schema()) for f in FIELDS}
     model_tag = model_dag_tag(config.model_name)

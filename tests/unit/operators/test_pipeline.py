@@ -139,3 +139,27 @@ def test_one_config_builds_the_data_arrival_and_monitoring_dags() -> None:
     assert build_monitoring_dag(with_ids).get_task("score_batch").id_column == "row_id"
     assert monitoring.params["input_path"] == "/in/batch.csv"
     assert monitoring.dag_id == "ct_monitoring"
+
+
+@pytest.mark.parametrize(("start_date", "catches_up"), [(None, False), ("2026-01-01", True)])
+def test_unpausing_the_ct_dag_trains_for_a_past_tick_only_with_a_start_date(
+    start_date: str | None, catches_up: bool
+) -> None:
+    import datetime as dt
+
+    from airflow.serialization.serialized_objects import DagSerialization
+    from airflow.timetables.base import TimeRestriction
+
+    from airflow_mlops.ct.config import CTPipelineConfig
+    from airflow_mlops.operators.pipeline import build_ct_dag
+
+    config = CTPipelineConfig(dag_id="x", model_name="m", dataset=DATASET)
+    start = dt.datetime.fromisoformat(start_date).replace(tzinfo=dt.UTC) if start_date else None
+    dag = DagSerialization.from_dict(
+        DagSerialization.to_dict(build_ct_dag(config, start_date=start))
+    )
+    first = dag.timetable.next_dagrun_info(  # what the scheduler plans when the DAG is unpaused
+        last_automated_data_interval=None,
+        restriction=TimeRestriction(dag.start_date, dag.end_date, dag.catchup),
+    )
+    assert (first.run_after <= dt.datetime.now(dt.UTC)) == catches_up
