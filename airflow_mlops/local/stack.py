@@ -29,6 +29,8 @@ ADMIN_USER = "admin"
 #: the Host headers the local stack's api-server answers (a page on another name that resolves
 #: to this machine, DNS rebinding, gets a 400)
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
+#: seconds the scheduler sleeps after a loop that found nothing to do
+SCHEDULER_IDLE_SLEEP_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ def airflow_env(config: StackConfig) -> dict[str, str]:
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(config.home.airflow_passwords),
         "AIRFLOW__MLOPS__ALLOWED_HOSTS": ",".join(LOCAL_HOSTS),
         "AIRFLOW__API__BASE_URL": config.airflow_url,
+        # the next task of a run starts up to 1 s sooner (Airflow's default idle sleep: 1 s)
+        "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": str(SCHEDULER_IDLE_SLEEP_S),
         "MLFLOW_TRACKING_URI": config.mlflow_url,
         "AIRFLOW_CONN_MLFLOW_DEFAULT": json.dumps(
             {"conn_type": "mlflow", "host": config.mlflow_url}
