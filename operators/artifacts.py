@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from airflow_mlops.artifacts import task_artifact_dir
 from airflow_mlops.settings import MlopsHome
 
 if TYPE_CHECKING:
@@ -23,6 +22,8 @@ def context_artifact_dir(
     :param family: the first folder under ``root`` (``training``, ``onnx``, ...).
     :param root: default ``MlopsHome.from_env().artifacts``.
     """
+    from airflow_mlops.artifacts import task_artifact_dir  # not needed at DAG parse
+
     ti = context["ti"]
     return task_artifact_dir(
         MlopsHome.from_env().artifacts if root is None else root,

@@ -12,7 +12,6 @@ from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperato
 from airflow_mlops.errors import ConfigError, MlopsError
 from airflow_mlops.operators.artifacts import context_artifact_dir
 from airflow_mlops.operators.exceptions import MlopsTaskError
-from airflow_mlops.training.config import TrainingConfig
 from airflow_mlops.training.container import (
     GPU_MODES,
     KubernetesTraining,
@@ -125,6 +124,8 @@ class TrainOnKubernetesOperator(KubernetesPodOperator):
                 f"data_path {str(self.data_path)!r} is not a local file.\nWhat to do: pass the "
                 "file that the DVC pull task wrote, on a volume the training pod mounts too."
             )
+        from airflow_mlops.training.config import TrainingConfig  # not needed at DAG parse
+
         try:
             params = TrainingConfig.from_dict(dict(self.training_params)).to_dict()
         except MlopsError as error:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from airflow_mlops.data.git_source import url_secrets
-
 if TYPE_CHECKING:
     import jinja2
     from airflow.sdk import Context
@@ -15,6 +13,8 @@ if TYPE_CHECKING:
 def mask_url_credentials(url: str) -> None:
     """Mask the password (or http token) that ``url`` carries, if any."""
     from airflow.sdk.log import mask_secret
+
+    from airflow_mlops.data.git_source import url_secrets  # not needed at DAG parse
 
     for secret in url_secrets(str(url)):
         mask_secret(secret)

@@ -29,7 +29,6 @@ from airflow_mlops.operators.arguments import check_arguments
 from airflow_mlops.operators.artifacts import context_artifact_dir
 from airflow_mlops.operators.exceptions import MlopsTaskError
 from airflow_mlops.plugins.links import TrainingOutputLink
-from airflow_mlops.training.config import TrainingConfig
 from airflow_mlops.training.container import (
     DATA_MOUNT,
     GPU_MODES,
@@ -269,6 +268,8 @@ class TrainInDockerOperator(DockerOperator):
         return path.resolve()
 
     def _check_params(self, training_params: dict[str, Any]) -> dict[str, Any]:
+        from airflow_mlops.training.config import TrainingConfig  # not needed at DAG parse
+
         try:
             return TrainingConfig.from_dict(dict(training_params)).to_dict()
         except (ConfigError, TypeError, ValueError) as error:

@@ -33,14 +33,17 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperatorLink
 from airflow.sdk.execution_time.xcom import XCom
 
-from airflow_mlops.dashboard.links import LinkBuilder, safe_href
 from airflow_mlops.errors import ConfigError
 from airflow_mlops.hooks.mlflow import MlflowHook
-from airflow_mlops.plugins.reports import mlflow_artifact_path, report_path, report_url
 
 if TYPE_CHECKING:
     from airflow.models.taskinstancekey import TaskInstanceKey
     from airflow.sdk import BaseOperator
+
+    from airflow_mlops.dashboard.links import LinkBuilder
+
+# The URL builders (dashboard.links, plugins.reports) load when a link is computed in the API
+# server, not when an operator module that names its links is imported at DAG parse.
 
 #: XCom key of the data docs URI that ValidateDataOperator pushes (also when the data fails)
 DOCS_KEY = "data_docs_uri"
@@ -70,6 +73,8 @@ class ResultLink(BaseOperatorLink):
 
 
 def _links(operator: Any) -> LinkBuilder | None:
+    from airflow_mlops.dashboard.links import LinkBuilder
+
     try:
         conn_id = getattr(operator, "mlflow_conn_id", MlflowHook.default_conn_name)
         uri = MlflowHook(conn_id).get_tracking_uri()
@@ -81,6 +86,9 @@ def _links(operator: Any) -> LinkBuilder | None:
 def served_url(uri: Any) -> str:
     """The ``/mlops/reports/`` URL that serves artifact ``uri``, ``uri`` itself when it is an
     http(s) URL, else ``""``."""
+    from airflow_mlops.dashboard.links import safe_href
+    from airflow_mlops.plugins.reports import report_path, report_url
+
     if not uri:
         return ""
     if safe_href(str(uri)):
@@ -196,6 +204,9 @@ class EvaluationReportLink(ResultLink):
     name = "Evaluation report"
 
     def url(self, operator: Any, result: dict[str, Any]) -> str:
+        from airflow_mlops.dashboard.links import safe_href
+        from airflow_mlops.plugins.reports import mlflow_artifact_path, report_url
+
         found = _RUN_ARTIFACT.search(str(result.get("report_uri") or ""))
         base = airflow_base_url()
         if not found or not safe_href(base):

@@ -32,16 +32,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_mlops.artifacts import atomic_directory
-from airflow_mlops.data.dvc_cache import ObjectStore, ObjectsUnavailable, Output, read_output
-from airflow_mlops.data.dvc_checkout import checkout, link_types
-from airflow_mlops.data.dvc_errors import corrupt_objects, missing_objects, unreachable
 from airflow_mlops.data.dvc_remote import OVERRIDE_REMOTE, RemoteSpec, local_remote
-from airflow_mlops.data.dvc_repo import pull_with_dvc
-from airflow_mlops.data.git_source import export_commit, git_source, shown_url
 from airflow_mlops.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    from airflow_mlops.data.dvc_cache import Output
 
 DEFAULT_LINK_TYPE = "reflink,hardlink,copy"
 #: parallel copies from a local remote when the caller does not say
@@ -169,6 +166,13 @@ def pull(
     :raises DataError: unknown revision, untracked target, unreachable remote, bad
         credentials, objects missing on the remote or corrupt there.
     """
+    # the pull's machinery loads here, not when an operator module imports this one at DAG parse
+    from airflow_mlops.artifacts import atomic_directory
+    from airflow_mlops.data.dvc_cache import read_output
+    from airflow_mlops.data.dvc_checkout import link_types
+    from airflow_mlops.data.dvc_repo import pull_with_dvc
+    from airflow_mlops.data.git_source import export_commit, git_source, shown_url
+
     started = time.perf_counter()
     paths = check_targets(targets)
     link_types(link_type)
@@ -220,6 +224,10 @@ def _checkout_from_cache(
 ) -> int | None:
     """Place ``outputs`` out of the cache, copying missing objects from a local remote; None
     when objects are missing and only DVC can fetch them (a cloud remote or the default)."""
+    from airflow_mlops.data.dvc_cache import ObjectStore, ObjectsUnavailable
+    from airflow_mlops.data.dvc_checkout import checkout
+    from airflow_mlops.data.dvc_errors import corrupt_objects, missing_objects, unreachable
+
     local = local_remote(remote)
     try:
         return checkout(

@@ -15,22 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_mlops.artifacts import atomic_directory, atomic_write_json
 from airflow_mlops.errors import ConfigError, ExportError
-from airflow_mlops.export.features import FeatureSpec
-from airflow_mlops.export.graph import (
-    add_categorical_input,
-    export_torch,
-    serving_module,
-    set_metadata,
-)
 from airflow_mlops.export.latency import LatencyStats, TimingPlan, onnx_latency
-from airflow_mlops.export.parity import ParityReport, check_parity
-from airflow_mlops.export.runtime import OnnxPredictor
 from airflow_mlops.inputs import check_int, check_number, rule
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
     import torch
+
+    from airflow_mlops.export.features import FeatureSpec
+    from airflow_mlops.export.parity import ParityReport
 
 ONNX_FILE = "model.onnx"
 #: the largest sample and latency batch, in rows
@@ -129,6 +123,17 @@ def export_model(
     :raises ExportError: export, ``onnx.checker`` or parity failed; nothing is written.
     """
     import onnx
+
+    # the export's machinery loads here, not when the operator module is imported at DAG parse
+    from airflow_mlops.export.features import FeatureSpec
+    from airflow_mlops.export.graph import (
+        add_categorical_input,
+        export_torch,
+        serving_module,
+        set_metadata,
+    )
+    from airflow_mlops.export.parity import check_parity
+    from airflow_mlops.export.runtime import OnnxPredictor
 
     config = config or ExportConfig()
     spec = FeatureSpec.from_preprocessing(preprocessing)

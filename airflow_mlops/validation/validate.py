@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_mlops.artifacts import atomic_directory, atomic_write_json, atomic_write_text
 from airflow_mlops.errors import ConfigError, DataError
-from airflow_mlops.validation.engine import ExpectationResult, evaluate_fast
 from airflow_mlops.validation.policy import ValidationPolicy, outcome_of
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from airflow_mlops.validation.engine import ExpectationResult
 
 ENGINES = ("auto", "gx")
 #: the pseudo-expectation reported when the file cannot be read as a table at all
@@ -96,6 +97,9 @@ def validate_frame(
         raise ConfigError(
             f"Unknown validation engine {engine!r}.", hint=f"Use one of {', '.join(ENGINES)}."
         )
+    # the engine loads here, not when the operator module is imported at DAG parse
+    from airflow_mlops.validation.engine import evaluate_fast
+
     policy = policy or ValidationPolicy()
     started = time.perf_counter()
     items = suite["expectations"]
@@ -146,6 +150,7 @@ def validate_dataset(
     ``expect_table_to_be_readable``, carries the reader's message; nothing is raised for it.
     """
     from airflow_mlops.data.io import read_table
+    from airflow_mlops.validation.engine import ExpectationResult
 
     try:
         frame = read_table(path, storage_options=storage_options, max_bytes=max_bytes)

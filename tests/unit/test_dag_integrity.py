@@ -50,3 +50,21 @@ def test_the_checks_catch_a_bad_dag(tmp_path) -> None:
     assert "bad.t: no owner" in problems
     assert "bad.t: no retries" in problems
     assert heavy_imports_when_parsing(tmp_path) == ["torch"]
+
+
+def test_parsing_dags_loads_no_task_time_machinery(mlops_dags_folder) -> None:
+    """The operator modules import the cores they run at execute time inside ``execute``: the
+    DVC pull, ONNX export, validation engine, training config, registry client and report
+    routes are not loaded by a DAG file's parse (about 17 ms of each CT DAG child's 127 ms)."""
+    machinery = (
+        "airflow_mlops.data.dvc_repo",
+        "airflow_mlops.data.dvc_cache",
+        "airflow_mlops.export.graph",
+        "airflow_mlops.export.runtime",
+        "airflow_mlops.validation.engine",
+        "airflow_mlops.training.config",
+        "airflow_mlops.model_registry.client",
+        "airflow_mlops.plugins.reports",
+        "airflow_mlops.dashboard.links",
+    )
+    assert heavy_imports_when_parsing(mlops_dags_folder, heavy=machinery) == []
