@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from airflow_mlops.artifacts import atomic_directory
 from airflow_mlops.data.dvc_remote import OVERRIDE_REMOTE, RemoteSpec, local_remote
 from airflow_mlops.errors import ConfigError, DataError
 
@@ -167,7 +168,6 @@ def pull(
         credentials, objects missing on the remote or corrupt there.
     """
     # the pull's machinery loads here, not when an operator module imports this one at DAG parse
-    from airflow_mlops.artifacts import atomic_directory
     from airflow_mlops.data.dvc_cache import read_output
     from airflow_mlops.data.dvc_checkout import link_types
     from airflow_mlops.data.dvc_repo import pull_with_dvc
