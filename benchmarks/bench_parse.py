@@ -8,9 +8,9 @@ and ``PythonSensor``.
 Each side runs in a fresh driver interpreter that has imported Airflow's DAG processor and then
 frozen the garbage collector's generations (``gc.freeze()``), as the ``airflow dag-processor``
 manager does before its parsing loop, so a child's collections do not walk the parent's heap.
-For every file the driver forks a child, as the manager
-does, and the child times what the processor's child does: fill a ``BundleDagBag`` from that one
-file and serialize its DAGs. Two modes:
+For every file the driver forks a child, as the manager does, and the child times what the
+processor's child does: fill a ``BundleDagBag`` from that one file and serialize its DAGs. Two
+modes:
 
 - ``processor``: before each fork the driver pre-imports the ``airflow.*`` modules the file
   names (``[dag_processor] parsing_pre_import_modules``, on by default), untimed, as the manager;
