@@ -55,7 +55,7 @@ def test_the_checks_catch_a_bad_dag(tmp_path) -> None:
 def test_parsing_dags_loads_no_task_time_machinery(mlops_dags_folder) -> None:
     """What only ``execute`` needs loads there: the DVC pull's machinery, the ONNX export's graph
     and runtime, the validation engine, the training config, the registry client and the report
-    routes are not loaded by a DAG file's parse (with them, about 144 ms per file instead of about 125)."""
+    routes are not loaded by a DAG file's parse (with them, about 144 ms per file, not 125)."""
     machinery = (
         "airflow_mlops.data.dvc_repo",
         "airflow_mlops.data.dvc_cache",
